@@ -1,0 +1,32 @@
+"""gsomia: exchange classified information only as security agreements allow, and prove it.
+
+    >>> import gsomia
+    >>> world = gsomia.load_world("korea-japan-2019.yaml")      # doctest: +SKIP
+    >>> world.decide("K-MSL-1", "JPN", "2019-11-23").route     # doctest: +SKIP
+    ('KOR', 'USA', 'JPN')
+"""
+
+from __future__ import annotations
+
+from .domain.decision import RULES, Alternative, Decision, Reason
+from .domain.errors import GsomiaError, LifecycleError, QueryError, ScenarioError, WorldError
+from .domain.lifecycle import AgreementState
+from .domain.world import Query, World
+from .scenario import load_world
+
+__all__ = [
+    "RULES",
+    "AgreementState",
+    "Alternative",
+    "Decision",
+    "GsomiaError",
+    "LifecycleError",
+    "Query",
+    "QueryError",
+    "Reason",
+    "ScenarioError",
+    "World",
+    "WorldError",
+    "load_world",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,154 @@
+"""Cross-reference checks on a world: every id known, every table well formed.
+
+Errors carry a path into the world as written (``("agreements", 0, "equivalence", 1, "KOR")``) so the
+scenario loader can name the line. Lifecycle checks live in :mod:`gsomia.domain.lifecycle`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import Path, WorldError
+from .model import Agreement, Consent, Item, Level, Table, WorldSpec
+
+
+def validate(spec: WorldSpec) -> dict[str, Level]:
+    """Check ``spec``; return its levels by id. Raises :class:`WorldError` at the first problem."""
+    levels = _check_parties(spec)
+    parties = {p.id for p in spec.parties}
+    agreements = _unique((a.id for a in spec.agreements), "agreements", "agreement")
+    for i, agreement in enumerate(spec.agreements):
+        _check_agreement(agreement, ("agreements", i), parties, agreements, levels)
+    by_id = {a.id: a for a in spec.agreements}
+    for i, event in enumerate(spec.events):
+        where: Path = ("events", i)
+        if event.agreement not in by_id:
+            raise WorldError(f"unknown agreement {event.agreement!r}; declare it under agreements", (*where, "agreement"))
+        members = by_id[event.agreement].parties
+        if event.by is not None and event.by not in members:
+            raise WorldError(f"{event.by!r} is not a party of {event.agreement}; parties are {list(members)}", (*where, "by"))
+        if event.equivalence is not None:
+            check_table(event.equivalence, members, levels, (*where, "equivalence"))
+    items = _unique((item.id for item in spec.items), "items", "item")
+    for i, item in enumerate(spec.items):
+        _check_item(item, ("items", i), parties, levels)
+    for i, consent in enumerate(spec.consents):
+        _check_consent(consent, ("consents", i), parties, items)
+    return levels
+
+
+def _unique(ids: Iterable[str], section: str, what: str) -> set[str]:
+    seen: set[str] = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            raise WorldError(f"{what} id {ident!r} is used twice; ids must be unique", (section, i, "id"))
+        seen.add(ident)
+    return seen
+
+
+def _check_parties(spec: WorldSpec) -> dict[str, Level]:
+    _unique((p.id for p in spec.parties), "parties", "party")
+    levels: dict[str, Level] = {}
+    for i, party in enumerate(spec.parties):
+        for j, level in enumerate(party.levels):
+            if level.id in levels:
+                raise WorldError(
+                    f"level id {level.id!r} is already used by {levels[level.id].party}; level ids are unique "
+                    "across the world",
+                    ("parties", i, "levels", j, "id"),
+                )
+            levels[level.id] = level
+    return levels
+
+
+def _known_party(pid: str, parties: set[str], path: Path) -> None:
+    if pid not in parties:
+        raise WorldError(f"unknown party {pid!r}; declare it under parties", path)
+
+
+def _check_agreement(
+    agreement: Agreement, where: Path, parties: set[str], agreements: set[str], levels: dict[str, Level]
+) -> None:
+    for j, pid in enumerate(agreement.parties):
+        _known_party(pid, parties, (*where, "parties", j))
+    if len(set(agreement.parties)) != len(agreement.parties) or len(agreement.parties) < 2:
+        raise WorldError("an agreement needs two or more distinct parties", (*where, "parties"))
+    if agreement.conduit is not None and agreement.conduit not in agreement.parties:
+        raise WorldError(f"conduit {agreement.conduit!r} must be one of the agreement's parties", (*where, "conduit"))
+    if agreement.hops and agreement.conduit is None:
+        raise WorldError("hops only make sense with a conduit; add conduit or drop hops", (*where, "hops"))
+    for j, hop in enumerate(agreement.hops):
+        if hop not in agreements or hop == agreement.id:
+            raise WorldError(f"unknown hops agreement {hop!r}; declare it under agreements", (*where, "hops", j))
+    check_table(agreement.equivalence, agreement.parties, levels, (*where, "equivalence"))
+
+
+def check_table(table: Table, members: tuple[str, ...], levels: dict[str, Level], where: Path) -> None:
+    """Each level known, of its party, in at most one row; rows never cross."""
+    seen: dict[str, int] = {}
+    for r, row in enumerate(table):
+        if not row.cells:
+            raise WorldError("an equivalence row must name at least one party", (*where, r))
+        for pid, ids in row.cells:
+            at: Path = (*where, r, pid)
+            if pid not in members:
+                raise WorldError(f"{pid!r} is not a party of this agreement; parties are {list(members)}", at)
+            if not ids:
+                raise WorldError(f"row names no level for {pid}", at)
+            for lid in ids:
+                level = levels.get(lid)
+                if level is None:
+                    raise WorldError(f"unknown level {lid!r}; declare it under the party's levels", at)
+                if level.party != pid:
+                    raise WorldError(f"level {lid!r} belongs to {level.party}, not {pid}", at)
+                if lid in seen:
+                    raise WorldError(f"level {lid!r} is already in row {seen[lid] + 1}; a level sits in one row", at)
+                seen[lid] = r
+    _check_no_crossing(table, levels, where)
+
+
+def _check_no_crossing(table: Table, levels: dict[str, Level], where: Path) -> None:
+    for r, upper in enumerate(table):
+        for s in range(r):
+            lower = table[s]
+            order = 0
+            for pid, ids in upper.cells:
+                other = lower.levels_of(pid)
+                if not other:
+                    continue
+                mine = [levels[x].rank for x in ids]
+                theirs = [levels[x].rank for x in other]
+                here = 1 if min(mine) > max(theirs) else (-1 if max(mine) < min(theirs) else 0)
+                if here == 0 or (order and here != order):
+                    raise WorldError(
+                        f"rows {s + 1} and {r + 1} cross for {pid}: a row higher for one party must be higher "
+                        "for every party both rows name",
+                        (*where, r, pid),
+                    )
+                order = here
+
+
+def _check_item(item: Item, where: Path, parties: set[str], levels: dict[str, Level]) -> None:
+    _known_party(item.originator, parties, (*where, "originator"))
+    level = levels.get(item.level)
+    if level is None or level.party != item.originator:
+        raise WorldError(f"level {item.level!r} is not one of {item.originator}'s levels", (*where, "level"))
+    for j, pid in enumerate(item.releasable_to or ()):
+        _known_party(pid, parties, (*where, "releasable_to", j))
+
+
+def _check_consent(consent: Consent, where: Path, parties: set[str], items: set[str]) -> None:
+    if (consent.item is None) == (consent.topic is None):
+        raise WorldError("a consent names exactly one of item or topic", where)
+    if consent.topic is not None and consent.originator is None:
+        raise WorldError("a topic consent must name the originator whose items it covers", (*where, "topic"))
+    if consent.item is not None and consent.item not in items:
+        raise WorldError(f"unknown item {consent.item!r}", (*where, "item"))
+    if consent.originator is not None:
+        _known_party(consent.originator, parties, (*where, "originator"))
+    _known_party(consent.holder, parties, (*where, "holder"))
+    _known_party(consent.recipient, parties, (*where, "recipient"))
+    if consent.holder == consent.recipient:
+        raise WorldError("holder and recipient must differ", (*where, "recipient"))
+    if consent.valid_from and consent.valid_until and consent.valid_from > consent.valid_until:
+        raise WorldError("'from' is after 'until': the consent would never be valid", (*where, "until"))

@@ -1,0 +1,127 @@
+"""A validated, compiled world: the object behind ``gsomia.load_world``.
+
+Building a :class:`World` validates every reference and replays every lifecycle event once; after that,
+decisions read precomputed timelines and lookups only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from . import engine
+from .decision import Decision
+from .errors import QueryError
+from .lifecycle import AgreementState, Timeline, compile_timeline
+from .model import Consent, Event, Item, Level, Party, WorldSpec, map_level
+from .validate import validate
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    item: str
+    recipient: str
+    at: date | str
+    holder: str | None = None
+
+
+def parse_day(value: date | str, what: str = "at") -> date:
+    """A whole day from a ``date`` or an ISO ``YYYY-MM-DD`` string; a bad one is a :class:`QueryError`."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise QueryError(f"{what}: {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+class World:
+    """Parties, agreements and their lifecycles, items and consents, ready to decide on."""
+
+    def __init__(self, spec: WorldSpec) -> None:
+        self.spec = spec
+        self.levels: dict[str, Level] = validate(spec)
+        self.parties: dict[str, Party] = {p.id: p for p in spec.parties}
+        self.items: dict[str, Item] = {i.id: i for i in spec.items}
+        events: dict[str, list[Event]] = defaultdict(list)
+        for ev in spec.events:
+            events[ev.agreement].append(ev)
+        ordered = sorted(spec.agreements, key=lambda a: a.id)
+        self.timelines: dict[str, Timeline] = {a.id: compile_timeline(a, tuple(events[a.id])) for a in ordered}
+        self._pairs: dict[tuple[str, str], list[Timeline]] = defaultdict(list)
+        for timeline in self.timelines.values():
+            for a in timeline.agreement.parties:
+                for b in timeline.agreement.parties:
+                    if a != b:
+                        self._pairs[(a, b)].append(timeline)
+        self._conduits = [t for t in self.timelines.values() if t.agreement.conduit is not None]
+        self._consents: dict[tuple[str, str], list[Consent]] = defaultdict(list)
+        for consent in spec.consents:
+            self._consents[(consent.holder, consent.recipient)].append(consent)
+
+    @classmethod
+    def from_spec(cls, spec: WorldSpec) -> World:
+        return cls(spec)
+
+    # -- the Facts the engine reads -------------------------------------------------------------
+    def timelines_naming(self, a: str, b: str) -> Sequence[Timeline]:
+        return self._pairs.get((a, b), ())
+
+    def conduits(self) -> Sequence[Timeline]:
+        return self._conduits
+
+    def find_consent(self, item: Item, sender: str, receiver: str, at: date) -> Consent | None:
+        for consent in self._consents.get((sender, receiver), ()):
+            if consent.covers(item, sender, receiver, at):
+                return consent
+        return None
+
+    def holder_level(self, item: Item, holder: str, at: date) -> str | None:
+        """How ``holder`` marks the item: by the latest agreement in force by ``at`` naming both and mapping it."""
+        if holder == item.originator:
+            return item.level
+        best: tuple[date, str, str] | None = None
+        for timeline in self.timelines_naming(item.originator, holder):
+            agreement = timeline.agreement
+            if agreement.entry_into_force > at:
+                continue
+            mapped = map_level(timeline.version(at).equivalence, item.level, holder)
+            if mapped is None:
+                continue
+            key = (agreement.entry_into_force, agreement.id, mapped)
+            if best is None or key[0] > best[0] or (key[0] == best[0] and key[1] < best[1]):
+                best = key
+        return None if best is None else best[2]
+
+    # -- public API -----------------------------------------------------------------------------
+    def decide(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
+        """May ``item`` go from ``holder`` (default: its originator) to ``recipient`` on day ``at``?"""
+        found = self.items.get(item)
+        if found is None:
+            raise QueryError(f"unknown item {item!r}; the world has {len(self.items)} items")
+        sender = found.originator if holder is None else holder
+        for role, pid in (("recipient", recipient), ("holder", sender)):
+            if pid not in self.parties:
+                raise QueryError(f"unknown {role} {pid!r}; parties are {sorted(self.parties)}")
+        if sender == recipient:
+            raise QueryError(f"recipient {recipient!r} is the holder itself; name another party")
+        return engine.decide(self, found, recipient, parse_day(at), sender)
+
+    def decide_many(self, queries: Iterable[Query | tuple[str, str, date | str] | tuple[str, str, date | str, str | None]]) -> list[Decision]:
+        """``decide`` for each query, in order. A bad query raises :class:`QueryError`."""
+        out: list[Decision] = []
+        for q in queries:
+            query = q if isinstance(q, Query) else Query(*q)
+            out.append(self.decide(query.item, query.recipient, query.at, query.holder))
+        return out
+
+    def state(self, agreement: str, at: date | str) -> AgreementState:
+        return self.timeline(agreement).state(parse_day(at))
+
+    def timeline(self, agreement: str) -> Timeline:
+        try:
+            return self.timelines[agreement]
+        except KeyError:
+            raise QueryError(f"unknown agreement {agreement!r}; agreements are {sorted(self.timelines)}") from None
