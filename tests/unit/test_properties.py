@@ -1,0 +1,98 @@
+"""Properties of the engine over generated worlds (see tests/strategies.py for what is generated)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from gsomia.domain.errors import LifecycleError
+from gsomia.domain.model import Consent, Event
+from gsomia.domain.world import World
+from tests.strategies import LEVELS, days, world_and_queries
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _raise(world: World, item_id: str) -> World | None:
+    item = world.items[item_id]
+    rank = world.levels[item.level].rank
+    if rank + 1 >= LEVELS:
+        return None
+    higher = replace(item, level=f"{item.originator}-{rank + 1}")
+    return World(replace(world.spec, items=tuple(higher if i.id == item_id else i for i in world.spec.items)))
+
+
+@SETTINGS
+@given(world_and_queries())
+def test_raising_an_items_level_never_turns_a_deny_into_an_allow(case):
+    """For every query denied at level r, the same query at level r+1 is denied too."""
+    world, queries = case
+    for item, recipient, at, holder in queries:
+        raised = _raise(world, item)
+        if raised is None or world.decide(item, recipient, at, holder).allowed:
+            continue
+        assert not raised.decide(item, recipient, at, holder).allowed
+
+
+@SETTINGS
+@given(world_and_queries(), st.data())
+def test_terminating_an_agreement_never_turns_a_deny_into_an_allow(case, data):
+    """Adding a terminate event to any agreement on any day only ever takes releases away."""
+    world, queries = case
+    agreement = data.draw(st.sampled_from(sorted(world.timelines)))
+    when = data.draw(days)
+    event = Event(when, agreement, "terminate", index=len(world.spec.events))
+    try:
+        ended = World(replace(world.spec, events=(*world.spec.events, event)))
+    except LifecycleError:
+        assume(False)
+        return
+    for query in queries:
+        if not world.decide(*query).allowed:
+            assert not ended.decide(*query).allowed
+
+
+@SETTINGS
+@given(world_and_queries(), st.data())
+def test_adding_a_consent_never_turns_an_allow_into_a_deny(case, data):
+    """A new consent, for any holder, recipient, item and window, only ever adds releases."""
+    world, queries = case
+    holder, recipient = data.draw(st.lists(st.sampled_from(sorted(world.parties)), min_size=2, max_size=2, unique=True))
+    item = data.draw(st.sampled_from(sorted(world.items)))
+    consent = Consent(holder, recipient, item=item, valid_from=data.draw(st.one_of(st.none(), days)))
+    more = World(replace(world.spec, consents=(*world.spec.consents, consent)))
+    for query in queries:
+        if world.decide(*query).allowed:
+            assert more.decide(*query).allowed
+
+
+@SETTINGS
+@given(world_and_queries())
+def test_decide_many_equals_decide_one_by_one(case):
+    """The batch answers are the single answers, in the same order."""
+    world, queries = case
+    assert world.decide_many(queries) == [world.decide(*q) for q in queries]
+
+
+@SETTINGS
+@given(world_and_queries())
+def test_decisions_are_deterministic(case):
+    """The same query on the same world, or on a world rebuilt from the same spec, gives the same decision."""
+    world, queries = case
+    again = World(world.spec)
+    for query in queries:
+        assert world.decide(*query) == world.decide(*query) == again.decide(*query)
+
+
+@SETTINGS
+@given(world_and_queries())
+def test_an_allowed_decision_passes_every_rule_and_a_denied_one_fails_one(case):
+    """allowed is exactly 'every reason ok'; a denial has no route and no marking."""
+    world, queries = case
+    for query in queries:
+        decision = world.decide(*query)
+        assert decision.allowed == all(r.ok for r in decision.reasons)
+        if not decision.allowed:
+            assert decision.route == () and decision.marking is None
