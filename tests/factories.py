@@ -46,7 +46,9 @@ KOR_JPN = Agreement(
     term=Duration(1, "y"),
     renewal=True,
     notice_period=Duration(90, "d"),
-    equivalence=table({"KOR": "KR-II", "JPN": ("JP-GOKUHI", "JP-TOKUTEI")}, {"KOR": "KR-III", "JPN": "JP-HI"}),
+    equivalence=table(
+        {"KOR": "KR-II", "JPN": ("JP-GOKUHI", "JP-TOKUTEI")}, {"KOR": "KR-III", "JPN": "JP-HI"}
+    ),
 )
 USA_JPN = Agreement(
     id="USA-JPN-GSOMIA",

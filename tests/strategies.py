@@ -98,10 +98,22 @@ def consents(draw: st.DrawFn, n_parties: int, item_ids: list[str]) -> Consent:
     start = draw(st.one_of(st.none(), days))
     until = draw(st.one_of(st.none(), days.filter(lambda x: start is None or x >= start)))
     if draw(st.booleans()):
-        return Consent(f"P{holder}", f"P{recipient}", item=draw(st.sampled_from(item_ids)), valid_from=start, valid_until=until)
+        return Consent(
+            f"P{holder}",
+            f"P{recipient}",
+            item=draw(st.sampled_from(item_ids)),
+            valid_from=start,
+            valid_until=until,
+        )
     origin = f"P{draw(st.integers(0, n_parties - 1))}"
-    return Consent(f"P{holder}", f"P{recipient}", topic=draw(st.sampled_from(TOPICS)), originator=origin,
-                   valid_from=start, valid_until=until)
+    return Consent(
+        f"P{holder}",
+        f"P{recipient}",
+        topic=draw(st.sampled_from(TOPICS)),
+        originator=origin,
+        valid_from=start,
+        valid_until=until,
+    )
 
 
 @st.composite
@@ -109,7 +121,9 @@ def worlds(draw: st.DrawFn) -> World:
     """A valid world of 3-5 parties, bilaterals, maybe a conduit, notices, items and consents."""
     n = draw(st.integers(3, 5))
     agreements = tuple(draw(bilaterals(n, i)) for i in range(draw(st.integers(1, 7))))
-    conduit = _conduit(agreements, f"P{draw(st.integers(0, n - 1))}", draw(scopes)) if draw(st.booleans()) else None
+    conduit = (
+        _conduit(agreements, f"P{draw(st.integers(0, n - 1))}", draw(scopes)) if draw(st.booleans()) else None
+    )
     all_agreements = agreements + ((conduit,) if conduit else ())
     found = tuple(draw(items(n, i)) for i in range(draw(st.integers(1, 6))))
     spec = WorldSpec(
@@ -122,8 +136,14 @@ def worlds(draw: st.DrawFn) -> World:
     notices = []
     for agreement in agreements:
         if draw(st.integers(0, 3)) == 0:
-            notices.append(Event(agreement.entry_into_force + timedelta(days=draw(st.integers(0, 900))), agreement.id,
-                                 "notice", index=len(notices)))
+            notices.append(
+                Event(
+                    agreement.entry_into_force + timedelta(days=draw(st.integers(0, 900))),
+                    agreement.id,
+                    "notice",
+                    index=len(notices),
+                )
+            )
     try:
         return World(replace(spec, events=tuple(notices)))
     except LifecycleError:

@@ -12,7 +12,9 @@ KJ = "KOR-JPN-GSOMIA"
 
 
 def kj_world(*events: Event) -> object:
-    return examples_world(events=tuple(Event(e.date, KJ, e.kind, e.by, index=i) for i, e in enumerate(events)))
+    return examples_world(
+        events=tuple(Event(e.date, KJ, e.kind, e.by, index=i) for i, e in enumerate(events))
+    )
 
 
 def test_notice_on_the_last_valid_day_ends_the_agreement_at_this_years_term_end():
@@ -68,7 +70,9 @@ def test_an_indefinite_agreement_without_events_is_in_force_forever():
 
 def test_suspension_keeps_the_agreement_in_force_and_flags_it_disputed():
     """Korea's 2019-11-22 suspension: in force after the scheduled end, flagged disputed."""
-    world = kj_world(event("2019-08-23", "notice", KJ, by="KOR"), event("2019-11-22", "suspend-notice", KJ, by="KOR"))
+    world = kj_world(
+        event("2019-08-23", "notice", KJ, by="KOR"), event("2019-11-22", "suspend-notice", KJ, by="KOR")
+    )
     state = world.state(KJ, "2020-06-01")
     assert state.state == "notice-suspended"
     assert state.disputed
@@ -115,7 +119,8 @@ def test_a_fixed_term_without_renewal_expires_at_its_first_term_end():
 def test_a_timely_notice_on_a_non_renewing_agreement_ends_it_as_terminated():
     """Renewal none with a timely notice: it still ends at E1, but as terminated."""
     world = two_party_world(
-        bilateral(term=Duration(1, "y"), notice_period=Duration(30, "d")), event("2000-06-01", "notice", by="A")
+        bilateral(term=Duration(1, "y"), notice_period=Duration(30, "d")),
+        event("2000-06-01", "notice", by="A"),
     )
     assert world.state("A-B", "2001-01-01").state == "terminated"
 
@@ -124,7 +129,8 @@ def test_a_late_notice_on_a_non_renewing_agreement_is_an_error():
     """Renewal none: a notice too late for E1 could never take effect, so it is refused."""
     with pytest.raises(LifecycleError, match="cannot take effect"):
         two_party_world(
-            bilateral(term=Duration(1, "y"), notice_period=Duration(90, "d")), event("2000-12-01", "notice", by="A")
+            bilateral(term=Duration(1, "y"), notice_period=Duration(90, "d")),
+            event("2000-12-01", "notice", by="A"),
         )
 
 
@@ -153,7 +159,10 @@ def test_an_amendment_changes_scope_and_table_from_its_day():
         ((event("2001-01-01", "suspend-notice"),), "needs a pending notice"),
         ((event("2001-01-01", "resume-notice"),), "needs a suspended notice"),
         ((event("2001-01-01", "withdraw-notice"),), "needs a pending or suspended notice"),
-        ((event("2001-01-01", "terminate"), event("2001-01-01", "amend", scope=("x",))), "no longer in force"),
+        (
+            (event("2001-01-01", "terminate"), event("2001-01-01", "amend", scope=("x",))),
+            "no longer in force",
+        ),
         ((event("2001-01-01", "terminate"), event("2002-01-01", "notice")), "no longer in force"),
         ((event("2001-01-01", "amend"),), "new scope or a new equivalence table"),
     ],

@@ -59,7 +59,9 @@ def test_terminating_an_agreement_never_turns_a_deny_into_an_allow(case, data):
 def test_adding_a_consent_never_turns_an_allow_into_a_deny(case, data):
     """A new consent, for any holder, recipient, item and window, only ever adds releases."""
     world, queries = case
-    holder, recipient = data.draw(st.lists(st.sampled_from(sorted(world.parties)), min_size=2, max_size=2, unique=True))
+    holder, recipient = data.draw(
+        st.lists(st.sampled_from(sorted(world.parties)), min_size=2, max_size=2, unique=True)
+    )
     item = data.draw(st.sampled_from(sorted(world.items)))
     consent = Consent(holder, recipient, item=item, valid_from=data.draw(st.one_of(st.none(), days)))
     more = World(replace(world.spec, consents=(*world.spec.consents, consent)))
@@ -95,4 +97,5 @@ def test_an_allowed_decision_passes_every_rule_and_a_denied_one_fails_one(case):
         decision = world.decide(*query)
         assert decision.allowed == all(r.ok for r in decision.reasons)
         if not decision.allowed:
-            assert decision.route == () and decision.marking is None
+            assert decision.route == ()
+            assert decision.marking is None

@@ -123,9 +123,16 @@ def _hub_world(*consents: Consent):
     from tests.factories import EXAMPLES, USA_JPN, party, table
 
     aus = party("AUS", "AU-P", "AU-S")
-    usa_aus = replace(USA_JPN, id="USA-AUS", parties=("USA", "AUS"), equivalence=table({"USA": "US-S", "AUS": "AU-S"}))
+    usa_aus = replace(
+        USA_JPN, id="USA-AUS", parties=("USA", "AUS"), equivalence=table({"USA": "US-S", "AUS": "AU-S"})
+    )
     hub = replace(
-        USA_JPN, id="FIVE", kind="arrangement", parties=("USA", "JPN", "AUS"), conduit="USA", hops=("USA-AUS", "USA-JPN-GSOMIA"),
+        USA_JPN,
+        id="FIVE",
+        kind="arrangement",
+        parties=("USA", "JPN", "AUS"),
+        conduit="USA",
+        hops=("USA-AUS", "USA-JPN-GSOMIA"),
         equivalence=(),
     )
     return examples_world(

@@ -47,7 +47,9 @@ def decide(facts: Facts, item: Item, recipient: str, at: date, holder: str) -> D
     if recipient == item.originator:
         candidates = _returns(facts, item, holder, at)
     else:
-        candidates = _direct(facts, item, holder, recipient, at) + _conduit(facts, item, holder, recipient, at)
+        candidates = _direct(facts, item, holder, recipient, at) + _conduit(
+            facts, item, holder, recipient, at
+        )
     tried: list[Candidate] = []
     for cand in candidates:
         if cand.ok():
@@ -66,33 +68,59 @@ def _verdict(
         route = Reason("route", True, f"{path} under {', '.join(winner.agreements)}{before}")
         marking = Reason("marking", True, f"{recipient} marks it {winner.marking}")
         reasons = (*winner.reasons, route, marking)
-        return Decision(item.id, recipient, holder, at, True, winner.route, winner.agreements, winner.marking,
-                        reasons, alternatives)
+        return Decision(
+            item.id,
+            recipient,
+            holder,
+            at,
+            True,
+            winner.route,
+            winner.agreements,
+            winner.marking,
+            reasons,
+            alternatives,
+        )
     closest = min(tried, key=lambda c: len(c.failures())) if tried else _no_route(item, holder, recipient)
     route = Reason("route", False, f"no route passes every rule ({len(tried)} tried; see alternatives)")
     marking = Reason("marking", False, "none: the release is denied")
-    return Decision(item.id, recipient, holder, at, False, (), (), None, (*closest.reasons, route, marking), alternatives)
+    return Decision(
+        item.id, recipient, holder, at, False, (), (), None, (*closest.reasons, route, marking), alternatives
+    )
 
 
 def _no_route(item: Item, holder: str, recipient: str) -> Candidate:
     receivers = [recipient]
     missing = f"no agreement or conduit arrangement connects {holder} and {recipient}"
-    return Candidate((holder, recipient), (), [
-        rules.caveats(item, receivers),
-        rules.releasable_to(item, receivers),
-        Reason("agreement-in-force", False, missing),
-        Reason("scope", False, "no agreement to check the scope of"),
-        Reason("level-covered", False, "no table to map the level through"),
-        Reason("consent", False, "no route to check consent on"),
-    ])
+    return Candidate(
+        (holder, recipient),
+        (),
+        [
+            rules.caveats(item, receivers),
+            rules.releasable_to(item, receivers),
+            Reason("agreement-in-force", False, missing),
+            Reason("scope", False, "no agreement to check the scope of"),
+            Reason("level-covered", False, "no table to map the level through"),
+            Reason("consent", False, "no route to check consent on"),
+        ],
+    )
 
 
 def _table(timeline: Timeline, at: date) -> Table:
     return timeline.version(at).equivalence
 
 
-def _hop(facts: Facts, item: Item, sender: str, receiver: str, at: date, timeline: Timeline | None,
-         level: str | None, table: Table | None, needs_consent: bool, missing: str = "") -> Hop:
+def _hop(
+    facts: Facts,
+    item: Item,
+    sender: str,
+    receiver: str,
+    at: date,
+    timeline: Timeline | None,
+    level: str | None,
+    table: Table | None,
+    needs_consent: bool,
+    missing: str = "",
+) -> Hop:
     received = map_level(table, level, receiver) if (table is not None and level is not None) else None
     found = facts.find_consent(item, sender, receiver, at) if needs_consent else None
     return Hop(sender, receiver, timeline, level, received, needs_consent, found, missing)
@@ -104,7 +132,17 @@ def _direct(facts: Facts, item: Item, holder: str, recipient: str, at: date) -> 
     for timeline in facts.timelines_naming(holder, recipient):
         if timeline.agreement.conduit is not None:
             continue
-        hop = _hop(facts, item, holder, recipient, at, timeline, level, _table(timeline, at), holder != item.originator)
+        hop = _hop(
+            facts,
+            item,
+            holder,
+            recipient,
+            at,
+            timeline,
+            level,
+            _table(timeline, at),
+            holder != item.originator,
+        )
         cand = Candidate((holder, recipient), (timeline.agreement.id,))
         cand.reasons = [
             rules.caveats(item, [recipient]),
@@ -119,7 +157,9 @@ def _direct(facts: Facts, item: Item, holder: str, recipient: str, at: date) -> 
     return out
 
 
-def _hop_agreement(facts: Facts, arrangement: Timeline, a: str, b: str, item: Item, at: date) -> tuple[Timeline | None, str]:
+def _hop_agreement(
+    facts: Facts, arrangement: Timeline, a: str, b: str, item: Item, at: date
+) -> tuple[Timeline | None, str]:
     """The first ``hops`` agreement between a and b in force on ``at`` sharing a topic with the item."""
     in_force: Timeline | None = None
     for timeline in facts.timelines_naming(a, b):
@@ -147,8 +187,9 @@ def _conduit(facts: Facts, item: Item, holder: str, recipient: str, at: date) ->
     return out
 
 
-def _conduit_candidate(facts: Facts, arrangement: Timeline, hub: str, item: Item, holder: str, recipient: str,
-                       at: date) -> Candidate:
+def _conduit_candidate(
+    facts: Facts, arrangement: Timeline, hub: str, item: Item, holder: str, recipient: str, at: date
+) -> Candidate:
     own = _table(arrangement, at)
     first, why1 = _hop_agreement(facts, arrangement, holder, hub, item, at)
     second, why2 = _hop_agreement(facts, arrangement, hub, recipient, item, at)

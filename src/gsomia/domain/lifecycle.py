@@ -139,17 +139,22 @@ class _Run:
         a = self.agreement
         if ev.date < a.entry_into_force:
             raise LifecycleError(
-                f"{ev.kind} on {ev.date} is before {a.id} entered into force ({a.entry_into_force})", (*where, "date")
+                f"{ev.kind} on {ev.date} is before {a.id} entered into force ({a.entry_into_force})",
+                (*where, "date"),
             )
         end = self.end()
         if end is not None and ev.date >= end:
-            raise LifecycleError(f"{ev.kind} on {ev.date}: {a.id} is no longer in force (it ended on {end})", (*where, "date"))
+            raise LifecycleError(
+                f"{ev.kind} on {ev.date}: {a.id} is no longer in force (it ended on {end})", (*where, "date")
+            )
         getattr(self, "_" + ev.kind.replace("-", "_"))(ev, where)
 
     def _notice(self, ev: Event, where: tuple[str | int, ...]) -> None:
         if self.pending is not None:
             state = "suspended" if self.suspended else "pending"
-            raise LifecycleError(f"a notice is already {state}; withdraw or resume it instead", (*where, "kind"))
+            raise LifecycleError(
+                f"a notice is already {state}; withdraw or resume it instead", (*where, "kind")
+            )
         self.pending = notice_end(self.agreement, ev.date, (*where, "date"))
         self.mark(ev.date, "notice-pending", f"notice by {ev.by or 'a party'}; ends on {self.pending}")
 
@@ -161,14 +166,20 @@ class _Run:
 
     def _resume_notice(self, ev: Event, where: tuple[str | int, ...]) -> None:
         if not self.suspended:
-            raise LifecycleError("resume-notice needs a suspended notice, and there is none", (*where, "kind"))
+            raise LifecycleError(
+                "resume-notice needs a suspended notice, and there is none", (*where, "kind")
+            )
         self.suspended = False
         self.pending = notice_end(self.agreement, ev.date, (*where, "date"))
-        self.mark(ev.date, "notice-pending", f"notice resumed by {ev.by or 'a party'}; ends on {self.pending}")
+        self.mark(
+            ev.date, "notice-pending", f"notice resumed by {ev.by or 'a party'}; ends on {self.pending}"
+        )
 
     def _withdraw_notice(self, ev: Event, where: tuple[str | int, ...]) -> None:
         if self.pending is None:
-            raise LifecycleError("withdraw-notice needs a pending or suspended notice, and there is none", (*where, "kind"))
+            raise LifecycleError(
+                "withdraw-notice needs a pending or suspended notice, and there is none", (*where, "kind")
+            )
         self.pending, self.suspended = None, False
         self.mark(ev.date, "in-force", f"notice withdrawn by {ev.by or 'a party'}")
 
@@ -177,7 +188,9 @@ class _Run:
 
     def _amend(self, ev: Event, where: tuple[str | int, ...]) -> None:
         if ev.scope is None and not ev.scope_any and ev.equivalence is None:
-            raise LifecycleError("an amend must give a new scope or a new equivalence table", (*where, "kind"))
+            raise LifecycleError(
+                "an amend must give a new scope or a new equivalence table", (*where, "kind")
+            )
         last = self.versions[-1]
         scope = None if ev.scope_any else (ev.scope if ev.scope is not None else last.scope)
         table = ev.equivalence if ev.equivalence is not None else last.equivalence

@@ -33,7 +33,11 @@ def caveats(item: Item, receivers: Sequence[str]) -> Reason:
     if NOFORN in item.caveats:
         foreign = [p for p in receivers if p != item.originator]
         if foreign:
-            return Reason("caveats", False, f"NOFORN: {item.originator} allows no foreign release (to {', '.join(foreign)})")
+            return Reason(
+                "caveats",
+                False,
+                f"NOFORN: {item.originator} allows no foreign release (to {', '.join(foreign)})",
+            )
     carried = [c for c in item.caveats if c != NOFORN]
     if carried:
         return Reason("caveats", True, f"carried, not judged: {', '.join(carried)}")
@@ -47,7 +51,9 @@ def releasable_to(item: Item, receivers: Sequence[str]) -> Reason:
     outside = [p for p in receivers if p not in listed]
     if outside:
         return Reason(
-            "releasable-to", False, f"{', '.join(outside)} not in releasable_to [{', '.join(item.releasable_to)}]"
+            "releasable-to",
+            False,
+            f"{', '.join(outside)} not in releasable_to [{', '.join(item.releasable_to)}]",
         )
     return Reason("releasable-to", True, f"{', '.join(receivers)} listed in releasable_to")
 
@@ -63,7 +69,11 @@ def in_force(hops: Sequence[Hop], at: date, extra: Sequence[Timeline] = ()) -> R
         used.append(f"{timeline.agreement.id} ({state.state})")
     for hop in hops:
         if hop.agreement is None:
-            return Reason("agreement-in-force", False, hop.missing or f"no agreement covers {hop.sender} → {hop.receiver}")
+            return Reason(
+                "agreement-in-force",
+                False,
+                hop.missing or f"no agreement covers {hop.sender} → {hop.receiver}",
+            )
     return Reason("agreement-in-force", True, f"in force on {at}: {', '.join(dict.fromkeys(used))}")
 
 
@@ -85,7 +95,9 @@ def scope(item: Item, scopes: Sequence[tuple[str, tuple[str, ...] | None]]) -> R
         if topics is not None and not set(item.topics) & set(topics):
             have = ", ".join(item.topics) or "no topic"
             return Reason("scope", False, f"{aid} covers [{', '.join(topics)}]; the item is on {have}")
-    return Reason("scope", True, "; ".join(f"{aid}: {'any' if t is None else ', '.join(t)}" for aid, t in scopes))
+    return Reason(
+        "scope", True, "; ".join(f"{aid}: {'any' if t is None else ', '.join(t)}" for aid, t in scopes)
+    )
 
 
 def level_covered(hops: Sequence[Hop]) -> Reason:
@@ -96,7 +108,9 @@ def level_covered(hops: Sequence[Hop]) -> Reason:
         assert hop.agreement is not None
         aid = hop.agreement.agreement.id
         if hop.level is None:
-            return Reason("level-covered", False, f"{hop.sender}'s marking of the item is unknown: no table maps it")
+            return Reason(
+                "level-covered", False, f"{hop.sender}'s marking of the item is unknown: no table maps it"
+            )
         if hop.received is None:
             return Reason("level-covered", False, f"{aid} maps no {hop.receiver} level to {hop.level}")
         steps.append(f"{hop.level} → {hop.received} ({aid})")
@@ -110,7 +124,9 @@ def consent(hops: Sequence[Hop], originator: str) -> Reason:
             continue
         if hop.consent is None:
             return Reason(
-                "consent", False, f"no consent of {originator} on record for {hop.sender} → {hop.receiver} on that day"
+                "consent",
+                False,
+                f"no consent of {originator} on record for {hop.sender} → {hop.receiver} on that day",
             )
         until = hop.consent.valid_until.isoformat() if hop.consent.valid_until else "open"
         notes.append(f"{hop.sender} → {hop.receiver} approved by {originator} (until {until})")

@@ -23,10 +23,15 @@ def validate(spec: WorldSpec) -> dict[str, Level]:
     for i, event in enumerate(spec.events):
         where: Path = ("events", i)
         if event.agreement not in by_id:
-            raise WorldError(f"unknown agreement {event.agreement!r}; declare it under agreements", (*where, "agreement"))
+            raise WorldError(
+                f"unknown agreement {event.agreement!r}; declare it under agreements", (*where, "agreement")
+            )
         members = by_id[event.agreement].parties
         if event.by is not None and event.by not in members:
-            raise WorldError(f"{event.by!r} is not a party of {event.agreement}; parties are {list(members)}", (*where, "by"))
+            raise WorldError(
+                f"{event.by!r} is not a party of {event.agreement}; parties are {list(members)}",
+                (*where, "by"),
+            )
         if event.equivalence is not None:
             check_table(event.equivalence, members, levels, (*where, "equivalence"))
     items = _unique((item.id for item in spec.items), "items", "item")
@@ -53,7 +58,8 @@ def _check_parties(spec: WorldSpec) -> dict[str, Level]:
         for j, level in enumerate(party.levels):
             if level.id in levels:
                 raise WorldError(
-                    f"level id {level.id!r} is already used by {levels[level.id].party}; level ids are unique "
+                    f"level id {level.id!r} is already used by {levels[level.id].party}; "
+                    "level ids are unique "
                     "across the world",
                     ("parties", i, "levels", j, "id"),
                 )
@@ -74,12 +80,16 @@ def _check_agreement(
     if len(set(agreement.parties)) != len(agreement.parties) or len(agreement.parties) < 2:
         raise WorldError("an agreement needs two or more distinct parties", (*where, "parties"))
     if agreement.conduit is not None and agreement.conduit not in agreement.parties:
-        raise WorldError(f"conduit {agreement.conduit!r} must be one of the agreement's parties", (*where, "conduit"))
+        raise WorldError(
+            f"conduit {agreement.conduit!r} must be one of the agreement's parties", (*where, "conduit")
+        )
     if agreement.hops and agreement.conduit is None:
         raise WorldError("hops only make sense with a conduit; add conduit or drop hops", (*where, "hops"))
     for j, hop in enumerate(agreement.hops):
         if hop not in agreements or hop == agreement.id:
-            raise WorldError(f"unknown hops agreement {hop!r}; declare it under agreements", (*where, "hops", j))
+            raise WorldError(
+                f"unknown hops agreement {hop!r}; declare it under agreements", (*where, "hops", j)
+            )
     check_table(agreement.equivalence, agreement.parties, levels, (*where, "equivalence"))
 
 
@@ -102,7 +112,9 @@ def check_table(table: Table, members: tuple[str, ...], levels: dict[str, Level]
                 if level.party != pid:
                     raise WorldError(f"level {lid!r} belongs to {level.party}, not {pid}", at)
                 if lid in seen:
-                    raise WorldError(f"level {lid!r} is already in row {seen[lid] + 1}; a level sits in one row", at)
+                    raise WorldError(
+                        f"level {lid!r} is already in row {seen[lid] + 1}; a level sits in one row", at
+                    )
                 seen[lid] = r
     _check_no_crossing(table, levels, where)
 
@@ -121,7 +133,8 @@ def _check_no_crossing(table: Table, levels: dict[str, Level], where: Path) -> N
                 here = 1 if min(mine) > max(theirs) else (-1 if max(mine) < min(theirs) else 0)
                 if here == 0 or (order and here != order):
                     raise WorldError(
-                        f"rows {s + 1} and {r + 1} cross for {pid}: a row higher for one party must be higher "
+                        f"rows {s + 1} and {r + 1} cross for {pid}: "
+                        "a row higher for one party must be higher "
                         "for every party both rows name",
                         (*where, r, pid),
                     )

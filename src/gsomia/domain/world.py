@@ -49,7 +49,9 @@ class World:
         for ev in spec.events:
             events[ev.agreement].append(ev)
         ordered = sorted(spec.agreements, key=lambda a: a.id)
-        self.timelines: dict[str, Timeline] = {a.id: compile_timeline(a, tuple(events[a.id])) for a in ordered}
+        self.timelines: dict[str, Timeline] = {
+            a.id: compile_timeline(a, tuple(events[a.id])) for a in ordered
+        }
         self._pairs: dict[tuple[str, str], list[Timeline]] = defaultdict(list)
         for timeline in self.timelines.values():
             for a in timeline.agreement.parties:
@@ -79,7 +81,7 @@ class World:
         return None
 
     def holder_level(self, item: Item, holder: str, at: date) -> str | None:
-        """How ``holder`` marks the item: by the latest agreement in force by ``at`` naming both and mapping it."""
+        """How ``holder`` marks the item: by the newest agreement by ``at`` naming both that maps it."""
         if holder == item.originator:
             return item.level
         best: tuple[date, str, str] | None = None
@@ -109,7 +111,9 @@ class World:
             raise QueryError(f"recipient {recipient!r} is the holder itself; name another party")
         return engine.decide(self, found, recipient, parse_day(at), sender)
 
-    def decide_many(self, queries: Iterable[Query | tuple[str, str, date | str] | tuple[str, str, date | str, str | None]]) -> list[Decision]:
+    def decide_many(
+        self, queries: Iterable[Query | tuple[str, str, date | str] | tuple[str, str, date | str, str | None]]
+    ) -> list[Decision]:
         """``decide`` for each query, in order. A bad query raises :class:`QueryError`."""
         out: list[Decision] = []
         for q in queries:
@@ -124,4 +128,6 @@ class World:
         try:
             return self.timelines[agreement]
         except KeyError:
-            raise QueryError(f"unknown agreement {agreement!r}; agreements are {sorted(self.timelines)}") from None
+            raise QueryError(
+                f"unknown agreement {agreement!r}; agreements are {sorted(self.timelines)}"
+            ) from None
