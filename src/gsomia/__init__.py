@@ -15,7 +15,6 @@ from .domain.world import Query, World
 from .scenario import load_world
 
 __all__ = [
-    "RULES",
     "AgreementState",
     "Alternative",
     "Decision",
@@ -23,6 +22,7 @@ __all__ = [
     "LifecycleError",
     "Query",
     "QueryError",
+    "RULES",
     "Reason",
     "ScenarioError",
     "World",

@@ -1,0 +1,14 @@
+"""World files (YAML or JSON) to domain values, with errors that name the file, the line and the key.
+
+``load_spec(path)`` reads a file into a :class:`~gsomia.domain.model.WorldSpec`; ``load_world(path)`` also
+validates and compiles it; ``spec_from_data`` takes data already parsed; ``locate`` turns a domain
+``WorldError`` into a ``ScenarioError`` pointing at the line.
+"""
+
+from __future__ import annotations
+
+from .loader import load_spec, load_world, locate
+from .reader import spec_from_data
+from .source import Lines
+
+__all__ = ["Lines", "load_spec", "load_world", "locate", "spec_from_data"]

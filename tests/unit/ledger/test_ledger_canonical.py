@@ -1,0 +1,100 @@
+"""Canonical JSON against RFC 8785's published examples.
+
+Expected outputs are from RFC 8785 §3.2.2 (the "numbers/string/literals" example), §3.2.3 (property
+sorting) and Appendix B (number serialization), as also reproduced in cyberphone/json-canonicalization.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from gsomia.ledger import CanonicalError, canonical
+
+APPENDIX_B = [
+    ("0000000000000000", "0"),
+    ("8000000000000000", "0"),
+    ("0000000000000001", "5e-324"),
+    ("8000000000000001", "-5e-324"),
+    ("7fefffffffffffff", "1.7976931348623157e+308"),
+    ("ffefffffffffffff", "-1.7976931348623157e+308"),
+    ("4340000000000000", "9007199254740992"),
+    ("c340000000000000", "-9007199254740992"),
+    ("4430000000000000", "295147905179352830000"),
+    ("44b52d02c7e14af5", "9.999999999999997e+22"),
+    ("44b52d02c7e14af6", "1e+23"),
+    ("44b52d02c7e14af7", "1.0000000000000001e+23"),
+    ("444b1ae4d6e2ef4e", "999999999999999700000"),
+    ("444b1ae4d6e2ef4f", "999999999999999900000"),
+    ("444b1ae4d6e2ef50", "1e+21"),
+    ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"),
+    ("3eb0c6f7a0b5ed8d", "0.000001"),
+    ("41b3de4355555553", "333333333.3333332"),
+    ("41b3de4355555554", "333333333.33333325"),
+    ("41b3de4355555555", "333333333.3333333"),
+    ("41b3de4355555556", "333333333.3333334"),
+    ("41b3de4355555557", "333333333.33333343"),
+    ("becbf647612f3696", "-0.0000033333333333333333"),
+    ("43143ff3c1cb0959", "1424953923781206.2"),
+]
+
+
+def from_bits(hex_bits):
+    return struct.unpack(">d", bytes.fromhex(hex_bits))[0]
+
+
+@pytest.mark.parametrize(("bits", "expected"), APPENDIX_B)
+def test_numbers_serialize_as_rfc_8785_appendix_b_says(bits, expected):
+    """Each IEEE 754 value in Appendix B serializes to its published ES6 form."""
+    assert canonical(from_bits(bits)) == expected.encode()
+
+
+@pytest.mark.parametrize("bits", ["7fffffffffffffff", "7ff0000000000000", "fff0000000000000"])
+def test_nan_and_infinities_have_no_canonical_form(bits):
+    """NaN and the infinities raise CanonicalError, as Appendix B requires."""
+    with pytest.raises(CanonicalError):
+        canonical(from_bits(bits))
+
+
+def test_the_section_3_2_2_example_canonicalizes_to_the_published_bytes():
+    """The RFC's example of whitespace, number, string and literal rules gives its published output."""
+    source = (
+        '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
+        ' "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
+        ' "literals": [null, true, false]}'
+    )
+    expected = (
+        '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    )
+    assert canonical(json.loads(source)) == expected.encode()
+
+
+def test_properties_sort_by_utf16_code_units_as_section_3_2_3_shows():
+    """Keys sort by UTF-16 code units, so the emoji (a surrogate pair) precedes U+FB33."""
+    obj = {
+        "\u20ac": "Euro Sign",
+        "\r": "Carriage Return",
+        "\ufb33": "Hebrew Letter Dalet With Dagesh",
+        "1": "One",
+        "\U0001f600": "Emoji: Grinning Face",
+        "\u0080": "Control",
+        "\u00f6": "Latin Small Letter O With Diaeresis",
+    }
+    keys = list(json.loads(canonical(obj)))
+    assert keys == ["\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001f600", "\ufb33"]
+
+
+def test_equal_records_written_differently_have_identical_bytes():
+    """Key order, tuples and float spellings of integers do not change the canonical bytes."""
+    assert canonical({"b": [1.0, (2, 3)], "a": "x"}) == canonical({"a": "x", "b": [1, [2, 3]]})
+    assert canonical({"b": [1.0, (2, 3)], "a": "x"}) == b'{"a":"x","b":[1,[2,3]]}'
+
+
+@pytest.mark.parametrize("value", [2**53, -(2**53), {1: "x"}, b"bytes", {"s": {1, 2}}, "\ud800"], ids=repr)
+def test_values_without_a_json_form_raise_canonical_error(value):
+    """Unsafe integers, non-string keys, bytes, sets and lone surrogates raise CanonicalError."""
+    with pytest.raises(CanonicalError):
+        canonical(value)
