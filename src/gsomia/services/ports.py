@@ -1,0 +1,119 @@
+"""The ports the services depend on: a store with atomic units of work, and a node key ring.
+
+Adapters live in :mod:`gsomia.store` (memory, SQLite, PostgreSQL) and :mod:`gsomia.crypto`. Everything a
+node holds is append-only: world records, item bodies, releases, outbox rows, ledger leaves. Nothing is
+updated in place or deleted; a revoked consent is a new record, not an edit.
+
+One :class:`UnitOfWork` is one database transaction: everything written inside ``with store.begin() as uow``
+commits together when the block ends normally, and none of it does if the block raises (or the process
+dies). SQLite adapters take the write lock up front (``BEGIN IMMEDIATE``) so two writers never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# World records, replayed in ``seq`` order into a world file's structure (see services.worldbook):
+RECORD_KINDS = ("meta", "party", "agreement", "event", "item", "consent", "consent-status")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One append-only fact about the world: ``kind`` is one of RECORD_KINDS, ``data`` its JSON object."""
+
+    seq: int
+    kind: str
+    key: str  # the id the record is about (party id, agreement id, item id, consent id...)
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SealedBody:
+    """An item body encrypted at rest: AES-256-GCM under a per-item key wrapped by the node key."""
+
+    wrapped_key: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRow:
+    """A recorded release or refusal: the decision JSON is stored whole, with its reasons."""
+
+    seq: int
+    item: str
+    recipient: str
+    holder: str
+    at: str  # the day decided on, YYYY-MM-DD
+    allowed: bool
+    decision: dict[str, Any]
+    recorded: str  # when it was recorded (ISO 8601 UTC timestamp, from the shell's clock)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """What waits to be sent for an allowed release: the body sealed for transport."""
+
+    release_seq: int
+    recipient: str
+    payload: SealedBody
+
+
+@dataclass(frozen=True, slots=True)
+class LeafRow:
+    """A transparency-log leaf: the RFC 8785 canonical bytes of the record it proves."""
+
+    index: int
+    kind: str  # decision | release | consent | event | receipt | ...
+    ref: str  # which record: "release:12", "record:40"
+    data: bytes
+
+
+class UnitOfWork(Protocol):
+    """Reads and appends inside one transaction."""
+
+    def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record: ...
+    def records(self) -> Sequence[Record]: ...
+
+    def put_body(self, item: str, body: SealedBody) -> None: ...
+    def get_body(self, item: str) -> SealedBody | None: ...
+
+    def add_release(self, item: str, recipient: str, holder: str, at: str, allowed: bool,
+                    decision: dict[str, Any], recorded: str) -> ReleaseRow: ...
+    def releases(self) -> Sequence[ReleaseRow]: ...
+
+    def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow: ...
+    def outbox(self) -> Sequence[OutboxRow]: ...
+
+    def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow: ...
+    def leaves(self, start: int = 0, stop: int | None = None) -> Sequence[LeafRow]: ...
+    def leaf_count(self) -> int: ...
+
+    # the Merkle tree's interior: (level, index, hash) of every complete subtree, so proofs need no recompute
+    def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None: ...
+    def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]: ...
+    # signed tree heads the node issued (TreeHead.to_dict() JSON), oldest first
+    def add_head(self, head: dict[str, Any]) -> None: ...
+    def heads(self) -> Sequence[dict[str, Any]]: ...
+
+
+class Store(Protocol):
+    """A node's database. ``begin()`` opens a write transaction, ``read()`` a read-only snapshot."""
+
+    def begin(self) -> AbstractContextManager[UnitOfWork]: ...
+    def read(self) -> AbstractContextManager[UnitOfWork]: ...
+    def close(self) -> None: ...
+
+
+class KeyRing(Protocol):
+    """The node's secrets: a key-wrapping key for bodies at rest, and an Ed25519 signing key."""
+
+    @property
+    def key_id(self) -> str: ...
+    def seal(self, plaintext: bytes, associated: bytes) -> SealedBody: ...
+    def open(self, sealed: SealedBody, associated: bytes) -> bytes: ...
+    def sign(self, data: bytes) -> bytes: ...
+    def verify(self, key_id: str, data: bytes, signature: bytes) -> bool: ...
