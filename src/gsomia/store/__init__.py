@@ -1,0 +1,1 @@
+"""Storage adapters behind :mod:`gsomia.services.ports`: memory, SQLite (default) and PostgreSQL."""

@@ -1,0 +1,142 @@
+"""The in-memory store: a real adapter (same contract as SQLite and PostgreSQL), for tests and tools.
+
+A unit of work that raises is rolled back (every table cut back to where it stood), so a failure leaves
+nothing behind, exactly as a database transaction would. One writer at a time, like SQLite.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+
+
+@dataclass(slots=True)
+class _Tables:
+    records: list[Record] = field(default_factory=list)
+    bodies: dict[str, SealedBody] = field(default_factory=dict)
+    releases: list[ReleaseRow] = field(default_factory=list)
+    outbox: list[OutboxRow] = field(default_factory=list)
+    leaves: list[LeafRow] = field(default_factory=list)
+    nodes: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    heads: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, tables: _Tables, writable: bool) -> None:
+        self._t = tables
+        self._writable = writable
+
+    def _write(self) -> _Tables:
+        if not self._writable:
+            raise PermissionError("this unit of work is read-only; use store.begin() to write")
+        return self._t
+
+    def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record:
+        t = self._write()
+        record = Record(len(t.records) + 1, kind, key, copy.deepcopy(data))
+        t.records.append(record)
+        return record
+
+    def records(self) -> Sequence[Record]:
+        return tuple(self._t.records)
+
+    def put_body(self, item: str, body: SealedBody) -> None:
+        t = self._write()
+        if item in t.bodies:
+            raise KeyError(f"item {item!r} already has a body; bodies are never replaced")
+        t.bodies[item] = body
+
+    def get_body(self, item: str) -> SealedBody | None:
+        return self._t.bodies.get(item)
+
+    def add_release(
+        self,
+        item: str,
+        recipient: str,
+        holder: str,
+        at: str,
+        allowed: bool,
+        decision: dict[str, Any],
+        recorded: str,
+    ) -> ReleaseRow:
+        t = self._write()
+        row = ReleaseRow(
+            len(t.releases) + 1, item, recipient, holder, at, allowed, copy.deepcopy(decision), recorded
+        )
+        t.releases.append(row)
+        return row
+
+    def releases(self) -> Sequence[ReleaseRow]:
+        return tuple(self._t.releases)
+
+    def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow:
+        row = OutboxRow(release_seq, recipient, payload)
+        self._write().outbox.append(row)
+        return row
+
+    def outbox(self) -> Sequence[OutboxRow]:
+        return tuple(self._t.outbox)
+
+    def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
+        t = self._write()
+        row = LeafRow(len(t.leaves), kind, ref, bytes(data))
+        t.leaves.append(row)
+        return row
+
+    def leaves(self, start: int = 0, stop: int | None = None) -> Sequence[LeafRow]:
+        return tuple(self._t.leaves[start:stop])
+
+    def leaf_count(self) -> int:
+        return len(self._t.leaves)
+
+    def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        t = self._write()
+        for level, index, digest in nodes:
+            t.nodes[(level, index)] = digest
+
+    def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]:
+        return tuple((lv, ix, h) for (lv, ix), h in sorted(self._t.nodes.items()))
+
+    def add_head(self, head: dict[str, Any]) -> None:
+        self._write().heads.append(copy.deepcopy(head))
+
+    def heads(self) -> Sequence[dict[str, Any]]:
+        return tuple(copy.deepcopy(h) for h in self._t.heads)
+
+
+class MemoryStore:
+    """Everything in one process's memory; one writer at a time, like SQLite."""
+
+    def __init__(self) -> None:
+        self._tables = _Tables()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def begin(self) -> Iterator[MemoryUnitOfWork]:
+        with self._lock:
+            t = self._tables
+            marks = {n: len(getattr(t, n)) for n in ("records", "releases", "outbox", "leaves", "heads")}
+            bodies, nodes = set(t.bodies), dict(t.nodes)
+            try:
+                yield MemoryUnitOfWork(t, writable=True)
+            except BaseException:
+                # tables are append-only, so rolling back is cutting each one back to where it stood
+                for name, length in marks.items():
+                    del getattr(t, name)[length:]
+                for item in set(t.bodies) - bodies:
+                    del t.bodies[item]
+                t.nodes = nodes
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[MemoryUnitOfWork]:
+        yield MemoryUnitOfWork(self._tables, writable=False)
+
+    def close(self) -> None:
+        """Nothing to release."""
