@@ -99,3 +99,20 @@ def test_an_allowed_decision_passes_every_rule_and_a_denied_one_fails_one(case):
         if not decision.allowed:
             assert decision.route == ()
             assert decision.marking is None
+
+
+@SETTINGS
+@given(world_and_queries(count=40))
+def test_the_compiled_index_decides_exactly_as_the_engine_reasons_included(case):
+    """World.decide (compiled index, lazy reasons) equals World.decide_plain (rule by rule) on every query."""
+    world, queries = case
+    for query in queries:
+        fast = world.decide(*query)
+        plain = world.decide_plain(*query)
+        assert (fast.allowed, fast.route, fast.agreements, fast.marking) == (
+            plain.allowed,
+            plain.route,
+            plain.agreements,
+            plain.marking,
+        )
+        assert fast == plain

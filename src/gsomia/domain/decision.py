@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 RULES: tuple[str, ...] = (
     "caveats",
@@ -46,18 +46,73 @@ class Alternative:
         }
 
 
-@dataclass(frozen=True, slots=True)
+class Explainer(Protocol):
+    def explain(self, decision: Decision) -> tuple[tuple[Reason, ...], tuple[Alternative, ...]]: ...
+
+
 class Decision:
-    item: str
-    recipient: str
-    holder: str
-    at: date
-    allowed: bool
-    route: tuple[str, ...]
-    agreements: tuple[str, ...]
-    marking: str | None
-    reasons: tuple[Reason, ...]
-    alternatives: tuple[Alternative, ...]
+    """A verdict with its route and marking; ``reasons`` and ``alternatives`` are built when first read.
+
+    Two decisions are equal when every field is, reasons and alternatives included.
+    """
+
+    __slots__ = (
+        "_alternatives",
+        "_explainer",
+        "_reasons",
+        "agreements",
+        "allowed",
+        "at",
+        "holder",
+        "item",
+        "marking",
+        "recipient",
+        "route",
+    )
+
+    def __init__(
+        self,
+        item: str,
+        recipient: str,
+        holder: str,
+        at: date,
+        allowed: bool,
+        route: tuple[str, ...],
+        agreements: tuple[str, ...],
+        marking: str | None,
+        reasons: tuple[Reason, ...] | None = None,
+        alternatives: tuple[Alternative, ...] | None = None,
+        explainer: Explainer | None = None,
+    ) -> None:
+        self.item = item
+        self.recipient = recipient
+        self.holder = holder
+        self.at = at
+        self.allowed = allowed
+        self.route = route
+        self.agreements = agreements
+        self.marking = marking
+        self._reasons = reasons
+        self._alternatives = alternatives
+        self._explainer = explainer
+
+    def _explain(self) -> None:
+        if self._reasons is None or self._alternatives is None:
+            if self._explainer is None:
+                raise ValueError("this decision was built without reasons or a way to explain it")
+            self._reasons, self._alternatives = self._explainer.explain(self)
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        self._explain()
+        assert self._reasons is not None
+        return self._reasons
+
+    @property
+    def alternatives(self) -> tuple[Alternative, ...]:
+        self._explain()
+        assert self._alternatives is not None
+        return self._alternatives
 
     def reason(self, rule: str) -> Reason:
         """The reason given by ``rule`` (one of :data:`RULES`)."""
@@ -65,6 +120,33 @@ class Decision:
             if r.rule == rule:
                 return r
         raise KeyError(rule)
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.item,
+            self.recipient,
+            self.holder,
+            self.at,
+            self.allowed,
+            self.route,
+            self.agreements,
+            self.marking,
+            self.reasons,
+            self.alternatives,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(item={self.item!r}, recipient={self.recipient!r}, holder={self.holder!r}, "
+            f"at={self.at.isoformat()}, allowed={self.allowed}, route={self.route!r}, marking={self.marking!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The decision JSON of design.md §4."""

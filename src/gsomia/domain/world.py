@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from . import engine
-from .decision import Decision
+from .decision import Alternative, Decision, Reason
 from .errors import QueryError
+from .index import Index
 from .lifecycle import AgreementState, Timeline, compile_timeline
 from .model import Consent, Event, Item, Level, Party, WorldSpec, map_level
 from .validate import validate
@@ -62,6 +63,7 @@ class World:
         self._consents: dict[tuple[str, str], list[Consent]] = defaultdict(list)
         for consent in spec.consents:
             self._consents[(consent.holder, consent.recipient)].append(consent)
+        self.index = Index(self)
 
     @classmethod
     def from_spec(cls, spec: WorldSpec) -> World:
@@ -98,18 +100,43 @@ class World:
         return None if best is None else best[2]
 
     # -- public API -----------------------------------------------------------------------------
-    def decide(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
-        """May ``item`` go from ``holder`` (default: its originator) to ``recipient`` on day ``at``?"""
+    def _query(self, item: str, recipient: str, at: date | str, holder: str | None) -> tuple[Item, str, date]:
         found = self.items.get(item)
         if found is None:
             raise QueryError(f"unknown item {item!r}; the world has {len(self.items)} items")
         sender = found.originator if holder is None else holder
-        for role, pid in (("recipient", recipient), ("holder", sender)):
-            if pid not in self.parties:
-                raise QueryError(f"unknown {role} {pid!r}; parties are {sorted(self.parties)}")
+        if recipient not in self.parties:
+            raise QueryError(f"unknown recipient {recipient!r}; parties are {sorted(self.parties)}")
+        if sender not in self.parties:
+            raise QueryError(f"unknown holder {sender!r}; parties are {sorted(self.parties)}")
         if sender == recipient:
             raise QueryError(f"recipient {recipient!r} is the holder itself; name another party")
-        return engine.decide(self, found, recipient, parse_day(at), sender)
+        return found, sender, at if type(at) is date else parse_day(at)
+
+    def decide(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
+        """May ``item`` go from ``holder`` (default: its originator) to ``recipient`` on day ``at``?
+
+        The verdict, route and marking come from the compiled index; reasons are built when first read.
+        """
+        found, sender, day = self._query(item, recipient, at, holder)
+        v = self.index.cached(self.index.items[item], recipient, day.toordinal(), sender)
+        return Decision(
+            item, recipient, sender, day, v.allowed, v.route, v.agreements, v.marking, explainer=self
+        )
+
+    def decide_plain(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
+        """The same decision, worked out rule by rule by the engine (the reference the index is checked on)."""
+        found, sender, day = self._query(item, recipient, at, holder)
+        return engine.decide(self, found, recipient, day, sender)
+
+    def explain(self, decision: Decision) -> tuple[tuple[Reason, ...], tuple[Alternative, ...]]:
+        full = engine.decide(
+            self, self.items[decision.item], decision.recipient, decision.at, decision.holder
+        )
+        verdict = (full.allowed, full.route, full.agreements, full.marking)
+        if verdict != (decision.allowed, decision.route, decision.agreements, decision.marking):
+            raise AssertionError(f"index and engine disagree on {decision!r}: the engine says {verdict}")
+        return full.reasons, full.alternatives
 
     def decide_many(
         self, queries: Iterable[Query | tuple[str, str, date | str] | tuple[str, str, date | str, str | None]]

@@ -1,0 +1,271 @@
+"""The compiled world: the verdict, route and marking of a decision in a few lookups.
+
+:mod:`gsomia.domain.engine` builds every reason as it goes; this module answers only *whether*, *how* and
+*marked what*, from tables built once: agreements by party pair with their in-force interval as day
+ordinals, each version's scope as a topic bit mask and its table as a ``(level, receiver) -> level`` dict,
+holders' markings by (originator level, holder). ``World.decide`` answers from here and asks the engine for
+reasons only when they are read. Both must agree on every query; a Hypothesis property checks it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .model import NOFORN, Item
+
+if TYPE_CHECKING:
+    from .lifecycle import Timeline
+    from .world import World
+
+FOREVER = 10**7  # a day ordinal later than any date (date.max is 3_652_059)
+MEMO_LIMIT = 2_000_000  # memoised verdicts kept before the memo starts afresh
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a decision decides, without the reasons: the engine's answer in compact form."""
+
+    allowed: bool
+    route: tuple[str, ...]
+    agreements: tuple[str, ...]
+    marking: str | None
+
+
+DENIED = Verdict(False, (), (), None)
+
+
+@dataclass(frozen=True, slots=True)
+class CVersion:
+    scope_any: bool
+    scope_mask: int
+    mapping: dict[tuple[str, str], str]  # (sender level, receiver party) -> receiver level
+    has_rows: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CAgreement:
+    id: str
+    eif: int
+    end: int
+    starts: tuple[int, ...]  # version start ordinals
+    versions: tuple[CVersion, ...]
+    conduit: str | None
+    parties: frozenset[str]
+    hops: frozenset[str]
+
+    def in_force(self, day: int) -> bool:
+        return self.eif <= day < self.end
+
+    def version(self, day: int) -> CVersion:
+        if len(self.versions) == 1:
+            return self.versions[0]
+        return self.versions[max(bisect_right(self.starts, day) - 1, 0)]
+
+
+@dataclass(frozen=True, slots=True)
+class CConsent:
+    item: str | None
+    originator: str | None
+    topics: int
+    valid_from: int
+    valid_until: int
+
+
+@dataclass(frozen=True, slots=True)
+class CItem:
+    item: Item
+    klass: int  # items of one class get the same verdicts (see :meth:`Index.classify`)
+    topic_mask: int
+    releasable: frozenset[str] | None  # None: no list; else listed parties plus the originator
+    noforn: bool
+
+
+class Index:
+    """Compiled lookups over a :class:`World` (which it is built from, once)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.topic_bits: dict[str, int] = {}
+        self.agreements = {aid: self._agreement(t) for aid, t in world.timelines.items()}
+        self.pairs: dict[tuple[str, str], tuple[CAgreement, ...]] = {}
+        for (a, b), timelines in world._pairs.items():
+            self.pairs[(a, b)] = tuple(self.agreements[t.agreement.id] for t in timelines)
+        self.direct = {k: tuple(c for c in v if c.conduit is None) for k, v in self.pairs.items()}
+        self.conduits = tuple(self.agreements[t.agreement.id] for t in world.conduits())
+        consented = {c.item for c in world.spec.consents if c.item is not None}
+        self._classes: dict[tuple[object, ...], int] = {}
+        self.items = {iid: self._item(item, iid in consented) for iid, item in world.items.items()}
+        self.consents: dict[tuple[str, str], list[CConsent]] = defaultdict(list)
+        for c in world.spec.consents:
+            start = c.valid_from.toordinal() if c.valid_from else 0
+            until = c.valid_until.toordinal() if c.valid_until else FOREVER
+            mask = self._mask((c.topic,)) if c.topic is not None else 0
+            self.consents[(c.holder, c.recipient)].append(CConsent(c.item, c.originator, mask, start, until))
+        self.breaks = self._breakpoints()
+        self.memo: dict[tuple[int, str, str, int], Verdict] = {}
+        # holders' markings: newest entry into force first, ties by lowest id (the engine's rule)
+        self.marking_order = {
+            k: tuple(sorted(v, key=lambda c: (-c.eif, c.id))) for k, v in self.pairs.items()
+        }
+
+    def _mask(self, topics: tuple[str, ...]) -> int:
+        mask = 0
+        for topic in topics:
+            mask |= 1 << self.topic_bits.setdefault(topic, len(self.topic_bits))
+        return mask
+
+    def _agreement(self, timeline: Timeline) -> CAgreement:
+        a = timeline.agreement
+        versions = []
+        for v in timeline.versions:
+            mapping: dict[tuple[str, str], str] = {}
+            for row in v.equivalence:
+                for _who, levels in row.cells:
+                    for level in levels:
+                        for other, theirs in row.cells:
+                            mapping[(level, other)] = theirs[0]
+            scope = v.scope or ()
+            versions.append(CVersion(v.scope is None, self._mask(scope), mapping, bool(v.equivalence)))
+        end = FOREVER if timeline.end is None else timeline.end.toordinal()
+        starts = tuple(v.start.toordinal() for v in timeline.versions)
+        return CAgreement(
+            a.id,
+            a.entry_into_force.toordinal(),
+            end,
+            starts,
+            tuple(versions),
+            a.conduit,
+            frozenset(a.parties),
+            frozenset(a.hops),
+        )
+
+    def _item(self, item: Item, consented: bool) -> CItem:
+        releasable = None if item.releasable_to is None else frozenset((*item.releasable_to, item.originator))
+        mask, noforn = self._mask(item.topics), NOFORN in item.caveats
+        # an item named by a consent is a class of its own: onward releases of it differ from its peers'
+        key = (item.originator, item.level, mask, releasable, noforn, item.id if consented else None)
+        klass = self._classes.setdefault(key, len(self._classes))
+        return CItem(item, klass, mask, releasable, noforn)
+
+    def _breakpoints(self) -> list[int]:
+        """Every day on which some verdict may change; between two of them, verdicts are constant."""
+        days: set[int] = set()
+        for c in self.agreements.values():
+            days.update((c.eif, c.end, *c.starts))
+        for consents in self.consents.values():
+            for cc in consents:
+                days.update((cc.valid_from, cc.valid_until + 1))
+        return sorted(days)
+
+    def cached(self, ci: CItem, recipient: str, day: int, holder: str) -> Verdict:
+        """``verdict``, memoised per (item class, recipient, holder, span between breakpoints)."""
+        key = (ci.klass, recipient, holder, bisect_right(self.breaks, day))
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) >= MEMO_LIMIT:
+                self.memo.clear()
+            found = self.memo[key] = self.verdict(ci, recipient, day, holder)
+        return found
+
+    # -- the verdict ---------------------------------------------------------------------------------
+    def verdict(self, ci: CItem, recipient: str, day: int, holder: str) -> Verdict:
+        item = ci.item
+        if recipient == item.originator:
+            for c in self.pairs.get((holder, recipient), ()):
+                if c.in_force(day):
+                    return Verdict(True, (holder, recipient), (c.id,), item.level)
+            return DENIED
+        if ci.noforn or (ci.releasable is not None and recipient not in ci.releasable):
+            return DENIED
+        level = item.level if holder == item.originator else self.holder_level(ci, holder, day)
+        if level is None:
+            return DENIED
+        for c in self.direct.get((holder, recipient), ()):
+            if not c.in_force(day):
+                continue
+            v = c.version(day)
+            if not (v.scope_any or v.scope_mask & ci.topic_mask):
+                continue
+            marking = v.mapping.get((level, recipient))
+            if marking is not None and self._consented(ci, holder, recipient, day):
+                return Verdict(True, (holder, recipient), (c.id,), marking)
+        for c in self.conduits:
+            found = self._through(c, ci, level, holder, recipient, day)
+            if found is not None:
+                return found
+        return DENIED
+
+    def _through(
+        self, c: CAgreement, ci: CItem, level: str, holder: str, recipient: str, day: int
+    ) -> Verdict | None:
+        hub = c.conduit
+        item = ci.item
+        if hub is None or hub in (item.originator, holder, recipient) or holder not in c.parties:
+            return None
+        if recipient not in c.parties or not c.in_force(day):
+            return None
+        if ci.releasable is not None and hub not in ci.releasable:
+            return None
+        v = c.version(day)
+        if not (v.scope_any or v.scope_mask & ci.topic_mask):
+            return None
+        first = self._hop(c, holder, hub, ci.topic_mask, day)
+        second = self._hop(c, hub, recipient, ci.topic_mask, day)
+        if first is None or second is None:
+            return None
+        at_hub = (v if v.has_rows else first.version(day)).mapping.get((level, hub))
+        if at_hub is None:
+            return None
+        marking = (v if v.has_rows else second.version(day)).mapping.get((at_hub, recipient))
+        if marking is None:
+            return None
+        if holder != item.originator and not (
+            self._consented(ci, holder, hub, day) and self._consented(ci, hub, recipient, day)
+        ):
+            return None
+        agreements = tuple(dict.fromkeys((c.id, first.id, second.id)))
+        return Verdict(True, (holder, hub, recipient), agreements, marking)
+
+    def _hop(self, c: CAgreement, a: str, b: str, topics: int, day: int) -> CAgreement | None:
+        for h in self.pairs.get((a, b), ()):
+            if h.id in c.hops and h.in_force(day):
+                v = h.version(day)
+                if v.scope_any or v.scope_mask & topics:
+                    return h
+        return None
+
+    def _consented(self, ci: CItem, sender: str, receiver: str, day: int) -> bool:
+        if sender == ci.item.originator:
+            return True
+        item = ci.item
+        for c in self.consents.get((sender, receiver), ()):
+            if c.valid_from <= day <= c.valid_until:
+                if (
+                    c.item == item.id
+                    if c.item is not None
+                    else (c.originator == item.originator and c.topics & ci.topic_mask)
+                ):
+                    return True
+        return False
+
+    def holder_level(self, ci: CItem, holder: str, day: int) -> str | None:
+        item = ci.item
+        for c in self.marking_order.get((item.originator, holder), ()):
+            if c.eif <= day:
+                marking = c.version(day).mapping.get((item.level, holder))
+                if marking is not None:
+                    return marking
+        return None
+
+
+def classes(index: Index) -> dict[tuple[object, ...], list[str]]:
+    """Items that every originator-held decision treats alike, grouped: same originator, level, topics,
+    releasability and caveats."""
+    groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
+    for iid, ci in index.items.items():
+        item = ci.item
+        groups[(item.originator, item.level, ci.topic_mask, ci.releasable, ci.noforn)].append(iid)
+    return groups
