@@ -2,8 +2,8 @@
 
     >>> import gsomia
     >>> world = gsomia.load_world("korea-japan-2019.yaml")      # doctest: +SKIP
-    >>> world.decide("K-MSL-1", "JPN", "2019-11-23").route     # doctest: +SKIP
-    ('KOR', 'USA', 'JPN')
+    >>> world.decide("K-MSL-1", "JPN", "2020-06-01").route     # doctest: +SKIP
+    ('KOR', 'JPN')
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ class Decision:
     def __repr__(self) -> str:
         return (
             f"Decision(item={self.item!r}, recipient={self.recipient!r}, holder={self.holder!r}, "
-            f"at={self.at.isoformat()}, allowed={self.allowed}, route={self.route!r}, marking={self.marking!r})"
+            f"at={self.at.isoformat()}, allowed={self.allowed}, route={self.route!r}, "
+            f"marking={self.marking!r})"
         )
 
     def to_dict(self) -> dict[str, Any]:

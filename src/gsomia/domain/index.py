@@ -242,13 +242,13 @@ class Index:
             return True
         item = ci.item
         for c in self.consents.get((sender, receiver), ()):
-            if c.valid_from <= day <= c.valid_until:
-                if (
-                    c.item == item.id
-                    if c.item is not None
-                    else (c.originator == item.originator and c.topics & ci.topic_mask)
-                ):
+            if not c.valid_from <= day <= c.valid_until:
+                continue
+            if c.item is not None:
+                if c.item == item.id:
                     return True
+            elif c.originator == item.originator and c.topics & ci.topic_mask:
+                return True
         return False
 
     def holder_level(self, ci: CItem, holder: str, day: int) -> str | None:

@@ -118,14 +118,14 @@ class World:
 
         The verdict, route and marking come from the compiled index; reasons are built when first read.
         """
-        found, sender, day = self._query(item, recipient, at, holder)
+        _, sender, day = self._query(item, recipient, at, holder)
         v = self.index.cached(self.index.items[item], recipient, day.toordinal(), sender)
         return Decision(
             item, recipient, sender, day, v.allowed, v.route, v.agreements, v.marking, explainer=self
         )
 
     def decide_plain(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
-        """The same decision, worked out rule by rule by the engine (the reference the index is checked on)."""
+        """The same decision, worked out rule by rule by the engine (the index's reference)."""
         found, sender, day = self._query(item, recipient, at, holder)
         return engine.decide(self, found, recipient, day, sender)
 

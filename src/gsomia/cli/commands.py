@@ -1,0 +1,198 @@
+"""The ``gsomia`` commands: ``decide``, ``timeline`` and ``demo``.
+
+Exit codes (design.md §4): 0 success (a deny is a success: the decision was made), 2 bad input (any
+:class:`~gsomia.GsomiaError`, a bad command line, a bad line in a batch), 1 an internal error, shown as
+one line unless ``GSOMIA_DEBUG=1`` asks for the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, ParamSpec, TextIO, TypeVar
+
+import typer
+
+from .. import __version__
+from ..domain.errors import GsomiaError
+from ..domain.world import World
+from ..scenario import load_world
+from . import console, decisions, timelines
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="gsomia",
+    help="Exchange classified information only as security agreements allow, and prove it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+WorldArg = Annotated[
+    Path,
+    typer.Argument(help="World file (YAML, or JSON ending in .json).", metavar="WORLD", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _option(text: str, metavar: str) -> typer.models.OptionInfo:
+    return typer.Option(help=text, metavar=metavar, show_default=False)  # type: ignore[no-any-return]
+
+
+ItemOpt = Annotated[str | None, _option("Item id.", "ID")]
+PartyOpt = Annotated[str | None, _option("Recipient party id.", "PARTY")]
+DateOpt = Annotated[str | None, _option("Day of the release, YYYY-MM-DD.", "DATE")]
+HolderOpt = Annotated[str | None, _option("Party holding the item (default: its originator).", "PARTY")]
+QueriesOpt = Annotated[
+    str | None, _option("JSON Lines of queries {item, to, at, holder?}; '-' reads stdin.", "FILE")
+]
+
+
+@contextmanager
+def exit_codes() -> Iterator[None]:
+    """Bad input → one red line on stderr and exit 2; anything unexpected → exit 1."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, typer.exceptions.TyperException, BrokenPipeError):
+        raise  # usage errors and exits: Typer reports them (bad usage exits 2)
+    except GsomiaError as exc:
+        console.error_line(str(exc))
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        if os.environ.get("GSOMIA_DEBUG") == "1":
+            raise
+        console.error_line(f"internal error: {type(exc).__name__}: {exc} (set GSOMIA_DEBUG=1 for details)")
+        raise typer.Exit(1) from None
+
+
+def guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """Run a command under :func:`exit_codes` (the test runner calls commands without :func:`main`)."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with exit_codes():
+            return command(*args, **kwargs)
+
+    return run
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gsomia {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Exchange classified information only as security agreements allow, and prove it."""
+
+
+@app.command()
+@guarded
+def decide(
+    world: WorldArg,
+    item: ItemOpt = None,
+    to: PartyOpt = None,
+    at: DateOpt = None,
+    holder: HolderOpt = None,
+    queries: QueriesOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """May ITEM go to a party on a day, by which route, marked how? A deny still exits 0."""
+    if queries is not None:
+        _only_queries(item=item, to=to, at=at, holder=holder)
+        _decide_batch(load_world(world), queries)
+        return
+    if item is None or to is None or at is None:
+        missing = [f"--{k}" for k, v in (("item", item), ("to", to), ("at", at)) if v is None]
+        raise typer.BadParameter(
+            f"missing {', '.join(missing)} (or give --queries FILE)", param_hint="decide"
+        )
+    loaded = load_world(world)
+    decision = loaded.decide(item, to, at, holder)
+    if as_json:
+        console.json_line(decision.to_dict())
+    else:
+        console.out().print(decisions.render_decision(loaded, decision))
+
+
+def _only_queries(**single: str | None) -> None:
+    given = [f"--{name}" for name, value in single.items() if value is not None]
+    if given:
+        raise typer.BadParameter(
+            f"give either --queries or {', '.join(given)}, not both", param_hint="--queries"
+        )
+
+
+def _decide_batch(world: World, source: str) -> None:
+    where = "stdin" if source == "-" else source
+    try:
+        with _open_queries(source) as lines:
+            bad = decisions.run_batch(world, lines, console.json_line)
+    except UnicodeDecodeError:
+        raise GsomiaError(f"{where}: the queries are not UTF-8 text; save them as UTF-8") from None
+    if bad:
+        console.error_line(f"{bad} bad line(s) in {where}; each is answered in its place with its error")
+        raise typer.Exit(2)
+
+
+@contextmanager
+def _open_queries(source: str) -> Iterator[TextIO]:
+    if source == "-":
+        yield sys.stdin
+        return
+    try:
+        handle = open(source, encoding="utf-8-sig")  # noqa: SIM115 -- closed below, after the last line
+    except OSError as exc:
+        raise GsomiaError(
+            f"{source}: cannot read the queries ({exc.strerror or exc}); check the path"
+        ) from None
+    with handle:
+        yield handle
+
+
+@app.command()
+@guarded
+def timeline(world: WorldArg, as_json: JsonOpt = False) -> None:
+    """Each agreement's states with their dates, its end and its amendments."""
+    loaded = load_world(world)
+    if as_json:
+        console.json_line(timelines.timelines_dict(loaded))
+    else:
+        console.out().print(timelines.render_timelines(loaded, title=loaded.spec.name or "Agreements"))
+
+
+@app.command()
+@guarded
+def demo(
+    world: Annotated[
+        Path | None,
+        typer.Option(help="Tell the story of another world file.", metavar="FILE", show_default=False),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The Korea-Japan GSOMIA story, 2019-2023, and what would have changed had the notice taken effect."""
+    from .. import demo as story  # the story imports our renderers: import it when it is asked for
+    from ..demo import view
+
+    told = story.tell(world)
+    if as_json:
+        console.json_line(story.story_dict(told))
+    else:
+        view.draw(told, console.out())
+
+
+def main() -> None:
+    """Entry point of the ``gsomia`` console script."""
+    with exit_codes():
+        app(prog_name="gsomia")
