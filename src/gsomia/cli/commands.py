@@ -192,6 +192,39 @@ def demo(
         view.draw(told, console.out())
 
 
+@app.command()
+@guarded
+def impact(
+    world: WorldArg,
+    terminate: Annotated[str | None, _option("Agreement to terminate.", "AGREEMENT")] = None,
+    amend: Annotated[
+        str | None, _option("Agreement to amend (with --scope and/or --table).", "AGREEMENT")
+    ] = None,
+    add: Annotated[
+        Path | None, _option("File holding one new agreement (as in a world file).", "FILE")
+    ] = None,
+    on: Annotated[str | None, _option("Day the change takes effect, YYYY-MM-DD.", "DATE")] = None,
+    at: Annotated[str | None, _option("Day to compare flows on (default: --on).", "DATE")] = None,
+    scope: Annotated[str | None, _option("With --amend: new scope, 'any' or topics a,b,c.", "TOPICS")] = None,
+    table: Annotated[
+        Path | None, _option("With --amend: file holding the new equivalence table.", "FILE")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Item ids listed per flow group; 0 lists all.", min=0)] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """If this change happened, which item-to-party flows are kept, re-routed, lost or gained?"""
+    from . import impact as what_if
+
+    loaded = load_world(world)
+    change = what_if.build_change(terminate, amend, add, on, scope, table)
+    report = what_if.run(loaded, change, at, show_progress=not as_json and sys.stderr.isatty())
+    shown = None if limit == 0 else limit
+    if as_json:
+        console.json_line(report.to_dict(list_items=shown))
+    else:
+        console.out().print(what_if.render(report, shown))
+
+
 def main() -> None:
     """Entry point of the ``gsomia`` console script."""
     with exit_codes():

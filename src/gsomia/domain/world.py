@@ -7,14 +7,15 @@ decisions read precomputed timelines and lookups only.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from . import engine
 from .decision import Alternative, Decision, Reason
 from .errors import QueryError
-from .index import Index
+from .impact import Change, ImpactReport, Progress, compare
+from .index import Index, Verdict
 from .lifecycle import AgreementState, Timeline, compile_timeline
 from .model import Consent, Event, Item, Level, Party, WorldSpec, map_level
 from .validate import validate
@@ -158,3 +159,48 @@ class World:
             raise QueryError(
                 f"unknown agreement {agreement!r}; agreements are {sorted(self.timelines)}"
             ) from None
+
+    def impact(
+        self,
+        change: Change,
+        at: date | str | None = None,
+        items: Iterable[str] | None = None,
+        recipients: Iterable[str] | None = None,
+        progress: Progress | None = None,
+    ) -> ImpactReport:
+        """Apply ``change``; compare every (item, recipient) flow on day ``at`` (default: the change's day).
+
+        A change that cannot apply (e.g. terminating an agreement already ended) raises a :class:`WorldError`.
+        """
+        after = World(change.apply(self.spec))
+        day = change.on if at is None else parse_day(at)
+        chosen = list(self.items) if items is None else list(items)
+        for iid in chosen:
+            if iid not in self.items:
+                raise QueryError(f"unknown item {iid!r}")
+        targets = sorted(self.parties) if recipients is None else list(dict.fromkeys(recipients))
+        for pid in targets:
+            if pid not in self.parties:
+                raise QueryError(f"unknown recipient {pid!r}; parties are {sorted(self.parties)}")
+        groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
+        for iid in chosen:
+            ci = self.index.items[iid]
+            item = ci.item
+            groups[(item.originator, item.level, ci.topic_mask, ci.releasable, ci.noforn)].append(iid)
+        classes = [
+            (ids, self.items[ids[0]].originator, self.items[ids[0]].level, self.items[ids[0]].topics)
+            for ids in groups.values()
+        ]
+        return compare(
+            classes, targets, _originator_held(self), _originator_held(after), change, day, progress
+        )
+
+
+def _originator_held(world: World) -> Callable[[str, str, int], Verdict]:
+    index = world.index
+
+    def decide(item: str, recipient: str, day: int) -> Verdict:
+        ci = index.items[item]
+        return index.verdict(ci, recipient, day, ci.item.originator)
+
+    return decide

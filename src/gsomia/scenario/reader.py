@@ -219,3 +219,7 @@ def _consent(cur: Cursor) -> Consent:
     if valid_from is not None and valid_until is not None and valid_until < valid_from:
         raise f["until"].error(f"{which} ends on {valid_until}, before it starts on {valid_from}; swap them")
     return Consent(holder, recipient, item, topic, originator, valid_from, valid_until)
+
+
+read_agreement = _agreement  # one agreement mapping on its own (see fragments.py)
+read_table = _table  # one equivalence table on its own
