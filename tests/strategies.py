@@ -118,43 +118,65 @@ def consents(draw: st.DrawFn, n_parties: int, item_ids: list[str]) -> Consent:
 
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
-    """A valid world of 3-5 parties, bilaterals, maybe a conduit, notices, items and consents."""
+    """A valid world of 3-5 parties, bilaterals, maybe a conduit, notices, amendments, items, consents."""
     n = draw(st.integers(3, 5))
     agreements = tuple(draw(bilaterals(n, i)) for i in range(draw(st.integers(1, 7))))
-    conduit = (
-        _conduit(agreements, f"P{draw(st.integers(0, n - 1))}", draw(scopes)) if draw(st.booleans()) else None
-    )
-    all_agreements = agreements + ((conduit,) if conduit else ())
+    conduit = None
+    if draw(st.booleans()):
+        hub = f"P{draw(st.integers(0, n - 1))}"
+        agreements += tuple(draw(_spoke(hub, f"P{i}")) for i in range(n) if f"P{i}" != hub)
+        conduit = _conduit(agreements, hub, draw(scopes))
     found = tuple(draw(items(n, i)) for i in range(draw(st.integers(1, 6))))
     spec = WorldSpec(
         name="generated",
         parties=tuple(_party(i) for i in range(n)),
-        agreements=all_agreements,
+        agreements=agreements + ((conduit,) if conduit else ()),
         items=found,
         consents=tuple(draw(consents(n, [i.id for i in found])) for _ in range(draw(st.integers(0, 4)))),
     )
-    notices = []
+    events = []
     for agreement in agreements:
         if draw(st.integers(0, 3)) == 0:
-            notices.append(
-                Event(
-                    agreement.entry_into_force + timedelta(days=draw(st.integers(0, 900))),
-                    agreement.id,
-                    "notice",
-                    index=len(notices),
-                )
+            when = agreement.entry_into_force + timedelta(days=draw(st.integers(0, 900)))
+            events.append(Event(when, agreement.id, "notice", index=len(events)))
+        if draw(st.integers(0, 4)) == 0:
+            when = agreement.entry_into_force + timedelta(days=draw(st.integers(0, 400)))
+            scope = draw(scopes)
+            events.append(
+                Event(when, agreement.id, "amend", scope=scope, scope_any=scope is None, index=len(events))
             )
     try:
-        return World(replace(spec, events=tuple(notices)))
+        return World(replace(spec, events=tuple(events)))
     except LifecycleError:
         return World(spec)
 
 
 @st.composite
+def _spoke(draw: st.DrawFn, hub: str, member: str) -> Agreement:
+    """The hub's own bilateral with a member, as TISA rides on the US bilaterals."""
+    return Agreement(
+        id=f"H-{member}",
+        kind="treaty",
+        parties=(hub, member),
+        entry_into_force=BASE + timedelta(days=draw(st.integers(0, 2000))),
+        scope=draw(scopes),
+        equivalence=_table(hub, member, draw(st.integers(1, LEVELS))),
+    )
+
+
+@st.composite
 def queries(draw: st.DrawFn, world: World) -> tuple[str, str, date, str]:
+    """Mostly random queries; some follow a consent on record, so onward releases get exercised."""
+    consented = [c for c in world.spec.consents if c.item is not None]
+    if consented and draw(st.integers(0, 3)) == 0:
+        c = draw(st.sampled_from(consented))
+        assert c.item is not None
+        if c.recipient != world.items[c.item].originator or c.holder != c.recipient:
+            return c.item, c.recipient, draw(days), c.holder
     item = draw(st.sampled_from(sorted(world.items)))
     parties = sorted(world.parties)
-    holder = draw(st.sampled_from(parties))
+    origin = world.items[item].originator
+    holder = draw(st.sampled_from([origin, origin, *parties]))
     recipient = draw(st.sampled_from([p for p in parties if p != holder]))
     return item, recipient, draw(days), holder
 

@@ -180,7 +180,9 @@ class Index:
             return DENIED
         if ci.noforn or (ci.releasable is not None and recipient not in ci.releasable):
             return DENIED
-        level = item.level if holder == item.originator else self.holder_level(ci, holder, day)
+        level: str | None = item.level
+        if holder != item.originator:
+            level = self.holder_level(item.originator, item.level, holder, day)
         if level is None:
             return DENIED
         for c in self.direct.get((holder, recipient), ()):
@@ -251,21 +253,11 @@ class Index:
                 return True
         return False
 
-    def holder_level(self, ci: CItem, holder: str, day: int) -> str | None:
-        item = ci.item
-        for c in self.marking_order.get((item.originator, holder), ()):
+    def holder_level(self, originator: str, level: str, holder: str, day: int) -> str | None:
+        """How ``holder`` marks an item of ``originator`` at ``level`` on ``day`` (None: no table maps it)."""
+        for c in self.marking_order.get((originator, holder), ()):
             if c.eif <= day:
-                marking = c.version(day).mapping.get((item.level, holder))
+                marking = c.version(day).mapping.get((level, holder))
                 if marking is not None:
                     return marking
         return None
-
-
-def classes(index: Index) -> dict[tuple[object, ...], list[str]]:
-    """Items that every originator-held decision treats alike, grouped: same originator, level, topics,
-    releasability and caveats."""
-    groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
-    for iid, ci in index.items.items():
-        item = ci.item
-        groups[(item.originator, item.level, ci.topic_mask, ci.releasable, ci.noforn)].append(iid)
-    return groups
