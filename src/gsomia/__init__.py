@@ -17,8 +17,8 @@ from .scenario import load_world
 
 __all__ = [
     "AgreementState",
-    "Change",
     "Alternative",
+    "Change",
     "Decision",
     "GsomiaError",
     "ImpactReport",

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from gsomia.domain.errors import LifecycleError
 from gsomia.domain.model import Consent, Event
 from gsomia.domain.world import World
+from tests.factories import d
 from tests.strategies import LEVELS, days, world_and_queries
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -36,14 +37,31 @@ def test_raising_an_items_level_never_turns_a_deny_into_an_allow(case):
         assert not raised.decide(item, recipient, at, holder).allowed
 
 
+def _shadows_another_hop(world: World, agreement: str) -> bool:
+    """Is ``agreement`` a conduit's hops agreement for a pair that another hops agreement also covers?"""
+    for timeline in world.conduits():
+        hops = set(timeline.agreement.hops)
+        if agreement not in hops:
+            continue
+        pair = set(world.timelines[agreement].agreement.parties)
+        if any(set(world.timelines[h].agreement.parties) == pair for h in hops - {agreement}):
+            return True
+    return False
+
+
 @SETTINGS
 @given(world_and_queries(), st.data())
 def test_terminating_an_agreement_never_turns_a_deny_into_an_allow(case, data):
-    """Adding a terminate event to any agreement on any day only ever takes releases away."""
+    """Adding a terminate event to an agreement on any day only ever takes releases away.
+
+    Except one case the contract makes: a conduit hop uses the *first* hops agreement in force sharing a
+    topic, whatever its table covers, so ending it can let a later one carry the item
+    (see test_ending_a_shadowing_hop_agreement_can_open_a_conduit_route). Such agreements are left out.
+    """
     world, queries = case
     agreement = data.draw(st.sampled_from(sorted(world.timelines)))
-    when = data.draw(days)
-    event = Event(when, agreement, "terminate", index=len(world.spec.events))
+    assume(not _shadows_another_hop(world, agreement))
+    event = Event(data.draw(days), agreement, "terminate", index=len(world.spec.events))
     try:
         ended = World(replace(world.spec, events=(*world.spec.events, event)))
     except LifecycleError:
@@ -52,6 +70,22 @@ def test_terminating_an_agreement_never_turns_a_deny_into_an_allow(case, data):
     for query in queries:
         if not world.decide(*query).allowed:
             assert not ended.decide(*query).allowed
+
+
+def test_ending_a_shadowing_hop_agreement_can_open_a_conduit_route():
+    """design.md §3 picks the first hops agreement in force sharing a topic, not the first covering the
+    level: a hop agreement that cannot carry KR-II hides one that can, until it ends."""
+    from tests.factories import EXAMPLES, TISA, USA_KOR, table
+
+    narrow = replace(USA_KOR, id="USA-KOR-A", equivalence=table({"USA": "US-C", "KOR": "KR-III"}))
+    tisa = replace(TISA, hops=("USA-KOR-A", *TISA.hops))
+    spec = replace(EXAMPLES, agreements=(*EXAMPLES.agreements[:1], tisa, *EXAMPLES.agreements[2:], narrow))
+    world = World(spec)
+    assert not world.decide("K-MSL-1", "JPN", "2019-11-23").allowed
+    ended = World(
+        replace(spec, events=(*spec.events, Event(d("2019-01-01"), "USA-KOR-A", "terminate", index=1)))
+    )
+    assert ended.decide("K-MSL-1", "JPN", "2019-11-23").route == ("KOR", "USA", "JPN")
 
 
 @SETTINGS

@@ -76,7 +76,9 @@ class CConsent:
 
 @dataclass(frozen=True, slots=True)
 class CItem:
-    item: Item
+    """What the verdict needs of an item; shared by every item of the same shape."""
+
+    item: Item  # the item itself if consents name it, else the first item of its shape
     klass: int  # items of one class get the same verdicts (see :meth:`Index.classify`)
     topic_mask: int
     releasable: frozenset[str] | None  # None: no list; else listed parties plus the originator
@@ -86,9 +88,10 @@ class CItem:
 class Index:
     """Compiled lookups over a :class:`World` (which it is built from, once)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, base: Index | None = None) -> None:
+        """Compile ``world``; with ``base`` (an index of a world with the same items), reuse its items."""
         self.world = world
-        self.topic_bits: dict[str, int] = {}
+        self.topic_bits: dict[str, int] = dict(base.topic_bits) if base else {}
         self.agreements = {aid: self._agreement(t) for aid, t in world.timelines.items()}
         self.pairs: dict[tuple[str, str], tuple[CAgreement, ...]] = {}
         for (a, b), timelines in world._pairs.items():
@@ -96,8 +99,8 @@ class Index:
         self.direct = {k: tuple(c for c in v if c.conduit is None) for k, v in self.pairs.items()}
         self.conduits = tuple(self.agreements[t.agreement.id] for t in world.conduits())
         consented = {c.item for c in world.spec.consents if c.item is not None}
-        self._classes: dict[tuple[object, ...], int] = {}
-        self.items = {iid: self._item(item, iid in consented) for iid, item in world.items.items()}
+        self._classes: dict[tuple[object, ...], int] = dict(base._classes) if base else {}
+        self.items: dict[str, CItem] = base.items if base else self._items(world, consented)
         self.consents: dict[tuple[str, str], list[CConsent]] = defaultdict(list)
         for c in world.spec.consents:
             start = c.valid_from.toordinal() if c.valid_from else 0
@@ -141,6 +144,27 @@ class Index:
             frozenset(a.parties),
             frozenset(a.hops),
         )
+
+    def _items(self, world: World, consented: set[str]) -> dict[str, CItem]:
+        """Items of one shape share one CItem (its ``item`` is the first of them): a million items cost
+        what their few thousand shapes cost. An item named by a consent keeps a CItem of its own."""
+        shapes: dict[tuple[object, ...], CItem] = {}
+        out: dict[str, CItem] = {}
+        for iid, item in world.items.items():
+            own = iid in consented
+            key = (
+                item.originator,
+                item.level,
+                item.topics,
+                item.releasable_to,
+                item.caveats,
+                iid if own else None,
+            )
+            ci = shapes.get(key)
+            if ci is None:
+                ci = shapes[key] = self._item(item, own)
+            out[iid] = ci
+        return out
 
     def _item(self, item: Item, consented: bool) -> CItem:
         releasable = None if item.releasable_to is None else frozenset((*item.releasable_to, item.originator))

@@ -12,8 +12,11 @@ from .errors import Path, WorldError
 from .model import Agreement, Consent, Item, Level, Table, WorldSpec
 
 
-def validate(spec: WorldSpec) -> dict[str, Level]:
-    """Check ``spec``; return its levels by id. Raises :class:`WorldError` at the first problem."""
+def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level]:
+    """Check ``spec``; return its levels by id. Raises :class:`WorldError` at the first problem.
+
+    ``items_checked``: the items and consents were already checked against these very parties.
+    """
     levels = _check_parties(spec)
     parties = {p.id for p in spec.parties}
     agreements = _unique((a.id for a in spec.agreements), "agreements", "agreement")
@@ -34,9 +37,15 @@ def validate(spec: WorldSpec) -> dict[str, Level]:
             )
         if event.equivalence is not None:
             check_table(event.equivalence, members, levels, (*where, "equivalence"))
+    if items_checked:
+        return levels
     items = _unique((item.id for item in spec.items), "items", "item")
+    checked: set[tuple[object, ...]] = set()  # items repeat a few shapes: check each shape once
     for i, item in enumerate(spec.items):
-        _check_item(item, ("items", i), parties, levels)
+        shape = (item.originator, item.level, item.releasable_to)
+        if shape not in checked:
+            _check_item(item, ("items", i), parties, levels)
+            checked.add(shape)
     for i, consent in enumerate(spec.consents):
         _check_consent(consent, ("consents", i), parties, items)
     return levels

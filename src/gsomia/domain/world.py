@@ -42,11 +42,16 @@ def parse_day(value: date | str, what: str = "at") -> date:
 class World:
     """Parties, agreements and their lifecycles, items and consents, ready to decide on."""
 
-    def __init__(self, spec: WorldSpec) -> None:
-        self.spec = spec
-        self.levels: dict[str, Level] = validate(spec)
+    def __init__(self, spec: WorldSpec, base: World | None = None) -> None:
+        """Validate and compile ``spec``. ``base``: a world with the very same parties, items and consents
+        (say, before a what-if change to agreements or events), whose item work is reused, not redone."""
+        same = base is not None and all(
+            getattr(spec, f) is getattr(base.spec, f) for f in ("parties", "items", "consents")
+        )
+        self.spec: WorldSpec = spec
+        self.levels: dict[str, Level] = validate(spec, items_checked=same)
         self.parties: dict[str, Party] = {p.id: p for p in spec.parties}
-        self.items: dict[str, Item] = {i.id: i for i in spec.items}
+        self.items: dict[str, Item] = base.items if same and base else {i.id: i for i in spec.items}
         events: dict[str, list[Event]] = defaultdict(list)
         for ev in spec.events:
             events[ev.agreement].append(ev)
@@ -64,7 +69,7 @@ class World:
         self._consents: dict[tuple[str, str], list[Consent]] = defaultdict(list)
         for consent in spec.consents:
             self._consents[(consent.holder, consent.recipient)].append(consent)
-        self.index = Index(self)
+        self.index: Index = Index(self, base.index if same and base else None)
 
     @classmethod
     def from_spec(cls, spec: WorldSpec) -> World:
@@ -172,7 +177,7 @@ class World:
 
         A change that cannot apply (e.g. terminating an agreement already ended) raises a :class:`WorldError`.
         """
-        after = World(change.apply(self.spec))
+        after = World(change.apply(self.spec), base=self)
         day = change.on if at is None else parse_day(at)
         chosen = list(self.items) if items is None else list(items)
         for iid in chosen:
@@ -185,8 +190,7 @@ class World:
         groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
         for iid in chosen:
             ci = self.index.items[iid]
-            item = ci.item
-            groups[(item.originator, item.level, ci.topic_mask, ci.releasable, ci.noforn)].append(iid)
+            groups[(ci.item.originator, ci.item.level, ci.topic_mask, ci.releasable, ci.noforn)].append(iid)
         classes = [
             (ids, self.items[ids[0]].originator, self.items[ids[0]].level, self.items[ids[0]].topics)
             for ids in groups.values()

@@ -76,8 +76,11 @@ class MemoryUnitOfWork:
         return tuple(self._t.releases)
 
     def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow:
+        t = self._write()
+        if not 1 <= release_seq <= len(t.releases):
+            raise KeyError(f"no release {release_seq}; an outbox row belongs to a recorded release")
         row = OutboxRow(release_seq, recipient, payload)
-        self._write().outbox.append(row)
+        t.outbox.append(row)
         return row
 
     def outbox(self) -> Sequence[OutboxRow]:
@@ -89,6 +92,16 @@ class MemoryUnitOfWork:
         t.leaves.append(row)
         return row
 
+    def append_leaves(self, entries: Sequence[tuple[str, str, bytes]]) -> Sequence[LeafRow]:
+        """Append ``(kind, ref, data)`` leaves: what ``append_leaf`` does, many at once."""
+        t = self._write()
+        first = len(t.leaves)
+        rows = tuple(
+            LeafRow(first + i, kind, ref, bytes(data)) for i, (kind, ref, data) in enumerate(entries)
+        )
+        t.leaves.extend(rows)
+        return rows
+
     def leaves(self, start: int = 0, stop: int | None = None) -> Sequence[LeafRow]:
         return tuple(self._t.leaves[start:stop])
 
@@ -98,7 +111,12 @@ class MemoryUnitOfWork:
     def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         t = self._write()
         for level, index, digest in nodes:
-            t.nodes[(level, index)] = digest
+            stored = t.nodes.get((level, index))
+            if stored is not None and stored != digest:
+                key = (level, index)
+                raise ValueError(f"tree node {key} is already stored with another hash; the tree only grows")
+        for level, index, digest in nodes:
+            t.nodes[(level, index)] = bytes(digest)
 
     def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]:
         return tuple((lv, ix, h) for (lv, ix), h in sorted(self._t.nodes.items()))

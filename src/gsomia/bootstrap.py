@@ -1,0 +1,113 @@
+"""The one composition root: settings in, a node's services out.
+
+``build(settings)`` opens the store the settings name, loads the node's keys and wires the use cases;
+``compose`` does the wiring alone, for callers that bring their own store and keys (tests, tools).
+``create_node`` makes a new node directory. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from . import config
+from .config import Settings
+from .crypto import create_keys, load_keys
+from .crypto.keys import KEY_DIR
+from .services.consent import Consents
+from .services.errors import NodeError
+from .services.events import Events
+from .services.items import Items
+from .services.ports import KeyRing, Store
+from .services.release import Releases
+from .services.worldbook import Worldbook
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The shell's clock: services are handed it, they never read one themselves."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """A node's use cases over its store and keys. Close it (or use ``with``) to release the store."""
+
+    settings: Settings
+    store: Store
+    keys: KeyRing
+    worldbook: Worldbook
+    items: Items
+    releases: Releases
+    consents: Consents
+    events: Events
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_now) -> Services:
+    """Wire the use cases over ``store`` and ``keys``."""
+    worldbook = Worldbook(store)
+    return Services(
+        settings=settings,
+        store=store,
+        keys=keys,
+        worldbook=worldbook,
+        items=Items(store, keys, worldbook),
+        releases=Releases(store, keys, worldbook, clock),
+        consents=Consents(store, worldbook),
+        events=Events(store, worldbook),
+    )
+
+
+def build(settings: Settings, clock: Clock = utc_now) -> Services:
+    """The node's services: its store opened (schema brought up to date), its keys loaded."""
+    keys = load_keys(settings.node_dir)
+    return compose(open_node_store(settings.database_url), keys, settings, clock)
+
+
+def open_node_store(url: str) -> Store:
+    """The store at ``url``; a NodeError (bad input, exit 2) if it cannot be opened."""
+    from .store import open_store  # adapters load their drivers only when a node is opened
+
+    try:
+        return open_store(url)
+    except (ValueError, OSError) as exc:
+        raise NodeError(f"cannot open the node's database {url}: {exc}") from None
+
+
+def create_node(node_dir: str | os.PathLike[str], *, party: str = "", database_url: str = "") -> Settings:
+    """Make a new node at ``node_dir``: keys, database (schema created), then its settings file.
+
+    Refuses a directory that already holds a node's settings, keys or default database.
+    """
+    values = {"node_dir": os.fspath(node_dir), "party": party}
+    if database_url:
+        values["database_url"] = database_url
+    settings = Settings.resolve(config.checked(values, "the command line"))
+    _refuse_existing(settings.node_dir)
+    settings.node_dir.mkdir(parents=True, exist_ok=True)
+    create_keys(settings.node_dir)
+    open_node_store(settings.database_url).close()
+    config.write_file(settings.node_dir / config.SETTINGS_FILE, settings.file_values())
+    return settings
+
+
+def _refuse_existing(node_dir: Path) -> None:
+    for name in (config.SETTINGS_FILE, KEY_DIR, "node.db"):
+        if (node_dir / name).exists():
+            raise NodeError(f"{node_dir} already holds a node ({name} exists); a node is never overwritten")

@@ -1,0 +1,93 @@
+"""Items: their metadata is a world record; their body is kept only sealed by the node's key ring.
+
+A body is sealed with associated data that names the item (:func:`body_aad`), so a sealed body copied onto
+another item's row does not open. A body, once stored, is never replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import MissingBodyError, ServiceError
+from .ports import KeyRing, Record, Store, UnitOfWork
+from .worldbook import Worldbook
+from .worlddata import item_data
+
+BODY_AAD = b"gsomia/body/v1|"
+
+
+def body_aad(item: str) -> bytes:
+    """The associated data an item's body is sealed with at rest."""
+    return BODY_AAD + item.encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """An item's metadata and whether this node holds its body."""
+
+    data: dict[str, Any]
+    has_body: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.data, "has_body": self.has_body}
+
+
+class Items:
+    def __init__(self, store: Store, keys: KeyRing, worldbook: Worldbook) -> None:
+        self._store = store
+        self._keys = keys
+        self._worldbook = worldbook
+
+    def add_item(
+        self,
+        id: str,
+        originator: str,
+        level: str,
+        topics: Sequence[str] = (),
+        releasable_to: Sequence[str] | None = None,
+        caveats: Sequence[str] = (),
+        body: bytes | None = None,
+    ) -> Record:
+        """Add an item (validated as the world loader would) and, if given, its body sealed at rest."""
+        entry: dict[str, Any] = {"id": id, "originator": originator, "level": level, "topics": list(topics)}
+        if releasable_to is not None:
+            entry["releasable_to"] = list(releasable_to)
+        entry["caveats"] = list(caveats)
+        with self._store.begin() as uow:
+            record = self._worldbook.add_in(uow, "item", entry)
+            if body is not None:
+                uow.put_body(record.key, self._keys.seal(body, body_aad(record.key)))
+            return record
+
+    def attach_body(self, item: str, body: bytes) -> None:
+        """Give a metadata-only item (one imported from a world file) its body; a body is never replaced."""
+        with self._store.begin() as uow:
+            if item not in self._worldbook.world_in(uow).items:
+                raise ServiceError(f"unknown item {item!r}; add it first with its metadata")
+            if uow.get_body(item) is not None:
+                raise ServiceError(f"item {item!r} already has a body; bodies are never replaced")
+            uow.put_body(item, self._keys.seal(body, body_aad(item)))
+
+    def body(self, item: str) -> bytes:
+        """The plaintext body of ``item`` (opened in memory, never written anywhere)."""
+        with self._store.read() as uow:
+            return open_body(uow, self._keys, item)
+
+    def items(self) -> list[ItemView]:
+        """Every item on the node, in the order added."""
+        with self._store.read() as uow:
+            spec = self._worldbook.world_in(uow).spec
+            return [ItemView(item_data(i), uow.get_body(i.id) is not None) for i in spec.items]
+
+
+def open_body(uow: UnitOfWork, keys: KeyRing, item: str) -> bytes:
+    """The item's body opened with the node's key; MissingBodyError if the node holds none."""
+    sealed = uow.get_body(item)
+    if sealed is None:
+        raise MissingBodyError(
+            f"this node holds no body for item {item!r} (imported as metadata only); "
+            f"attach one with: gsomia item body {item} --body-file FILE"
+        )
+    return keys.open(sealed, body_aad(item))

@@ -1,0 +1,103 @@
+"""Releasing an item: decide with the node's world, and record the decision, its payload and its leaf.
+
+One unit of work holds it all: the release row (the decision JSON whole, allowed or refused, with every
+reason), for an allowed release the body re-sealed for transport in an outbox row, and the release's
+transparency-log leaf. They commit together or not at all; a refusal is recorded too, with no outbox row.
+
+The transport seal uses a fresh data key and associated data binding the release and its recipient
+(:func:`transport_aad`), so a payload cannot be replayed as another release or sent to someone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from gsomia.domain.decision import Decision
+
+from . import journal
+from .items import open_body
+from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, Store
+from .worldbook import Worldbook
+
+TRANSPORT_AAD = b"gsomia/outbox/v1|"
+Clock = Callable[[], datetime]
+
+
+def transport_aad(release_seq: int, recipient: str) -> bytes:
+    """The associated data of a release's payload: which release, for whom."""
+    return TRANSPORT_AAD + f"{release_seq}|{recipient}".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseOutcome:
+    """What one release wrote: the row, the decision, the outbox row (allowed only) and the leaf."""
+
+    release: ReleaseRow
+    decision: Decision
+    outbox: OutboxRow | None
+    leaf: LeafRow
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision JSON (design.md §4), with where it was recorded."""
+        return {
+            **self.decision.to_dict(),
+            "release": self.release.seq,
+            "recorded": self.release.recorded,
+            "outbox": self.outbox is not None,
+            "leaf": self.leaf.index,
+        }
+
+
+def release_dict(row: ReleaseRow) -> dict[str, Any]:
+    """A recorded release as JSON, for listings."""
+    return journal.release_json(row)
+
+
+class Releases:
+    def __init__(self, store: Store, keys: KeyRing, worldbook: Worldbook, clock: Clock) -> None:
+        self._store = store
+        self._keys = keys
+        self._worldbook = worldbook
+        self._clock = clock
+
+    def release(self, item: str, to: str, at: date | str, holder: str | None = None) -> ReleaseOutcome:
+        """Decide whether ``item`` may go to ``to`` on ``at`` and record it, allowed or refused.
+
+        Bad input (unknown ids, a bad day, holder = recipient) raises and writes nothing; so does an
+        allowed release of an item whose body this node does not hold.
+        """
+        with self._store.begin() as uow:
+            decision = self._worldbook.world_in(uow).decide(item, to, at, holder)
+            body = open_body(uow, self._keys, item) if decision.allowed else None
+            row = uow.add_release(
+                decision.item,
+                decision.recipient,
+                decision.holder,
+                decision.at.isoformat(),
+                decision.allowed,
+                decision.to_dict(),
+                self._clock().astimezone(UTC).isoformat(),
+            )
+            outbox = None
+            if body is not None:
+                payload = self._keys.seal(body, transport_aad(row.seq, row.recipient))
+                outbox = uow.add_outbox(row.seq, row.recipient, payload)
+            leaf = journal.add_release_leaf(uow, row)
+            return ReleaseOutcome(row, decision, outbox, leaf)
+
+    def releases(self) -> list[ReleaseRow]:
+        """Every release and refusal, oldest first."""
+        with self._store.read() as uow:
+            return list(uow.releases())
+
+    def outbox(self) -> list[OutboxRow]:
+        """Every payload waiting to be sent, oldest first."""
+        with self._store.read() as uow:
+            return list(uow.outbox())
+
+    def open_payload(self, row: OutboxRow) -> bytes:
+        """The body an outbox row carries (the node can open what it sealed)."""
+        return self._keys.open(row.payload, transport_aad(row.release_seq, row.recipient))

@@ -1,0 +1,133 @@
+"""The node database as SQLAlchemy Core tables, and the one JSON codec every adapter stores with.
+
+Every table is append-only: the adapters only ever INSERT, and migration 0001 installs triggers that make
+the database itself refuse UPDATE and DELETE. Sequence numbers (``records.seq``, ``releases.seq``,
+``leaves.idx``...) are assigned by the unit of work under the writer lock, not by the database, so they are
+contiguous (no gaps from rolled-back transactions) and in commit order on SQLite and PostgreSQL alike.
+
+JSON is stored as canonical text (sorted keys, no ASCII escaping, compact separators): what is read back
+equals what was written, and markings such as 군사II급비밀 stay readable in the file.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+# SQLite: INTEGER PRIMARY KEY is the rowid itself (no second index); PostgreSQL: BIGINT.
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+records = Table(
+    "records",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+bodies = Table(
+    "bodies",
+    metadata,
+    Column("item", Text, primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+)
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
+    Column("item", Text, nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("holder", Text, nullable=False),
+    Column("at", String(10), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("decision", Text, nullable=False),
+    Column("recorded", Text, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
+    Column("release_seq", SEQ, ForeignKey("releases.seq"), nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+)
+
+leaves = Table(
+    "leaves",
+    metadata,
+    Column("idx", SEQ, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+tree_nodes = Table(
+    "tree_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+heads = Table(
+    "heads",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
+    Column("data", Text, nullable=False),
+)
+
+APPEND_ONLY_TABLES = ("records", "bodies", "releases", "outbox", "leaves", "tree_nodes", "heads")
+
+# the tables whose rows are numbered by the unit of work, with their number column and first number
+NUMBERED: dict[str, tuple[Table, Column[Any], int]] = {
+    "records": (records, records.c.seq, 1),
+    "releases": (releases, releases.c.seq, 1),
+    "outbox": (outbox, outbox.c.seq, 1),
+    "leaves": (leaves, leaves.c.idx, 0),
+    "heads": (heads, heads.c.seq, 1),
+}
+
+
+def dump_json(value: dict[str, Any]) -> str:
+    """The canonical text of a JSON object: sorted keys, UTF-8 as is, no NaN or Infinity."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object (dict), got {type(value).__name__}")
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def load_json(text: str) -> dict[str, Any]:
+    """Read back what :func:`dump_json` wrote."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise TypeError(f"stored JSON is not an object: {text[:60]!r}")
+    return value

@@ -1,0 +1,214 @@
+"""One unit of work over SQLAlchemy Core, shared by the SQLite and PostgreSQL adapters.
+
+It runs inside a transaction its store opened (``SqlStore.begin`` or ``SqlStore.read``) and never commits
+itself. Only INSERT and SELECT are issued. Row numbers come from counters read once per unit under the
+writer lock (``max + 1``), so they are contiguous and follow commit order; see :mod:`gsomia.store.schema`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+from . import schema as s
+
+# every counter in one round trip; each is a max() over a primary key, so an index lookup
+_COUNTERS = select(*(select(func.max(column)).scalar_subquery() for _, column, _ in s.NUMBERED.values()))
+
+
+class SqlUnitOfWork:
+    """Reads and appends on one connection, inside the transaction its store began."""
+
+    def __init__(self, conn: Connection, writable: bool) -> None:
+        self._conn = conn
+        self._writable = writable
+        self._next: dict[str, int] = {}
+
+    def _write(self) -> Connection:
+        if not self._writable:
+            raise PermissionError("this unit of work is read-only; use store.begin() to write")
+        return self._conn
+
+    def _peek(self, table: str) -> int:
+        """The number the next row of ``table`` gets (read once per unit, then counted here)."""
+        if not self._next:
+            # a statement of its own, after the writer lock's: at READ COMMITTED it then sees every commit
+            row = self._conn.execute(_COUNTERS).one()
+            for (name, (_, _, first)), top in zip(s.NUMBERED.items(), row, strict=True):
+                self._next[name] = first if top is None else int(top) + 1
+        return self._next[table]
+
+    def _take(self, table: str) -> int:
+        number = self._peek(table)
+        self._next[table] = number + 1
+        return number
+
+    # -- world records --------------------------------------------------------------------------------
+
+    def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record:
+        conn = self._write()
+        text = s.dump_json(data)
+        seq = self._take("records")
+        conn.execute(s.records.insert(), {"seq": seq, "kind": kind, "key": key, "data": text})
+        return Record(seq, kind, key, s.load_json(text))
+
+    def records(self) -> Sequence[Record]:
+        t = s.records.c
+        rows = self._conn.execute(select(t.seq, t.kind, t.key, t.data).order_by(t.seq))
+        return tuple(Record(int(r.seq), r.kind, r.key, s.load_json(r.data)) for r in rows)
+
+    # -- sealed bodies --------------------------------------------------------------------------------
+
+    def put_body(self, item: str, body: SealedBody) -> None:
+        conn = self._write()
+        # checked first, not caught after: a failed INSERT would abort the whole PostgreSQL transaction
+        if self.get_body(item) is not None:
+            raise KeyError(f"item {item!r} already has a body; bodies are never replaced")
+        conn.execute(s.bodies.insert(), {"item": item, **_sealed_columns(body)})
+
+    def get_body(self, item: str) -> SealedBody | None:
+        t = s.bodies.c
+        query = select(t.wrapped_key, t.nonce, t.ciphertext).where(t.item == item)
+        row = self._conn.execute(query).first()
+        return None if row is None else _sealed(row.wrapped_key, row.nonce, row.ciphertext)
+
+    # -- releases and the outbox ----------------------------------------------------------------------
+
+    def add_release(
+        self,
+        item: str,
+        recipient: str,
+        holder: str,
+        at: str,
+        allowed: bool,
+        decision: dict[str, Any],
+        recorded: str,
+    ) -> ReleaseRow:
+        conn = self._write()
+        text = s.dump_json(decision)
+        seq = self._take("releases")
+        values = {"seq": seq, "item": item, "recipient": recipient, "holder": holder, "at": at}
+        conn.execute(
+            s.releases.insert(), {**values, "allowed": allowed, "decision": text, "recorded": recorded}
+        )
+        return ReleaseRow(seq, item, recipient, holder, at, allowed, s.load_json(text), recorded)
+
+    def releases(self) -> Sequence[ReleaseRow]:
+        t = s.releases.c
+        rows = self._conn.execute(select(s.releases).order_by(t.seq))
+        return tuple(
+            ReleaseRow(
+                int(r.seq),
+                r.item,
+                r.recipient,
+                r.holder,
+                r.at,
+                bool(r.allowed),
+                s.load_json(r.decision),
+                r.recorded,
+            )
+            for r in rows
+        )
+
+    def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow:
+        conn = self._write()
+        if not 1 <= release_seq < self._peek("releases"):
+            raise KeyError(f"no release {release_seq}; an outbox row belongs to a recorded release")
+        seq = self._take("outbox")
+        values = {"seq": seq, "release_seq": release_seq, "recipient": recipient}
+        conn.execute(s.outbox.insert(), {**values, **_sealed_columns(payload)})
+        return OutboxRow(release_seq, recipient, payload)
+
+    def outbox(self) -> Sequence[OutboxRow]:
+        t = s.outbox.c
+        query = select(t.release_seq, t.recipient, t.wrapped_key, t.nonce, t.ciphertext).order_by(t.seq)
+        return tuple(
+            OutboxRow(int(r.release_seq), r.recipient, _sealed(r.wrapped_key, r.nonce, r.ciphertext))
+            for r in self._conn.execute(query)
+        )
+
+    # -- the transparency log -------------------------------------------------------------------------
+
+    def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
+        conn = self._write()
+        index = self._take("leaves")
+        blob = bytes(data)
+        conn.execute(s.leaves.insert(), {"idx": index, "kind": kind, "ref": ref, "data": blob})
+        return LeafRow(index, kind, ref, blob)
+
+    def append_leaves(self, entries: Sequence[tuple[str, str, bytes]]) -> Sequence[LeafRow]:
+        """Append ``(kind, ref, data)`` leaves in one statement: what ``append_leaf`` does, many at once."""
+        conn = self._write()
+        first = self._peek("leaves")
+        rows = tuple(
+            LeafRow(first + i, kind, ref, bytes(data)) for i, (kind, ref, data) in enumerate(entries)
+        )
+        if rows:
+            values = [{"idx": r.index, "kind": r.kind, "ref": r.ref, "data": r.data} for r in rows]
+            conn.execute(s.leaves.insert(), values)
+            self._next["leaves"] = first + len(rows)
+        return rows
+
+    def leaves(self, start: int = 0, stop: int | None = None) -> Sequence[LeafRow]:
+        # the same window as ``list[start:stop]``, negative bounds included
+        lo, hi, _ = slice(start, stop).indices(self.leaf_count())
+        if lo >= hi:
+            return ()
+        t = s.leaves.c
+        query = select(t.idx, t.kind, t.ref, t.data).where(t.idx >= lo, t.idx < hi).order_by(t.idx)
+        return tuple(LeafRow(int(r.idx), r.kind, r.ref, bytes(r.data)) for r in self._conn.execute(query))
+
+    def leaf_count(self) -> int:
+        return self._peek("leaves")
+
+    def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        conn = self._write()
+        fresh = self._new_tree_nodes(nodes)
+        if fresh:
+            conn.execute(s.tree_nodes.insert(), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in fresh])
+
+    def _new_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]]:
+        """The nodes not stored yet; one stored with another hash is an error (the tree only grows)."""
+        wanted = {(int(lv), int(ix)): bytes(h) for lv, ix, h in nodes}
+        if not wanted:
+            return []
+        lowest: dict[int, int] = {}
+        for lv, ix in wanted:
+            lowest[lv] = min(ix, lowest.get(lv, ix))
+        t = s.tree_nodes.c
+        where = or_(*(and_(t.level == lv, t.idx >= ix) for lv, ix in lowest.items()))
+        rows = self._conn.execute(select(t.level, t.idx, t.hash).where(where))
+        stored = {(int(r.level), int(r.idx)): bytes(r.hash) for r in rows}
+        for key, digest in wanted.items():
+            if key in stored and stored[key] != digest:
+                raise ValueError(f"tree node {key} is already stored with another hash; the tree only grows")
+        return [(lv, ix, h) for (lv, ix), h in wanted.items() if (lv, ix) not in stored]
+
+    def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]:
+        t = s.tree_nodes.c
+        rows = self._conn.execute(select(t.level, t.idx, t.hash).order_by(t.level, t.idx))
+        return tuple((int(r.level), int(r.idx), bytes(r.hash)) for r in rows)
+
+    def add_head(self, head: dict[str, Any]) -> None:
+        conn = self._write()
+        text = s.dump_json(head)
+        conn.execute(s.heads.insert(), {"seq": self._take("heads"), "data": text})
+
+    def heads(self) -> Sequence[dict[str, Any]]:
+        t = s.heads.c
+        return tuple(s.load_json(r.data) for r in self._conn.execute(select(t.data).order_by(t.seq)))
+
+
+def _sealed_columns(body: SealedBody) -> dict[str, bytes]:
+    return {
+        "wrapped_key": bytes(body.wrapped_key),
+        "nonce": bytes(body.nonce),
+        "ciphertext": bytes(body.ciphertext),
+    }
+
+
+def _sealed(wrapped_key: bytes, nonce: bytes, ciphertext: bytes) -> SealedBody:
+    return SealedBody(bytes(wrapped_key), bytes(nonce), bytes(ciphertext))
