@@ -98,6 +98,13 @@ class Index:
             self.pairs[(a, b)] = tuple(self.agreements[t.agreement.id] for t in timelines)
         self.direct = {k: tuple(c for c in v if c.conduit is None) for k, v in self.pairs.items()}
         self.conduits = tuple(self.agreements[t.agreement.id] for t in world.conduits())
+        # the conduit arrangements that can carry anything from a to b: both members, neither the hub
+        self.hubs_between: dict[tuple[str, str], tuple[CAgreement, ...]] = {
+            (a, b): tuple(c for c in self.conduits if {a, b} <= c.parties and c.conduit not in (a, b))
+            for a in world.parties
+            for b in world.parties
+            if a != b
+        }
         consented = {c.item for c in world.spec.consents if c.item is not None}
         self._classes: dict[tuple[object, ...], int] = dict(base._classes) if base else {}
         self.items: dict[str, CItem] = base.items if base else self._items(world, consented)
@@ -218,7 +225,7 @@ class Index:
             marking = v.mapping.get((level, recipient))
             if marking is not None and self._consented(ci, holder, recipient, day):
                 return Verdict(True, (holder, recipient), (c.id,), marking)
-        for c in self.conduits:
+        for c in self.hubs_between.get((holder, recipient), ()):
             found = self._through(c, ci, level, holder, recipient, day)
             if found is not None:
                 return found

@@ -1,0 +1,79 @@
+"""Print a benchmark result as a table (Rich when available, plain text otherwise)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .bench import INSTALL
+
+COLUMNS = ("engine", "queries", "disagree", "decisions/s", "p50 µs", "p99 µs", "batch/s", "gsomia ×")
+
+
+def _num(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def rows(result: dict[str, Any], ratios: dict[str, float | None], covered: dict[str, int]) -> list[list[str]]:
+    out: list[list[str]] = []
+    for name, numbers in result["engines"].items():
+        agree = result["disagreements"].get(name)
+        if numbers is None:
+            why = f"not installed ({INSTALL})" if agree is None else "disagrees: no speed shown"
+            out.append([name, _num(covered.get(name)), _num(agree), why, "", "", "", ""])
+            continue
+        ratio = ratios.get(name)
+        out.append(
+            [
+                name,
+                _num(covered.get(name)),
+                "-" if name == "gsomia" else _num(agree),
+                _num(numbers["single_per_s"]),
+                _num(numbers["single_p50_us"], 1),
+                _num(numbers["single_p99_us"], 1),
+                _num(numbers.get("batch_per_s")),
+                "1" if name == "gsomia" else (f"{ratio:,.1f}" if ratio is not None else "-"),
+            ]
+        )
+    return out
+
+
+def show(result: dict[str, Any], ratios: dict[str, float | None], covered: dict[str, int]) -> None:
+    world = result["world"]
+    title = (
+        f"{world['parties']} parties, {world['agreements']} agreements ({world['conduits']} conduits), "
+        f"{world['events']} events, {world['items']:,} items, {world['consents']:,} consents"
+    )
+    body = rows(result, ratios, covered)
+    try:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+    except ImportError:
+        print(title)
+        print(" | ".join(COLUMNS))
+        for row in body:
+            print(" | ".join(row))
+    else:
+        table = Table(title=title)
+        for n, column in enumerate(COLUMNS):
+            table.add_column(column, justify="left" if n == 0 else "right")
+        for row in body:
+            table.add_row(*(escape(cell) for cell in row))  # '[bench]' is not markup
+        Console(width=None if sys.stdout.isatty() else 120).print(table)
+    notes = [
+        "gsomia × = gsomia's single decisions/s over the anchor's on the same queries",
+        "pycasbin answers only direct routes from the originator (see benchmarks/casbin_engine.py)",
+    ]
+    impact = result["impact"]
+    if impact is None:
+        notes.append("impact: not available")
+    else:
+        notes.append(
+            f"impact: {impact['seconds']} s over {impact['pairs']:,} pairs, "
+            f"peak RSS {impact['peak_rss_mb']} MB"
+        )
+    for note in notes:
+        print(note)
