@@ -225,6 +225,29 @@ def impact(
         console.out().print(what_if.render(report, shown))
 
 
+@app.command()
+@guarded
+def bench(
+    items: Annotated[int, typer.Option(help="Items in the benchmark world.", min=1)] = 1_000_000,
+    sample: Annotated[
+        int, typer.Option(help="Queries cross-checked against the anchors and timed.", min=1)
+    ] = 2_000,
+    batch: Annotated[int, typer.Option(help="Queries in the numpy batch.", min=1)] = 1_000_000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Speed beside cedarpy and pycasbin on one seeded world, after checking they all agree (design.md §6)."""
+    if Path("benchmarks", "bench.py").is_file() and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # the benchmarks live beside the sources, not in the package
+    try:
+        from benchmarks.bench import run as run_bench
+    except ImportError as exc:
+        raise GsomiaError(
+            f"the benchmarks are not importable ({exc}); run this from a gsomia source checkout "
+            "(or use python -m benchmarks there), with pip install -e '.[bench]' for the anchors"
+        ) from None
+    run_bench(items=items, sample=sample, as_json=as_json, batch=batch)
+
+
 def main() -> None:
     """Entry point of the ``gsomia`` console script."""
     with exit_codes():
