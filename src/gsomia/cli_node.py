@@ -2,7 +2,8 @@
 ``releases``, and (in :mod:`gsomia.cli_node_work`) ``item``, ``consent`` and ``event``.
 
 Every command takes ``--node DIR`` (default: the current directory) and ``--json``. ``register(app)`` adds
-them all to the ``gsomia`` Typer app; nothing is built at import time.
+them all to the ``gsomia`` Typer app; nothing is built at import time. ``gsomia.cli`` imports this module to
+register it, so this module reaches into ``gsomia.cli`` only when a command runs (no import cycle).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from ruamel.yaml import YAML
 
 from . import cli_node_work
 from .bootstrap import create_node
-from .cli import decisions
 from .cli_node_shell import (
     JsonOpt,
     NodeOpt,
@@ -39,6 +39,8 @@ from .domain.errors import GsomiaError
 from .domain.world import World
 from .services.journal import release_json
 from .services.ports import ReleaseRow
+
+__all__ = ["NodeOpt", "node_world", "register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -206,6 +208,8 @@ def release(
     with open_node(node) as services:
         outcome = services.releases.release(item, to, day, holder)
         world = services.worldbook.world()
+    from .cli import decisions  # the CLI package registers these commands: import it only when run
+
     emit(as_json, outcome.to_dict(), lambda: decisions.render_decision(world, outcome.decision))
 
 

@@ -22,7 +22,6 @@ from rich.console import RenderableType
 from rich.table import Table
 
 from .bootstrap import Services, build, utc_now
-from .cli import console
 from .config import Settings
 from .domain.errors import GsomiaError
 from .scenario.source import Source, parse_text, read_source
@@ -127,6 +126,8 @@ def parse_yaml(text: str, name: str) -> object:
 
 def emit(as_json: bool, value: object, human: Callable[[], RenderableType | None]) -> None:
     """Print ``value`` as one JSON line, or what ``human()`` draws."""
+    from .cli import console  # at call time: the CLI imports this module to register it
+
     if as_json:
         console.json_line(value)
     else:

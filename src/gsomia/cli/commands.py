@@ -17,7 +17,7 @@ from typing import Annotated, ParamSpec, TextIO, TypeVar
 
 import typer
 
-from .. import __version__
+from .. import __version__, cli_log, cli_node
 from ..domain.errors import GsomiaError
 from ..domain.world import World
 from ..scenario import load_world
@@ -163,9 +163,20 @@ def _open_queries(source: str) -> Iterator[TextIO]:
 
 @app.command()
 @guarded
-def timeline(world: WorldArg, as_json: JsonOpt = False) -> None:
+def timeline(
+    world: Annotated[
+        Path | None,
+        typer.Argument(
+            help="World file (YAML, or JSON ending in .json); without one, the node's world.",
+            metavar="[WORLD]",
+            show_default=False,
+        ),
+    ] = None,
+    node: cli_node.NodeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Each agreement's states with their dates, its end and its amendments."""
-    loaded = load_world(world)
+    loaded = load_world(world) if world is not None else cli_node.node_world(node)
     if as_json:
         console.json_line(timelines.timelines_dict(loaded))
     else:
@@ -246,6 +257,10 @@ def bench(
             "(or use python -m benchmarks there), with pip install -e '.[bench]' for the anchors"
         ) from None
     run_bench(items=items, sample=sample, as_json=as_json, batch=batch)
+
+
+cli_node.register(app)
+cli_log.register(app)
 
 
 def main() -> None:

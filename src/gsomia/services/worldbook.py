@@ -72,7 +72,7 @@ class Worldbook:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._cache: tuple[tuple[int, int], World] | None = None
+        self._cache: tuple[tuple[Record, ...], World] | None = None
 
     # -- reading -----------------------------------------------------------------------------------
     def world(self) -> World:
@@ -100,13 +100,16 @@ class Worldbook:
         return self.world().spec
 
     def world_in(self, uow: UnitOfWork) -> World:
-        """The world of the records ``uow`` sees, rebuilt only when a record was added since last time."""
-        records = uow.records()
-        mark = (len(records), records[-1].seq if records else 0)
-        if self._cache is not None and self._cache[0] == mark:
+        """The world of the records ``uow`` sees, rebuilt only when they differ from last time.
+
+        The whole record list is compared, not just its length: a unit of work that added records and
+        then rolled back may leave the next one with the same count and seqs but other records.
+        """
+        records = tuple(uow.records())
+        if self._cache is not None and self._cache[0] == records:
             return self._cache[1]
         world = World(spec_from_data(replay(records).data, file=NODE_FILE))
-        self._cache = (mark, world)
+        self._cache = (records, world)
         return world
 
     # -- checking ----------------------------------------------------------------------------------

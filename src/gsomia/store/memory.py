@@ -134,23 +134,34 @@ class MemoryStore:
     def __init__(self) -> None:
         self._tables = _Tables()
         self._lock = threading.Lock()
+        self._writer_thread: int | None = None
 
     @contextmanager
     def begin(self) -> Iterator[MemoryUnitOfWork]:
+        if self._writer_thread == threading.get_ident():  # waiting on our own lock would hang forever
+            raise RuntimeError("this thread already has a unit of work open; do the work inside that one")
         with self._lock:
-            t = self._tables
-            marks = {n: len(getattr(t, n)) for n in ("records", "releases", "outbox", "leaves", "heads")}
-            bodies, nodes = set(t.bodies), dict(t.nodes)
+            self._writer_thread = threading.get_ident()
             try:
-                yield MemoryUnitOfWork(t, writable=True)
-            except BaseException:
-                # tables are append-only, so rolling back is cutting each one back to where it stood
-                for name, length in marks.items():
-                    del getattr(t, name)[length:]
-                for item in set(t.bodies) - bodies:
-                    del t.bodies[item]
-                t.nodes = nodes
-                raise
+                yield from self._unit()
+            finally:
+                self._writer_thread = None
+
+    def _unit(self) -> Iterator[MemoryUnitOfWork]:
+        """One write unit over the tables; rolled back (cut back) if the block raises."""
+        t = self._tables
+        marks = {n: len(getattr(t, n)) for n in ("records", "releases", "outbox", "leaves", "heads")}
+        bodies, nodes = set(t.bodies), dict(t.nodes)
+        try:
+            yield MemoryUnitOfWork(t, writable=True)
+        except BaseException:
+            # tables are append-only, so rolling back is cutting each one back to where it stood
+            for name, length in marks.items():
+                del getattr(t, name)[length:]
+            for item in set(t.bodies) - bodies:
+                del t.bodies[item]
+            t.nodes = nodes
+            raise
 
     @contextmanager
     def read(self) -> Iterator[MemoryUnitOfWork]:

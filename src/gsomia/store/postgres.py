@@ -18,7 +18,8 @@ from .sql import SqlStore
 
 # the first key of the advisory lock: "gsomia writer"; the second is the schema's hash
 WRITER_LOCK_CLASS = 0x67534D49
-_LOCK = text("SELECT pg_advisory_xact_lock(CAST(:lock_class AS integer), hashtext(current_schema()))")
+WRITER_LOCK_KEY = "CAST(:lock_class AS integer), hashtext(coalesce(current_schema(), ''))"
+_LOCK = text(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
 DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
 
 

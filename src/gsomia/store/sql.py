@@ -16,6 +16,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from .unit import SqlUnitOfWork
@@ -86,8 +88,16 @@ class SqlStore:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration, under the writer lock (so two openers don't race)."""
+        config = alembic_config()
+        head = ScriptDirectory.from_config(config).get_current_head()
+        with self._engine.connect() as conn:  # a look first: most opens find nothing to do, and take no lock
+            current = MigrationContext.configure(conn).get_current_revision()
+            conn.rollback()
+        if current == head:
+            return
         with self._write_transaction() as conn:
-            command.upgrade(alembic_config(conn), "head")
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
 
 
 def alembic_config(conn: Connection | None = None) -> Config:

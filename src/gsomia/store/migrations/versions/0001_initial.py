@@ -37,7 +37,7 @@ def _sealed() -> list[sa.Column[bytes]]:
     ]
 
 
-def _create_tables() -> None:
+def _create_node_tables() -> None:
     text, pk = sa.Text, sa.PrimaryKeyConstraint
     op.create_table(
         "records",
@@ -69,6 +69,10 @@ def _create_tables() -> None:
         pk("seq", name="pk_outbox"),
         sa.ForeignKeyConstraint(["release_seq"], ["releases.seq"], name="fk_outbox_release_seq_releases"),
     )
+
+
+def _create_ledger_tables() -> None:
+    text, pk = sa.Text, sa.PrimaryKeyConstraint
     op.create_table(
         "leaves",
         _seq("idx"),
@@ -109,7 +113,8 @@ def _refuse_rewrites(dialect: str) -> None:
 
 def upgrade() -> None:
     """Create the seven append-only tables and the triggers that keep them so."""
-    _create_tables()
+    _create_node_tables()
+    _create_ledger_tables()
     _refuse_rewrites(op.get_bind().dialect.name)
 
 

@@ -1,0 +1,178 @@
+"""Reading and checking the node's transparency log: signed heads, proofs, and a whole-log verification.
+
+``verify`` trusts nothing the store says about itself: it recomputes every leaf hash and the whole tree,
+holds every stored interior node, every signed head and every record and release against them, and
+(``from_head``) checks that the log still extends a head someone kept earlier. It reports the faults it
+finds, the first bad leaf first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gsomia.ledger import MerkleTree, TreeHead, canonical, leaf_hash, sign_head
+
+from . import journal
+from .errors import NodeError
+from .ledger import tree_of
+from .ports import KeyRing, LeafRow, Store, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Something wrong with the log: ``leaf`` is the first leaf index it concerns, when one is known."""
+
+    what: str
+    leaf: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"leaf": self.leaf, "what": self.what}
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    leaves: int
+    heads: int
+    faults: tuple[Fault, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+    @property
+    def first_bad_leaf(self) -> int | None:
+        known = [f.leaf for f in self.faults if f.leaf is not None]
+        return min(known) if known else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "leaves": self.leaves,
+            "heads": self.heads,
+            "first_bad_leaf": self.first_bad_leaf,
+            "faults": [f.to_dict() for f in self.faults],
+        }
+
+
+class Audit:
+    def __init__(self, store: Store, keys: KeyRing) -> None:
+        self._store = store
+        self._keys = keys
+
+    def head(self) -> TreeHead:
+        """The newest signed head (for an empty log, a head of size 0 signed now)."""
+        with self._store.read() as uow:
+            heads = uow.heads()
+        if heads:
+            return TreeHead.from_dict(heads[-1])
+        return sign_head(0, MerkleTree().root(), self._keys, self._keys.key_id)
+
+    def prove(self, leaf: int, size: int | None = None) -> dict[str, Any]:
+        """An RFC 9162 inclusion proof of ``leaf`` in the tree of ``size`` leaves (default: all)."""
+        with self._store.read() as uow:
+            tree = tree_of(uow)
+            size = tree.size if size is None else size
+            if not 0 <= leaf < size <= tree.size:
+                raise NodeError(f"leaf {leaf} is not in a tree of {size} leaves (the log has {tree.size})")
+            row = uow.leaves(leaf, leaf + 1)[0]
+            head = next((h for h in uow.heads() if h["size"] == size), None)
+            return {
+                "leaf": leaf,
+                "size": size,
+                "kind": row.kind,
+                "ref": row.ref,
+                "leaf_hash": leaf_hash(row.data).hex(),
+                "root": tree.root(size).hex(),
+                "proof": [h.hex() for h in tree.inclusion_proof(leaf, size)],
+                "head": head,
+            }
+
+    def consistency(self, old: int, new: int) -> dict[str, Any]:
+        """An RFC 9162 consistency proof that the tree of ``new`` leaves extends the tree of ``old``."""
+        with self._store.read() as uow:
+            tree = tree_of(uow)
+        if not 0 <= old <= new <= tree.size:
+            raise NodeError(f"need 0 <= OLD <= NEW <= {tree.size} (the log's size); got {old} and {new}")
+        return {
+            "old": old,
+            "new": new,
+            "old_root": tree.root(old).hex(),
+            "new_root": tree.root(new).hex(),
+            "proof": [h.hex() for h in tree.consistency_proof(old, new)],
+        }
+
+    def verify(self, from_head: TreeHead | None = None) -> VerifyReport:
+        with self._store.read() as uow:
+            leaves = uow.leaves()
+            faults = _leaf_faults(leaves) + _record_faults(uow, leaves)
+            tree = MerkleTree(leaf_hash(row.data) for row in leaves)
+            faults += _node_faults(uow, tree)
+            heads = [TreeHead.from_dict(h) for h in uow.heads()]
+        faults += [f for i, h in enumerate(heads) if (f := self._head_fault(h, tree, f"stored head {i + 1}"))]
+        if from_head is not None and (f := self._head_fault(from_head, tree, "the head you kept")):
+            faults.append(f)
+        faults.sort(key=lambda f: (f.leaf is None, f.leaf or 0))
+        return VerifyReport(len(leaves), len(heads), tuple(faults))
+
+    def _head_fault(self, head: TreeHead, tree: MerkleTree, name: str) -> Fault | None:
+        if not self._keys.verify(head.key_id, head.signed_bytes(), head.signature):
+            return Fault(f"{name} (size {head.size}): its signature does not verify with key {head.key_id}")
+        if head.size > tree.size:
+            return Fault(
+                f"{name} covers {head.size} leaves, but the log has only {tree.size}: leaves were lost",
+                tree.size,
+            )
+        if tree.root(head.size) != head.root_hash:
+            return Fault(
+                f"{name} (size {head.size}): the log's root at that size differs: some of its "
+                f"first {head.size} leaves were rewritten"
+            )
+        return None
+
+
+def _leaf_faults(leaves: Sequence[LeafRow]) -> list[Fault]:
+    for position, row in enumerate(leaves):
+        if row.index != position:
+            return [Fault(f"leaf {position} is missing: the stored leaves jump to {row.index}", position)]
+    return []
+
+
+def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
+    """Every record and release has exactly one leaf, holding exactly its canonical JSON, and vice versa."""
+    by_ref: dict[str, LeafRow] = {}
+    faults: list[Fault] = []
+    for row in leaves:
+        if row.ref in by_ref:
+            faults.append(
+                Fault(f"leaf {row.index} repeats {row.ref} (already leaf {by_ref[row.ref].index})", row.index)
+            )
+        by_ref.setdefault(row.ref, row)
+    expected = {journal.record_ref(r.seq): canonical(journal.record_json(r)) for r in uow.records()}
+    expected |= {journal.release_ref(r.seq): canonical(journal.release_json(r)) for r in uow.releases()}
+    for ref, data in expected.items():
+        found = by_ref.get(ref)
+        if found is None:
+            faults.append(Fault(f"{ref} has no leaf: it was never logged, or its leaf was deleted"))
+        elif found.data != data:
+            faults.append(
+                Fault(f"leaf {found.index} does not hold {ref} as stored: one of them was edited", found.index)
+            )
+    for ref, leaf in by_ref.items():
+        if ref not in expected:
+            faults.append(Fault(f"leaf {leaf.index} proves {ref}, which the store does not hold", leaf.index))
+    return faults
+
+
+def _node_faults(uow: UnitOfWork, tree: MerkleTree) -> list[Fault]:
+    """The stored interior nodes (what proofs are served from) equal the recomputed tree."""
+    levels = tree.export_levels()
+    for level, index, digest in uow.tree_nodes():
+        if level >= len(levels) or index >= len(levels[level]):
+            return [Fault(f"stored tree node ({level}, {index}) lies outside the log", index << level)]
+        if levels[level][index] != digest:
+            return [
+                Fault(f"stored tree node ({level}, {index}) differs from the recomputed tree", index << level)
+            ]
+    return []

@@ -1,0 +1,132 @@
+"""Node keys: sealing bodies at rest, detecting tampering, signing, and the key files."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from gsomia.crypto import KeyFileError, NodeKeys, SealError, create_keys, load_keys
+from gsomia.services.ports import SealedBody
+
+AAD = b"gsomia/body/v1|K-MSL-1"
+
+
+def flip(data: bytes, at: int = 0) -> bytes:
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+
+
+def test_a_sealed_body_opens_to_its_plaintext_with_the_same_associated_data(keys):
+    """seal then open gives back the bytes, Korean text included."""
+    body = "군사II급비밀 — PLAINTEXT".encode()
+    assert keys.open(keys.seal(body, AAD), AAD) == body
+
+
+def test_each_seal_uses_a_fresh_data_key_and_nonce(keys):
+    """Sealing the same body twice gives different wrapped keys, nonces and ciphertexts."""
+    a, b = keys.seal(b"same", AAD), keys.seal(b"same", AAD)
+    assert a.wrapped_key != b.wrapped_key
+    assert a.nonce != b.nonce
+    assert a.ciphertext != b.ciphertext
+    assert len(a.nonce) == 12
+    assert len(a.wrapped_key) == 40
+
+
+def test_the_ciphertext_does_not_contain_the_plaintext(keys):
+    """What is stored is not the body."""
+    sealed = keys.seal(b"PLAINTEXT-CANARY" * 4, AAD)
+    assert b"PLAINTEXT-CANARY" not in sealed.ciphertext + sealed.wrapped_key + sealed.nonce
+
+
+def test_opening_with_other_associated_data_raises_a_seal_error(keys):
+    """A body sealed for one item does not open as another's."""
+    sealed = keys.seal(b"body", AAD)
+    with pytest.raises(SealError, match="K-NAV-1"):
+        keys.open(sealed, b"gsomia/body/v1|K-NAV-1")
+
+
+@pytest.mark.parametrize("part", ["wrapped_key", "nonce", "ciphertext"])
+def test_flipping_any_bit_of_a_sealed_body_is_detected(keys, part):
+    """Tampering with the wrapped key, the nonce or the ciphertext makes open fail."""
+    sealed = keys.seal(b"some body bytes", AAD)
+    tampered = replace(sealed, **{part: flip(getattr(sealed, part), 5)})
+    with pytest.raises(SealError):
+        keys.open(tampered, AAD)
+
+
+def test_another_nodes_key_cannot_open_a_body(keys):
+    """The data key is wrapped by this node's key-encryption key only."""
+    with pytest.raises(SealError, match="does not unwrap"):
+        NodeKeys.generate().open(keys.seal(b"body", AAD), AAD)
+
+
+def test_a_truncated_sealed_body_is_a_seal_error_not_a_crash(keys):
+    """Malformed parts are refused with the same clear error."""
+    sealed = keys.seal(b"body", AAD)
+    with pytest.raises(SealError):
+        keys.open(SealedBody(sealed.wrapped_key[:16], sealed.nonce, sealed.ciphertext), AAD)
+    with pytest.raises(SealError):
+        keys.open(SealedBody(sealed.wrapped_key, sealed.nonce[:4], sealed.ciphertext), AAD)
+
+
+def test_signatures_verify_by_key_id_and_fail_closed(keys):
+    """A signature verifies under the node's key id; a wrong byte or an unknown key id gives False."""
+    signature = keys.sign(b"tree head")
+    assert keys.verify(keys.key_id, b"tree head", signature)
+    assert not keys.verify(keys.key_id, b"tree heaD", signature)
+    assert not keys.verify(keys.key_id, b"tree head", flip(signature))
+    assert not keys.verify("0" * 32, b"tree head", signature)
+
+
+def test_a_trusted_partner_key_verifies_the_partners_signatures(keys):
+    """Trusting another node's public key lets verify check its signatures."""
+    partner = NodeKeys.generate()
+    assert not keys.verify(partner.key_id, b"x", partner.sign(b"x"))
+    assert keys.trust(partner.public_pem()) == partner.key_id
+    assert keys.verify(partner.key_id, b"x", partner.sign(b"x"))
+
+
+def test_the_key_id_is_the_first_16_bytes_of_sha256_of_the_raw_public_key(keys):
+    """key_id = hex(SHA-256(raw Ed25519 public key)[:16])."""
+    raw = keys.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert keys.key_id == hashlib.sha256(raw).digest()[:16].hex()
+    assert len(keys.key_id) == 32
+
+
+def test_key_files_are_written_private_and_load_back_the_same_keys(tmp_path: Path):
+    """kek.bin and signing.pem are 0600; loading them gives the same key id and opens old bodies."""
+    made = create_keys(tmp_path)
+    for name in ("kek.bin", "signing.pem"):
+        assert stat.S_IMODE((tmp_path / "keys" / name).stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "keys").stat().st_mode) == 0o700
+    assert (tmp_path / "keys" / "signing.pub.pem").read_bytes() == made.public_pem()
+    loaded = load_keys(tmp_path)
+    assert loaded.key_id == made.key_id
+    assert loaded.open(made.seal(b"body", AAD), AAD) == b"body"
+    assert repr(loaded) == f"NodeKeys(key_id={loaded.key_id!r})"  # never the key material
+
+
+def test_key_files_are_never_overwritten(tmp_path: Path):
+    """Creating keys where keys exist is refused and leaves them as they were."""
+    create_keys(tmp_path)
+    before = (tmp_path / "keys" / "kek.bin").read_bytes()
+    with pytest.raises(KeyFileError, match="never overwritten"):
+        create_keys(tmp_path)
+    assert (tmp_path / "keys" / "kek.bin").read_bytes() == before
+
+
+def test_missing_or_damaged_key_files_name_the_file(tmp_path: Path):
+    """No keys, a short key-encryption key, or a bad PEM: a KeyFileError naming the file."""
+    with pytest.raises(KeyFileError, match=r"kek\.bin"):
+        load_keys(tmp_path)
+    create_keys(tmp_path)
+    (tmp_path / "keys" / "signing.pem").write_bytes(b"not a key")
+    with pytest.raises(KeyFileError, match=r"signing\.pem"):
+        load_keys(tmp_path)
+    (tmp_path / "keys" / "kek.bin").write_bytes(b"short")
+    with pytest.raises(KeyFileError, match="expected 32 bytes"):
+        load_keys(tmp_path)
