@@ -15,9 +15,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=2_000, help="queries cross-checked and timed")
     parser.add_argument("--batch", type=int, default=1_000_000, help="queries in gsomia's numpy batch")
     parser.add_argument("--seed", type=int, default=0, help="world seed (queries use seed + 1, seed + 2)")
+    parser.add_argument(
+        "--ledger-leaves", type=int, default=1_000_000, help="leaves in the log benchmark (0: skip)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
-    run(items=args.items, sample=args.sample, as_json=args.json, batch=args.batch, seed=args.seed)
+    run(
+        items=args.items,
+        sample=args.sample,
+        as_json=args.json,
+        batch=args.batch,
+        seed=args.seed,
+        ledger_leaves=args.ledger_leaves,
+    )
     return 0
 
 

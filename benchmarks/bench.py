@@ -175,7 +175,12 @@ def impact(spec: WorldSpec, world: World) -> dict[str, Any] | None:
 
 
 def run(
-    items: int = 1_000_000, sample: int = 2_000, as_json: bool = False, batch: int = 1_000_000, seed: int = 0
+    items: int = 1_000_000,
+    sample: int = 2_000,
+    as_json: bool = False,
+    batch: int = 1_000_000,
+    seed: int = 0,
+    ledger_leaves: int = 1_000_000,
 ) -> dict[str, Any]:
     """Build, cross-check, time; print a table (or one JSON object) and return the same numbers."""
     t0 = time.perf_counter()
@@ -235,6 +240,11 @@ def run(
         "engines": engines,
         "impact": impact(spec, world),
     }
+    if ledger_leaves:
+        from .ledger_node import run_ledger
+
+        log(f"ledger: {ledger_leaves:,} leaves on a SQLite node (synchronous=FULL)")
+        result["ledger"] = run_ledger(ledger_leaves)
     gc.unfreeze()
     if as_json:
         import json

@@ -75,5 +75,19 @@ def show(result: dict[str, Any], ratios: dict[str, float | None], covered: dict[
             f"impact: {impact['seconds']} s over {impact['pairs']:,} pairs, "
             f"peak RSS {impact['peak_rss_mb']} MB"
         )
+    g = result["engines"]["gsomia"]
+    notes.append(
+        f"gsomia single: p50 {g['single_p50_us']} µs on fresh queries (each once), "
+        f"{g['single_warm_p50_us']} µs warm; numpy batch {g['batch_per_s']:,}/s on encoded arrays "
+        f"(encoding ids: {g['batch_encode_per_s']:,}/s)"
+    )
+    ledger = result.get("ledger")
+    if ledger:
+        notes.append(
+            f"ledger ({ledger['leaves']:,} leaves, SQLite, durable): append {ledger['append_per_s']:,} "
+            f"leaves/s, verify {ledger['verify_s']} s, inclusion proof {ledger['prove_ms']} ms; records "
+            f"with their leaves {ledger['records_per_s']:,}/s, full verify with record checks "
+            f"{ledger['records_verify_us_per_leaf']} µs/leaf"
+        )
     for note in notes:
         print(note)

@@ -244,6 +244,9 @@ def bench(
         int, typer.Option(help="Queries cross-checked against the anchors and timed.", min=1)
     ] = 2_000,
     batch: Annotated[int, typer.Option(help="Queries in the numpy batch.", min=1)] = 1_000_000,
+    ledger_leaves: Annotated[
+        int, typer.Option(help="Leaves in the log benchmark (0 skips it).", min=0)
+    ] = 1_000_000,
     as_json: JsonOpt = False,
 ) -> None:
     """Speed beside cedarpy and pycasbin on one seeded world, after checking they all agree (design.md §6)."""
@@ -256,7 +259,7 @@ def bench(
             f"the benchmarks are not importable ({exc}); run this from a gsomia source checkout "
             "(or use python -m benchmarks there), with pip install -e '.[bench]' for the anchors"
         ) from None
-    run_bench(items=items, sample=sample, as_json=as_json, batch=batch)
+    run_bench(items=items, sample=sample, as_json=as_json, batch=batch, ledger_leaves=ledger_leaves)
 
 
 cli_node.register(app)

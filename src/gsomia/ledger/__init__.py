@@ -11,6 +11,7 @@ Pure: standard library plus ``rfc8785``; no I/O, clock or randomness. Signing is
 - ``errors``: the error tree
 """
 
+from gsomia.ledger import frontier
 from gsomia.ledger.audit import LogFault, verify_log
 from gsomia.ledger.canonical import JsonValue, canonical
 from gsomia.ledger.errors import (
@@ -71,4 +72,5 @@ __all__ = [
     "verify_head",
     "verify_inclusion",
     "verify_log",
+    "frontier",
 ]

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gsomia.ledger import MerkleTree, TreeHead, canonical, leaf_hash, sign_head
+from gsomia.ledger import MerkleTree, TreeHead, canonical, frontier, leaf_hash, sign_head
 
 from . import journal
 from .errors import NodeError
-from .ledger import tree_of
 from .ports import KeyRing, LeafRow, Store, UnitOfWork
 
 
@@ -70,43 +69,48 @@ class Audit:
         return sign_head(0, MerkleTree().root(), self._keys, self._keys.key_id)
 
     def prove(self, leaf: int, size: int | None = None) -> dict[str, Any]:
-        """An RFC 9162 inclusion proof of ``leaf`` in the tree of ``size`` leaves (default: all)."""
+        """An RFC 9162 inclusion proof of ``leaf`` in the tree of ``size`` leaves (default: all), from the
+        O(log n) stored nodes its path needs."""
         with self._store.read() as uow:
-            tree = tree_of(uow)
-            size = tree.size if size is None else size
-            if not 0 <= leaf < size <= tree.size:
-                raise NodeError(f"leaf {leaf} is not in a tree of {size} leaves (the log has {tree.size})")
+            count = uow.leaf_count()
+            size = count if size is None else size
+            if not 0 <= leaf < size <= count:
+                raise NodeError(f"leaf {leaf} is not in a tree of {size} leaves (the log has {count})")
+            nodes = uow.tree_nodes_at(frontier.needed_for_inclusion(leaf, size))
             row = uow.leaves(leaf, leaf + 1)[0]
-            head = next((h for h in uow.heads() if h["size"] == size), None)
-            return {
-                "leaf": leaf,
-                "size": size,
-                "kind": row.kind,
-                "ref": row.ref,
-                "leaf_hash": leaf_hash(row.data).hex(),
-                "root": tree.root(size).hex(),
-                "proof": [h.hex() for h in tree.inclusion_proof(leaf, size)],
-                "head": head,
-            }
+        if leaf_hash(row.data) != nodes.get((0, leaf)):
+            raise NodeError(f"leaf {leaf} does not match the stored tree; run gsomia log verify")
+        return {
+            "leaf": leaf,
+            "size": size,
+            "kind": row.kind,
+            "ref": row.ref,
+            "leaf_hash": nodes[(0, leaf)].hex(),
+            "root": frontier.root_from(nodes, size).hex(),
+            "proof": [h.hex() for h in frontier.inclusion_from(nodes, leaf, size)],
+        }
 
     def consistency(self, old: int, new: int) -> dict[str, Any]:
         """An RFC 9162 consistency proof that the tree of ``new`` leaves extends the tree of ``old``."""
         with self._store.read() as uow:
-            tree = tree_of(uow)
-        if not 0 <= old <= new <= tree.size:
-            raise NodeError(f"need 0 <= OLD <= NEW <= {tree.size} (the log's size); got {old} and {new}")
+            count = uow.leaf_count()
+            if not 0 <= old <= new <= count:
+                raise NodeError(f"need 0 <= OLD <= NEW <= {count} (the log's size); got {old} and {new}")
+            nodes = uow.tree_nodes_at(frontier.needed_for_consistency(old, new))
         return {
             "old": old,
             "new": new,
-            "old_root": tree.root(old).hex(),
-            "new_root": tree.root(new).hex(),
-            "proof": [h.hex() for h in tree.consistency_proof(old, new)],
+            "old_root": frontier.root_from(nodes, old).hex(),
+            "new_root": frontier.root_from(nodes, new).hex(),
+            "proof": [h.hex() for h in frontier.consistency_from(nodes, old, new)],
         }
 
-    def verify(self, from_head: TreeHead | None = None) -> VerifyReport:
+    def verify(self, from_head: TreeHead | None = None, *, records: bool = True) -> VerifyReport:
+        """Check the whole log; ``records=False`` skips holding each record and release against its leaf
+        (the tree, nodes and heads are still checked), for measuring the log alone."""
         with self._store.read() as uow:
             leaves = uow.leaves()
-            faults = _leaf_faults(leaves) + _record_faults(uow, leaves)
+            faults = _leaf_faults(leaves) + (_record_faults(uow, leaves) if records else [])
             tree = MerkleTree(leaf_hash(row.data) for row in leaves)
             faults += _node_faults(uow, tree)
             heads = [TreeHead.from_dict(h) for h in uow.heads()]
@@ -157,7 +161,9 @@ def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
             faults.append(Fault(f"{ref} has no leaf: it was never logged, or its leaf was deleted"))
         elif found.data != data:
             faults.append(
-                Fault(f"leaf {found.index} does not hold {ref} as stored: one of them was edited", found.index)
+                Fault(
+                    f"leaf {found.index} does not hold {ref} as stored: one of them was edited", found.index
+                )
             )
     for ref, leaf in by_ref.items():
         if ref not in expected:
@@ -166,13 +172,22 @@ def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
 
 
 def _node_faults(uow: UnitOfWork, tree: MerkleTree) -> list[Fault]:
-    """The stored interior nodes (what proofs are served from) equal the recomputed tree."""
-    levels = tree.export_levels()
-    for level, index, digest in uow.tree_nodes():
-        if level >= len(levels) or index >= len(levels[level]):
-            return [Fault(f"stored tree node ({level}, {index}) lies outside the log", index << level)]
-        if levels[level][index] != digest:
+    """The stored interior nodes (what proofs are served from) are exactly the recomputed tree's."""
+    stored = uow.tree_nodes()  # sorted by (level, index), each (level, index) at most once
+    start = 0
+    for level, row in enumerate(tree.export_levels()):
+        chunk = stored[start : start + len(row)]
+        start += len(row)
+        if len(chunk) != len(row) or (
+            row and (chunk[0][:2] != (level, 0) or chunk[-1][:2] != (level, len(row) - 1))
+        ):
+            return [Fault(f"the stored tree's level {level} does not have the log's {len(row)} nodes", 0)]
+        if [node[2] for node in chunk] != row:
+            index = next(i for i, node in enumerate(chunk) if node[2] != row[i])
             return [
                 Fault(f"stored tree node ({level}, {index}) differs from the recomputed tree", index << level)
             ]
+    if start != len(stored):
+        level, index, _ = stored[start]
+        return [Fault(f"stored tree node ({level}, {index}) lies outside the log", index << level)]
     return []

@@ -6,8 +6,8 @@ those leaves to the RFC 9162 tree, stores the interior nodes that the appends co
 head signed with the node's key. So the record, its leaf, the tree that proves it and a signed head commit
 together or not at all, and a proof never recomputes the tree (it reads the stored nodes).
 
-The tree of the last commit is kept in memory; when another process wrote since, it is rebuilt from the
-stored nodes before extending it.
+Extending the tree reads only its right edge (one stored node per set bit of the size), so a write costs
+O(log n) whatever the log's size and whichever process wrote last.
 """
 
 from __future__ import annotations
@@ -15,20 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
-from gsomia.ledger import MerkleTree, TreeHead, leaf_hash, sign_head
+from gsomia.ledger import MerkleTree, TreeHead, frontier, leaf_hash, sign_head
 
 from .ports import KeyRing, Store, UnitOfWork
 
 
 def tree_of(uow: UnitOfWork) -> MerkleTree:
-    """The tree as stored, extended by any leaf not yet in it (none, once the writer committed)."""
-    tree = stored_tree(uow)
-    tree.extend(leaf_hash(row.data) for row in uow.leaves(tree.size))
-    return tree
-
-
-def stored_tree(uow: UnitOfWork) -> MerkleTree:
-    """The tree from its stored interior nodes, not recomputed."""
+    """The whole tree from its stored interior nodes (not recomputed), for whole-log work."""
     levels: list[list[bytes]] = [[]]
     for level, index, digest in uow.tree_nodes():
         while len(levels) <= level:
@@ -47,31 +40,25 @@ class LoggedStore:
     def __init__(self, inner: Store, keys: KeyRing) -> None:
         self._inner = inner
         self._keys = keys
-        self._tree: MerkleTree | None = None  # the tree as of the last commit through this object
 
     @contextmanager
     def begin(self) -> Iterator[UnitOfWork]:
-        try:
-            with self._inner.begin() as uow:
-                before = uow.leaf_count()
-                yield uow
-                if uow.leaf_count() > before:
-                    self._seal(uow, before)
-        except BaseException:
-            self._tree = None  # whatever it held may not have committed
-            raise
+        with self._inner.begin() as uow:
+            before = uow.leaf_count()
+            yield uow
+            if uow.leaf_count() > before:
+                self._seal(uow, before)
 
     def _seal(self, uow: UnitOfWork, before: int) -> None:
-        tree = self._tree if self._tree is not None and self._tree.size == before else stored_tree(uow)
-        if tree.size != before:
-            raise ValueError(
-                f"the stored tree covers {tree.size} leaves, the log {before}; run gsomia log verify"
-            )
-        self._tree = None
-        tree.extend(leaf_hash(row.data) for row in uow.leaves(before))
-        uow.add_tree_nodes(tree.nodes_since(before))
-        uow.add_head(sign_head(tree.size, tree.root(), self._keys, self._keys.key_id).to_dict())
-        self._tree = tree
+        """Extend the stored tree by this unit's leaves, from its frontier alone, and sign the new head."""
+        wanted = frontier.runs(0, before)
+        edge = uow.tree_nodes_at(wanted)
+        if len(edge) != len(wanted):
+            raise ValueError(f"the stored tree lacks its right edge at size {before}; run gsomia log verify")
+        hashes = (leaf_hash(row.data) for row in uow.leaves(before))
+        size, created, root = frontier.extend(before, edge, hashes)
+        uow.add_tree_nodes(created)
+        uow.add_head(sign_head(size, root, self._keys, self._keys.key_id).to_dict())
 
     def read(self) -> AbstractContextManager[UnitOfWork]:
         return self._inner.read()

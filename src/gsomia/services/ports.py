@@ -11,10 +11,10 @@ dies). SQLite adapters take the write lock up front (``BEGIN IMMEDIATE``) so two
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 # World records, replayed in ``seq`` order into a world file's structure (see services.worldbook):
 RECORD_KINDS = ("meta", "party", "agreement", "event", "item", "consent", "consent-status")
@@ -62,11 +62,13 @@ class OutboxRow:
     payload: SealedBody
 
 
-@dataclass(frozen=True, slots=True)
-class LeafRow:
-    """A transparency-log leaf: the RFC 8785 canonical bytes of the record it proves."""
+class LeafRow(NamedTuple):
+    """A transparency-log leaf: the RFC 8785 canonical bytes of the record it proves.
 
-    index: int
+    A named tuple, not a frozen dataclass: a whole-log verification builds millions of them, and a
+    frozen dataclass costs several times as much to construct."""
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index(), which nothing here calls
     kind: str  # decision | release | consent | event | receipt | ...
     ref: str  # which record: "release:12", "record:40"
     data: bytes
@@ -104,6 +106,7 @@ class UnitOfWork(Protocol):
     # the Merkle tree's interior: (level, index, hash) of every complete subtree, so proofs need no recompute
     def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None: ...
     def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]: ...
+    def tree_nodes_at(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]: ...
     # signed tree heads the node issued (TreeHead.to_dict() JSON), oldest first
     def add_head(self, head: dict[str, Any]) -> None: ...
     def heads(self) -> Sequence[dict[str, Any]]: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +120,9 @@ class MemoryUnitOfWork:
 
     def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]:
         return tuple((lv, ix, h) for (lv, ix), h in sorted(self._t.nodes.items()))
+
+    def tree_nodes_at(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        return {k: self._t.nodes[k] for k in keys if k in self._t.nodes}
 
     def add_head(self, head: dict[str, Any]) -> None:
         self._write().heads.append(copy.deepcopy(head))

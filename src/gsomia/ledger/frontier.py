@@ -1,0 +1,102 @@
+"""Working on a stored tree through a few of its nodes, not all of them.
+
+A tree of ``size`` leaves is, left to right, a run of perfect subtrees (one per set bit of ``size``): its
+*frontier*. Appending needs only the frontier (each new leaf pairs with unpaired right-edge nodes), and an
+RFC 9162 proof needs only the O(log n) perfect subtrees its path folds. These functions say which stored
+``(level, index)`` nodes a step needs, so a store can fetch exactly those, and then compute from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from gsomia.ledger.tree import EMPTY_ROOT, consistency_path, inclusion_path, node_hash
+
+Key = tuple[
+    int, int
+]  # (level, index) of a perfect subtree: leaves [index * 2**level, (index + 1) * 2**level)
+Nodes = Mapping[Key, bytes]
+
+
+def runs(lo: int, hi: int) -> list[Key]:
+    """The perfect subtrees that MTH(D[lo:hi]) folds, left to right (for the node ranges RFC 9162 uses)."""
+    out: list[Key] = []
+    while lo < hi:
+        n = hi - lo
+        width = n if not n & (n - 1) else 1 << ((n - 1).bit_length() - 1)
+        level = width.bit_length() - 1
+        out.append((level, lo >> level))
+        lo += width
+    return out
+
+
+def _fold(nodes: Nodes, lo: int, hi: int) -> bytes:
+    pieces = [nodes[key] for key in runs(lo, hi)]
+    acc = pieces.pop()
+    while pieces:
+        acc = node_hash(pieces.pop(), acc)
+    return acc
+
+
+def _recording(needed: set[Key]) -> Callable[[int, int], bytes]:
+    def subtree(lo: int, hi: int) -> bytes:
+        needed.update(runs(lo, hi))
+        return b"\0" * 32
+
+    return subtree
+
+
+def needed_for_inclusion(index: int, size: int) -> set[Key]:
+    """Every node the inclusion proof of ``index`` in a tree of ``size``, its leaf and its root need."""
+    needed = {(0, index), *runs(0, size)}
+    inclusion_path(index, size, _recording(needed))
+    return needed
+
+
+def needed_for_consistency(old: int, new: int) -> set[Key]:
+    """Every node the consistency proof from ``old`` to ``new`` and both roots need."""
+    needed = {*runs(0, old), *runs(0, new)}
+    if 0 < old < new:
+        consistency_path(old, new, _recording(needed))
+    return needed
+
+
+def root_from(nodes: Nodes, size: int) -> bytes:
+    return _fold(nodes, 0, size) if size else EMPTY_ROOT
+
+
+def inclusion_from(nodes: Nodes, index: int, size: int) -> list[bytes]:
+    return inclusion_path(index, size, lambda lo, hi: _fold(nodes, lo, hi))
+
+
+def consistency_from(nodes: Nodes, old: int, new: int) -> list[bytes]:
+    if old in (0, new):
+        return []
+    return consistency_path(old, new, lambda lo, hi: _fold(nodes, lo, hi))
+
+
+def extend(
+    size: int, frontier: Nodes, leaf_hashes: Iterable[bytes]
+) -> tuple[int, list[tuple[int, int, bytes]], bytes]:
+    """Append ``leaf_hashes`` to a tree of ``size`` leaves whose frontier (``runs(0, size)``) is given.
+
+    Returns the new size, the nodes the appends created (to store) and the new root.
+    """
+    unpaired = {level: frontier[(level, index)] for level, index in runs(0, size)}
+    created: list[tuple[int, int, bytes]] = []
+    for digest in leaf_hashes:
+        index, level = size, 0
+        created.append((0, index, digest))
+        while index & 1:
+            digest = node_hash(unpaired.pop(level), digest)
+            index, level = index >> 1, level + 1
+            created.append((level, index, digest))
+        unpaired[level] = digest
+        size += 1
+    pieces = [unpaired[level] for level in sorted(unpaired, reverse=True)]
+    root = EMPTY_ROOT
+    if pieces:
+        root = pieces.pop()
+        while pieces:
+            root = node_hash(pieces.pop(), root)
+    return size, created, root
