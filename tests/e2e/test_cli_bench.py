@@ -15,7 +15,9 @@ def test_bench_json_has_the_agreed_shape_and_no_disagreement(gsomia, monkeypatch
     """On a tiny world: world sizes, zero disagreements per anchor, per-engine speeds, impact numbers."""
     pytest.importorskip("cedarpy", reason="the bench extra is not installed: pip install -e '.[bench]'")
     monkeypatch.chdir(ROOT)
-    result = gsomia("bench", "--items", "300", "--sample", "60", "--batch", "2000", "--json")
+    result = gsomia(
+        "bench", "--items", "300", "--sample", "60", "--batch", "2000", "--ledger-leaves", "300", "--json"
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["world"]["items"] == 300
@@ -24,6 +26,8 @@ def test_bench_json_has_the_agreed_shape_and_no_disagreement(gsomia, monkeypatch
         assert report["engines"]["gsomia"][key] > 0
     assert set(report["impact"]) == {"seconds", "pairs", "peak_rss_mb"}
     assert report["impact"]["pairs"] == 300 * 39
+    assert report["ledger"]["leaves"] == 300
+    assert report["ledger"]["append_per_s"] > 0
 
 
 def test_bench_outside_a_checkout_says_how_to_run_it(gsomia, monkeypatch, tmp_path):
