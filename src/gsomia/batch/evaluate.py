@@ -19,6 +19,19 @@ RETURN, DIRECT, CONDUIT = 3, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
+class Columns:
+    """The queries, column by column: item, sender (holder), recipient, day, the sender's marking of the
+    item (``none`` where unknown) and whether the sender is not the originator."""
+
+    item: I32
+    s: I32
+    r: I32
+    day: I64
+    level: I32
+    onward: B
+
+
+@dataclass(frozen=True, slots=True)
 class BatchResult:
     """Per query: ``kind`` (0 denied, 1 direct, 2 conduit, 3 return), the agreement (or arrangement), the two
     hop agreements of a conduit route, the sender (holder), the hub, and the recipient's marking."""
@@ -109,10 +122,11 @@ def decide_arrays(t: Tables, item: I32, recipient: I32, day: I64, holder: I32 | 
     rel_bit = np.left_shift(np.uint64(1), recipient.astype(np.uint64))
     forward = ~back & ~t.item_noforn[item] & ((t.item_rel[item] & rel_bit) != 0) & (level != t.none)
     rows = np.nonzero(forward)[0]
-    _direct(t, out, rows, item, s, recipient, day, level, onward)
+    q = Columns(item, s, recipient, day, level, onward)
+    _direct(t, out, rows, q)
     for c in range(len(t.conduits)):
         rows = rows[out.kind[rows] == 0]
-        _through(t, out, c, rows, item, s, recipient, day, level, onward)
+        _through(t, out, c, rows, q)
     return out
 
 
@@ -127,77 +141,56 @@ def _returns(
         out.kind[hit], out.agreement[hit], out.marking[hit] = RETURN, a[ok], own_level[hit]
 
 
-def _direct(
-    t: Tables,
-    out: BatchResult,
-    rows: npt.NDArray[np.intp],
-    item: I32,
-    s: I32,
-    r: I32,
-    day: I64,
-    level: I32,
-    onward: B,
-) -> None:
+def _direct(t: Tables, out: BatchResult, rows: npt.NDArray[np.intp], q: Columns) -> None:
     for k in range(t.direct.shape[2]):
         rows = rows[out.kind[rows] == 0]
-        a = t.direct[s[rows], r[rows], k]
+        a = t.direct[q.s[rows], q.r[rows], k]
         live = a >= 0
         rows, a = rows[live], a[live]
-        d = day[rows]
+        d = q.day[rows]
         v = _version(t, a, d)
-        mark = t.vmap[v, level[rows], r[rows]]
-        ok = _in_force(t, a, d) & _scope_ok(t, v, t.item_topics[item[rows]]) & (mark != t.none)
-        need = ok & onward[rows]
+        mark = t.vmap[v, q.level[rows], q.r[rows]]
+        ok = _in_force(t, a, d) & _scope_ok(t, v, t.item_topics[q.item[rows]]) & (mark != t.none)
+        need = ok & q.onward[rows]
         if need.any():
-            ok[need] = _consented(t, item[rows][need], s[rows][need], r[rows][need], d[need])
+            ok[need] = _consented(t, q.item[rows][need], q.s[rows][need], q.r[rows][need], d[need])
         hit = rows[ok]
         out.kind[hit], out.agreement[hit], out.marking[hit] = DIRECT, a[ok], mark[ok]
 
 
-def _through(
-    t: Tables,
-    out: BatchResult,
-    c: int,
-    rows: npt.NDArray[np.intp],
-    item: I32,
-    s: I32,
-    r: I32,
-    day: I64,
-    level: I32,
-    onward: B,
-) -> None:
+def _through(t: Tables, out: BatchResult, c: int, rows: npt.NDArray[np.intp], q: Columns) -> None:
     hub, arrangement = t.hub[c], t.conduits[c]
-    orig = t.item_orig[item[rows]]
+    orig = t.item_orig[q.item[rows]]
     hub_bit = np.uint64(1) << np.uint64(hub)
     keep = (
-        t.member[c, s[rows]]
-        & t.member[c, r[rows]]
+        t.member[c, q.s[rows]]
+        & t.member[c, q.r[rows]]
         & (orig != hub)
-        & (s[rows] != hub)
-        & (r[rows] != hub)
-        & ((t.item_rel[item[rows]] & hub_bit) != 0)
+        & (q.s[rows] != hub)
+        & (q.r[rows] != hub)
+        & ((t.item_rel[q.item[rows]] & hub_bit) != 0)
     )
     rows = rows[keep]
-    d = day[rows]
+    d = q.day[rows]
     agr = np.full(len(rows), arrangement, np.int32)
     vc = _version(t, agr, d)
-    topics = t.item_topics[item[rows]]
+    topics = t.item_topics[q.item[rows]]
     keep = _in_force(t, agr, d) & _scope_ok(t, vc, topics)
     rows, d, vc, topics = rows[keep], d[keep], vc[keep], topics[keep]
-    first = _hop(t, c, s[rows], d, topics)
-    second = _hop(t, c, r[rows], d, topics)
+    first = _hop(t, c, q.s[rows], d, topics)
+    second = _hop(t, c, q.r[rows], d, topics)
     own = t.vrows[vc]
     t1 = np.where(own, vc, _version(t, np.maximum(first, 0), d))
-    at_hub = t.vmap[t1, level[rows], hub]
+    at_hub = t.vmap[t1, q.level[rows], hub]
     t2 = np.where(own, vc, _version(t, np.maximum(second, 0), d))
-    mark = t.vmap[t2, at_hub, r[rows]]
+    mark = t.vmap[t2, at_hub, q.r[rows]]
     ok = (first >= 0) & (second >= 0) & (at_hub != t.none) & (mark != t.none)
-    need = ok & onward[rows]
+    need = ok & q.onward[rows]
     if need.any():
         sub = rows[need]
         hubs = np.full(len(sub), hub, np.int32)
-        ok[need] = _consented(t, item[sub], s[sub], hubs, day[sub]) & _consented(
-            t, item[sub], hubs, r[sub], day[sub]
+        ok[need] = _consented(t, q.item[sub], q.s[sub], hubs, q.day[sub]) & _consented(
+            t, q.item[sub], hubs, q.r[sub], q.day[sub]
         )
     hit = rows[ok]
     out.kind[hit], out.agreement[hit], out.marking[hit] = CONDUIT, arrangement, mark[ok]
