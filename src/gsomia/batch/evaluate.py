@@ -124,9 +124,12 @@ def decide_arrays(t: Tables, item: I32, recipient: I32, day: I64, holder: I32 | 
     rows = np.nonzero(forward)[0]
     q = Columns(item, s, recipient, day, level, onward)
     _direct(t, out, rows, q)
+    rows = rows[out.kind[rows] == 0]
+    bits = t.via[q.s[rows], q.r[rows]]  # most pairs share no conduit: look at the few that do
+    rows, bits = rows[bits != 0], bits[bits != 0]
     for c in range(len(t.conduits)):
-        rows = rows[out.kind[rows] == 0]
-        _through(t, out, c, rows, q)
+        mine = rows[((bits >> c) & 1).astype(np.bool_) & (out.kind[rows] == 0)]
+        _through(t, out, c, mine, q)
     return out
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..domain.errors import GsomiaError
-from ..domain.index import FOREVER, CAgreement, CVersion, Index
+from ..domain.index import FOREVER, CAgreement, CItem, CVersion, Index
 from ..domain.world import World
 
 I32 = npt.NDArray[np.int32]
@@ -45,6 +45,7 @@ class Tables:
     hub: I32
     member: B  # [conduit, party]
     hops: I32  # [conduit, party, k] -> hops agreement naming party and hub, or -1
+    via: I64  # [sender, receiver] -> bit c set when conduit c could carry between them (members, not hub)
     hl_days: I64  # [level, holder, j] breakpoints of the holder's marking (FOREVER+1 padding)
     hl_vals: I32  # [level, holder, j+1] marking from breakpoint j (column 0: before any = none)
     item_ids: list[str]
@@ -108,6 +109,7 @@ def compile_tables(world: World) -> Tables:
         hub=hub,
         member=member,
         hops=hops,
+        via=_via(member, hub),
         hl_days=hl_days,
         hl_vals=hl_vals,
         item_ids=ids,
@@ -184,6 +186,17 @@ def _conduits(index: Index, pix: dict[str, int], aix: dict[str, int]) -> tuple[I
     )
 
 
+def _via(member: B, hub: I32) -> I64:
+    parties = member.shape[1]
+    via = np.zeros((parties, parties), dtype=np.int64)
+    for c in range(member.shape[0]):
+        ok = member[c][:, None] & member[c][None, :]
+        ok[hub[c], :] = False
+        ok[:, hub[c]] = False
+        via[ok] |= 1 << c
+    return via
+
+
 def _holder_levels(world: World, pix: dict[str, int], lix: dict[str, int], none: int) -> tuple[I64, I32]:
     index = world.index
     days: dict[tuple[int, int], list[int]] = {}
@@ -207,20 +220,33 @@ def _holder_levels(world: World, pix: dict[str, int], lix: dict[str, int], none:
 def _items(
     world: World, pix: dict[str, int], lix: dict[str, int], words: int
 ) -> tuple[list[str], I32, I32, U64, I32, U64, B]:
+    """Per-item columns, built per shared CItem (a few thousand) and spread to the items with one take."""
     index = world.index
     ids = list(world.items)
-    cis = [index.items[i] for i in ids]
+    slot: dict[int, int] = {}
+    shapes: list[CItem] = []
+    of_item = np.empty(len(ids), dtype=np.int32)
+    for n, iid in enumerate(ids):
+        ci = index.items[iid]
+        k = slot.get(id(ci))
+        if k is None:
+            k = slot[id(ci)] = len(shapes)
+            shapes.append(ci)
+        of_item[n] = k
     everyone = (1 << len(pix)) - 1
-    rel = [everyone if ci.releasable is None else sum(1 << pix[p] for p in ci.releasable) for ci in cis]
-    topics = [[index.topic_bits[t] for t in ci.item.topics] for ci in cis]
+    rel = [everyone if ci.releasable is None else sum(1 << pix[p] for p in ci.releasable) for ci in shapes]
+    topics = [[index.topic_bits[t] for t in ci.item.topics] for ci in shapes]
+    masks = np.array([_words(ci.topic_mask, words) for ci in shapes], dtype=np.uint64).reshape(
+        len(shapes), words
+    )
     return (
         ids,
-        np.array([pix[ci.item.originator] for ci in cis], dtype=np.int32),
-        np.array([lix[ci.item.level] for ci in cis], dtype=np.int32),
-        np.array([_words(ci.topic_mask, words) for ci in cis], dtype=np.uint64).reshape(len(cis), words),
-        _pad(topics, -1, np.int32),
-        np.array(rel, dtype=np.uint64),
-        np.array([ci.noforn for ci in cis], dtype=np.bool_),
+        np.array([pix[ci.item.originator] for ci in shapes], dtype=np.int32)[of_item],
+        np.array([lix[ci.item.level] for ci in shapes], dtype=np.int32)[of_item],
+        masks[of_item],
+        _pad(topics, -1, np.int32)[of_item],
+        np.array(rel, dtype=np.uint64)[of_item],
+        np.array([ci.noforn for ci in shapes], dtype=np.bool_)[of_item],
     )
 
 

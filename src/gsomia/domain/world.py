@@ -124,10 +124,20 @@ class World:
 
         The verdict, route and marking come from the compiled index; reasons are built when first read.
         """
-        _, sender, day = self._query(item, recipient, at, holder)
-        v = self.index.cached(self.index.items[item], recipient, day.toordinal(), sender)
+        # the hot path: one lookup of the item, membership tests, the memo; anything odd takes _query's
+        # road, which names what is wrong
+        ci = self.index.items.get(item)
+        parties = self.parties
+        if ci is None or recipient not in parties or (holder is not None and holder not in parties):
+            self._query(item, recipient, at, holder)
+            raise AssertionError("unreachable: _query rejects what the hot path does not take")
+        sender = ci.item.originator if holder is None else holder
+        if sender == recipient:
+            self._query(item, recipient, at, holder)
+        day = at if type(at) is date else parse_day(at)
+        v = self.index.cached(ci, recipient, day.toordinal(), sender)
         return Decision(
-            item, recipient, sender, day, v.allowed, v.route, v.agreements, v.marking, explainer=self
+            item, recipient, sender, day, v.allowed, v.route, v.agreements, v.marking, None, None, self
         )
 
     def decide_plain(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
