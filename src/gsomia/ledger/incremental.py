@@ -12,6 +12,7 @@ the nodes added since some size (``nodes_since``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 
 from gsomia.ledger.errors import HashFormatError
@@ -62,6 +63,25 @@ class MerkleTree:
             row = levels[k]
             row.append(parent)
         return len(levels[0]) - 1
+
+    @classmethod
+    def build(cls, leaf_hashes: Sequence[bytes]) -> MerkleTree:
+        """The tree over ``leaf_hashes``, built a level at a time: the same tree as appending each, without a
+        Python step per append (a whole-log verification builds a million-leaf tree this way)."""
+        for h in leaf_hashes:
+            if len(h) != HASH_SIZE:
+                raise HashFormatError(f"a leaf hash is {HASH_SIZE} bytes, not {len(h)}")
+        tree = cls()
+        row = list(leaf_hashes)
+        levels = [row]
+        sha = hashlib.sha256
+        while len(row) > 1:
+            row = [sha(b"\x01" + a + b).digest() for a, b in zip(row[0::2], row[1::2], strict=False)]
+            levels.append(row)
+        if not row:
+            levels = [[]]
+        tree._levels = levels
+        return tree
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
         """Append each leaf hash in order."""

@@ -111,7 +111,7 @@ class Audit:
         with self._store.read() as uow:
             leaves = uow.leaves()
             faults = _leaf_faults(leaves) + (_record_faults(uow, leaves) if records else [])
-            tree = MerkleTree(leaf_hash(row.data) for row in leaves)
+            tree = MerkleTree.build([leaf_hash(row.data) for row in leaves])
             faults += _node_faults(uow, tree)
             heads = [TreeHead.from_dict(h) for h in uow.heads()]
         faults += [f for i, h in enumerate(heads) if (f := self._head_fault(h, tree, f"stored head {i + 1}"))]

@@ -61,3 +61,11 @@ def test_a_consistency_proof_from_the_needed_nodes_equals_the_full_trees(case):
     nodes = _nodes(tree, needed_for_consistency(old, new))
     assert consistency_from(nodes, old, new) == tree.consistency_proof(old, new)
     assert root_from(nodes, old) == tree.root(old)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 600))
+def test_building_a_tree_level_by_level_equals_appending_leaf_by_leaf(size):
+    """MerkleTree.build gives the very levels (and so roots and proofs) that appends give."""
+    hashes = [leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    assert MerkleTree.build(hashes).export_levels() == MerkleTree(hashes).export_levels()
