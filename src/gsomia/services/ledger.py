@@ -12,10 +12,10 @@ O(log n) whatever the log's size and whichever process wrote last.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from gsomia.ledger import MerkleTree, TreeHead, frontier, leaf_hash, sign_head
+from gsomia.ledger import MerkleTree, frontier, leaf_hash, sign_head
 
 from .ports import KeyRing, Store, UnitOfWork
 
@@ -65,7 +65,3 @@ class LoggedStore:
 
     def close(self) -> None:
         self._inner.close()
-
-
-def heads_of(uow: UnitOfWork) -> Sequence[TreeHead]:
-    return [TreeHead.from_dict(h) for h in uow.heads()]
