@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from .cli_node_shell import JsonOpt, NodeOpt, emit, guarded, open_node, option, read_bytes, table
+from .cli_exits import guarded
+from .cli_node_shell import JsonOpt, NodeOpt, emit, open_node, option, read_bytes, table
 from .domain.errors import GsomiaError
 from .ledger import HeadFormatError, TreeHead
 

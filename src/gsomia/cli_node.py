@@ -19,13 +19,13 @@ from ruamel.yaml import YAML
 
 from . import cli_node_work
 from .bootstrap import create_node
+from .cli_exits import guarded
 from .cli_node_shell import (
     JsonOpt,
     NodeOpt,
     OptionError,
     day_option,
     emit,
-    guarded,
     open_node,
     option,
     read_yaml,

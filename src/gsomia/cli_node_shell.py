@@ -10,7 +10,6 @@ anything else is exit code 1. An option whose value does not parse is an :class:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -53,19 +52,6 @@ class OptionError(GsomiaError):
 def option(text: str, metavar: str = "TEXT", *names: str) -> typer.models.OptionInfo:
     """A Typer option with help and a metavar, no default shown."""
     return typer.Option(*names, help=text, metavar=metavar, show_default=False)  # type: ignore[no-any-return]
-
-
-def guarded(command: Callable[P, R]) -> Callable[P, R]:
-    """Run a command under the CLI's exit codes (bad input exit 2, internal error exit 1)."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        from .cli.commands import exit_codes  # at call time: the CLI imports this module to register it
-
-        with exit_codes():
-            return command(*args, **kwargs)
-
-    return run
 
 
 @contextmanager

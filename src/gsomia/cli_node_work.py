@@ -12,12 +12,12 @@ from typing import Annotated
 import typer
 
 from .bootstrap import Services
+from .cli_exits import guarded
 from .cli_node_shell import (
     JsonOpt,
     NodeOpt,
     day_option,
     emit,
-    guarded,
     open_node,
     option,
     parse_yaml,

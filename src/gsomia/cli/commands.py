@@ -7,10 +7,9 @@ one line unless ``GSOMIA_DEBUG=1`` asks for the traceback.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, ParamSpec, TextIO, TypeVar
@@ -18,6 +17,7 @@ from typing import Annotated, ParamSpec, TextIO, TypeVar
 import typer
 
 from .. import __version__, cli_log, cli_node
+from ..cli_exits import exit_codes, guarded
 from ..domain.errors import GsomiaError
 from ..domain.world import World
 from ..scenario import load_world
@@ -52,34 +52,6 @@ HolderOpt = Annotated[str | None, _option("Party holding the item (default: its 
 QueriesOpt = Annotated[
     str | None, _option("JSON Lines of queries {item, to, at, holder?}; '-' reads stdin.", "FILE")
 ]
-
-
-@contextmanager
-def exit_codes() -> Iterator[None]:
-    """Bad input → one red line on stderr and exit 2; anything unexpected → exit 1."""
-    try:
-        yield
-    except (typer.Exit, typer.Abort, typer.exceptions.TyperException, BrokenPipeError):
-        raise  # usage errors and exits: Typer reports them (bad usage exits 2)
-    except GsomiaError as exc:
-        console.error_line(str(exc))
-        raise typer.Exit(2) from None
-    except Exception as exc:
-        if os.environ.get("GSOMIA_DEBUG") == "1":
-            raise
-        console.error_line(f"internal error: {type(exc).__name__}: {exc} (set GSOMIA_DEBUG=1 for details)")
-        raise typer.Exit(1) from None
-
-
-def guarded(command: Callable[P, R]) -> Callable[P, R]:
-    """Run a command under :func:`exit_codes` (the test runner calls commands without :func:`main`)."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with exit_codes():
-            return command(*args, **kwargs)
-
-    return run
 
 
 def _version(value: bool) -> None:
