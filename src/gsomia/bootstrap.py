@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,12 +89,26 @@ def build(settings: Settings, clock: Clock = utc_now) -> Services:
 
 def open_node_store(url: str) -> Store:
     """The store at ``url``; a NodeError (bad input, exit 2) if it cannot be opened."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .store import open_store  # adapters load their drivers only when a node is opened
 
     try:
         return open_store(url)
-    except (ValueError, OSError) as exc:
-        raise NodeError(f"cannot open the node's database {url}: {exc}") from None
+    except (ValueError, OSError, SQLAlchemyError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NodeError(f"cannot open the node's database {_redacted(url)}: {reason}") from None
+
+
+def _redacted(url: str) -> str:
+    """``url`` with any password hidden, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def create_node(node_dir: str | os.PathLike[str], *, party: str = "", database_url: str = "") -> Settings:
@@ -106,11 +121,30 @@ def create_node(node_dir: str | os.PathLike[str], *, party: str = "", database_u
         values["database_url"] = database_url
     settings = Settings.resolve(config.checked(values, "the command line"))
     _refuse_existing(settings.node_dir)
-    settings.node_dir.mkdir(parents=True, exist_ok=True)
-    create_keys(settings.node_dir)
-    open_node_store(settings.database_url).close()
-    config.write_file(settings.node_dir / config.SETTINGS_FILE, settings.file_values())
+    fresh = not settings.node_dir.exists()
+    try:
+        settings.node_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise NodeError(f"cannot make the node directory {settings.node_dir}: {reason}") from None
+    try:
+        open_node_store(settings.database_url).close()  # first: the step most likely to fail
+        create_keys(settings.node_dir)
+        config.write_file(settings.node_dir / config.SETTINGS_FILE, settings.file_values())
+    except BaseException:
+        _undo_init(settings.node_dir, fresh)
+        raise
     return settings
+
+
+def _undo_init(node_dir: Path, fresh: bool) -> None:
+    """Remove what a failed ``init`` made, so that it can simply be run again."""
+    if fresh:
+        shutil.rmtree(node_dir, ignore_errors=True)
+        return
+    shutil.rmtree(node_dir / KEY_DIR, ignore_errors=True)
+    for name in (config.SETTINGS_FILE, "node.db", "node.db-wal", "node.db-shm"):
+        (node_dir / name).unlink(missing_ok=True)
 
 
 def _refuse_existing(node_dir: Path) -> None:

@@ -130,6 +130,8 @@ def text(cur: Cursor, what: str) -> str:
         raise cur.error(f"expected {what} as text, got {describe(value)}{hint}")
     if not value.strip():
         raise cur.error(f"{what} is empty; write {what}")
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise cur.error(f"{what} holds a NUL or an unpaired surrogate, which no database stores; remove it")
     return str(value)
 
 

@@ -8,11 +8,12 @@ finds, the first bad leaf first.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gsomia.ledger import MerkleTree, TreeHead, canonical, frontier, leaf_hash, sign_head
+from gsomia.ledger import LedgerError, MerkleTree, TreeHead, canonical, frontier, leaf_hash, sign_head
 
 from . import journal
 from .errors import NodeError
@@ -110,15 +111,18 @@ class Audit:
         (the tree, nodes and heads are still checked), for measuring the log alone."""
         with self._store.read() as uow:
             leaves = uow.leaves()
-            faults = _leaf_faults(leaves) + (_record_faults(uow, leaves) if records else [])
+            faults = _leaf_faults(leaves)
+            if records:
+                faults += _record_faults(uow, leaves) + _outbox_faults(uow)
             tree = MerkleTree.build([leaf_hash(row.data) for row in leaves])
             faults += _node_faults(uow, tree)
-            heads = [TreeHead.from_dict(h) for h in uow.heads()]
-        faults += [f for i, h in enumerate(heads) if (f := self._head_fault(h, tree, f"stored head {i + 1}"))]
+            heads, head_faults = _read_heads(uow.heads())
+        faults += head_faults + _head_order_faults(heads, tree.size)
+        faults += [f for i, h in heads if (f := self._head_fault(h, tree, f"stored head {i + 1}"))]
         if from_head is not None and (f := self._head_fault(from_head, tree, "the head you kept")):
             faults.append(f)
         faults.sort(key=lambda f: (f.leaf is None, f.leaf or 0))
-        return VerifyReport(len(leaves), len(heads), tuple(faults))
+        return VerifyReport(len(leaves), len(heads) + len(head_faults), tuple(faults))
 
     def _head_fault(self, head: TreeHead, tree: MerkleTree, name: str) -> Fault | None:
         if not self._keys.verify(head.key_id, head.signed_bytes(), head.signature):
@@ -155,6 +159,13 @@ def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
         by_ref.setdefault(row.ref, row)
     expected = {journal.record_ref(r.seq): canonical(journal.record_json(r)) for r in uow.records()}
     expected |= {journal.release_ref(r.seq): canonical(journal.release_json(r)) for r in uow.releases()}
+    kinds = {journal.record_ref(r.seq): journal.LEAF_KINDS.get(r.kind, "?") for r in uow.records()}
+    kinds |= {journal.release_ref(r.seq): "release" for r in uow.releases()}
+    for ref, leaf in by_ref.items():
+        if ref in kinds and leaf.kind != kinds[ref]:
+            faults.append(
+                Fault(f"leaf {leaf.index} is labelled {leaf.kind!r}, but {ref} is a {kinds[ref]}", leaf.index)
+            )
     for ref, data in expected.items():
         found = by_ref.get(ref)
         if found is None:
@@ -168,6 +179,55 @@ def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
     for ref, leaf in by_ref.items():
         if ref not in expected:
             faults.append(Fault(f"leaf {leaf.index} proves {ref}, which the store does not hold", leaf.index))
+    return faults
+
+
+def _outbox_faults(uow: UnitOfWork) -> list[Fault]:
+    """Every allowed release has exactly one outbox row, to its recipient; a refused one has none."""
+    releases = {r.seq: r for r in uow.releases()}
+    faults: list[Fault] = []
+    seen: set[int] = set()
+    for row in uow.outbox():
+        release = releases.get(row.release_seq)
+        if release is None or not release.allowed:
+            what = "does not exist" if release is None else "was refused"
+            faults.append(Fault(f"an outbox row is queued for release {row.release_seq}, which {what}"))
+        elif row.release_seq in seen or row.recipient != release.recipient:
+            faults.append(Fault(f"release {row.release_seq} has a second or misaddressed outbox row"))
+        seen.add(row.release_seq)
+    for seq, release in releases.items():
+        if release.allowed and seq not in seen:
+            faults.append(Fault(f"allowed release {seq} has no outbox row: its payload was removed"))
+    return faults
+
+
+def _read_heads(stored: Sequence[dict[str, Any]]) -> tuple[list[tuple[int, TreeHead]], list[Fault]]:
+    heads: list[tuple[int, TreeHead]] = []
+    faults: list[Fault] = []
+    for i, data in enumerate(stored):
+        try:
+            heads.append((i, TreeHead.from_dict(data)))
+        except (LedgerError, ValueError, TypeError, KeyError) as exc:
+            faults.append(Fault(f"stored head {i + 1} is not a well-formed signed head: {exc}"))
+    return heads, faults
+
+
+def _head_order_faults(heads: list[tuple[int, TreeHead]], size: int) -> list[Fault]:
+    """Each write signs one head, after the last: sizes strictly grow, and the newest covers the log."""
+    faults: list[Fault] = []
+    for (_, earlier), (i, later) in itertools.pairwise(heads):
+        if later.size <= earlier.size:
+            faults.append(
+                Fault(
+                    f"stored head {i + 1} (size {later.size}) is not after the one before it "
+                    f"(size {earlier.size}): heads were removed, reordered or repeated"
+                )
+            )
+    last = heads[-1][1].size if heads else 0
+    if size and last != size:
+        faults.append(
+            Fault(f"the newest signed head covers {last} of {size} leaves: a head was removed", last)
+        )
     return faults
 
 
