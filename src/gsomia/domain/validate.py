@@ -23,6 +23,8 @@ def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level
     for i, agreement in enumerate(spec.agreements):
         _check_agreement(agreement, ("agreements", i), parties, agreements, levels)
     by_id = {a.id: a for a in spec.agreements}
+    for i, agreement in enumerate(spec.agreements):
+        _check_hops(agreement, ("agreements", i), by_id)
     for i, event in enumerate(spec.events):
         where: Path = ("events", i)
         if event.agreement not in by_id:
@@ -35,6 +37,15 @@ def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level
                 f"{event.by!r} is not a party of {event.agreement}; parties are {list(members)}",
                 (*where, "by"),
             )
+        if event.kind != "amend":
+            for key, given in (
+                ("scope", event.scope is not None or event.scope_any),
+                ("equivalence", event.equivalence),
+            ):
+                if given:
+                    raise WorldError(
+                        f"'{key}' belongs to amend events alone, not to {event.kind}", (*where, key)
+                    )
         if event.equivalence is not None:
             check_table(event.equivalence, members, levels, (*where, "equivalence"))
     if items_checked:
@@ -92,6 +103,17 @@ def _check_agreement(
         raise WorldError(
             f"conduit {agreement.conduit!r} must be one of the agreement's parties", (*where, "conduit")
         )
+    if agreement.conduit is not None and agreement.kind != "arrangement":
+        raise WorldError("only an arrangement has a conduit; write kind: arrangement", (*where, "kind"))
+    if agreement.term is not None and agreement.term.amount <= 0:
+        raise WorldError(
+            f"a term of {agreement.term} has no length; give a positive one or leave term out",
+            (*where, "term"),
+        )
+    if agreement.notice_period.amount < 0:
+        raise WorldError(
+            f"a notice period of {agreement.notice_period} is negative", (*where, "notice_period")
+        )
     if agreement.hops and agreement.conduit is None:
         raise WorldError("hops only make sense with a conduit; add conduit or drop hops", (*where, "hops"))
     for j, hop in enumerate(agreement.hops):
@@ -100,6 +122,25 @@ def _check_agreement(
                 f"unknown hops agreement {hop!r}; declare it under agreements", (*where, "hops", j)
             )
     check_table(agreement.equivalence, agreement.parties, levels, (*where, "equivalence"))
+
+
+def _check_hops(agreement: Agreement, where: Path, by_id: dict[str, Agreement]) -> None:
+    """Each hops agreement protects a hop to or from the hub: it names the hub and a member, and is no
+    conduit arrangement itself."""
+    for j, hop in enumerate(agreement.hops):
+        other = by_id[hop]
+        if other.conduit is not None:
+            raise WorldError(
+                f"{hop} is itself a conduit arrangement; hops are the hub's own agreements",
+                (*where, "hops", j),
+            )
+        if agreement.conduit not in other.parties or not set(other.parties) & (
+            set(agreement.parties) - {agreement.conduit}
+        ):
+            raise WorldError(
+                f"{hop} does not join the hub {agreement.conduit} to a member of {agreement.id}",
+                (*where, "hops", j),
+            )
 
 
 def check_table(table: Table, members: tuple[str, ...], levels: dict[str, Level], where: Path) -> None:
