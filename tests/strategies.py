@@ -62,11 +62,16 @@ def bilaterals(draw: st.DrawFn, n_parties: int, index: int) -> Agreement:
     )
 
 
-def _conduit(bilateral: tuple[Agreement, ...], hub: str, scope: tuple[str, ...] | None) -> Agreement | None:
+def _conduit(
+    bilateral: tuple[Agreement, ...], hub: str, scope: tuple[str, ...] | None, own_rows: int
+) -> Agreement | None:
+    """A conduit arrangement over the hub's bilaterals; with ``own_rows`` > 0, a table of its own (levels
+    aligned by rank up to that ceiling) that both hops then use."""
     hops = tuple(a for a in bilateral if hub in a.parties)
     members = {p for a in hops for p in a.parties}
     if len(members) < 3:
         return None
+    table = tuple(EquivalenceRow(tuple((p, (f"{p}-{r}",)) for p in sorted(members))) for r in range(own_rows))
     return Agreement(
         id="ZC",
         kind="arrangement",
@@ -75,6 +80,7 @@ def _conduit(bilateral: tuple[Agreement, ...], hub: str, scope: tuple[str, ...] 
         scope=scope,
         conduit=hub,
         hops=tuple(a.id for a in hops),
+        equivalence=table,
     )
 
 
@@ -125,7 +131,7 @@ def worlds(draw: st.DrawFn) -> World:
     if draw(st.booleans()):
         hub = f"P{draw(st.integers(0, n - 1))}"
         agreements += tuple(draw(_spoke(hub, f"P{i}")) for i in range(n) if f"P{i}" != hub)
-        conduit = _conduit(agreements, hub, draw(scopes))
+        conduit = _conduit(agreements, hub, draw(scopes), draw(st.sampled_from([0, 0, 1, 2, 3])))
     found = tuple(draw(items(n, i)) for i in range(draw(st.integers(1, 6))))
     spec = WorldSpec(
         name="generated",
