@@ -137,10 +137,17 @@ def _public_from_pem(pem: bytes, what: str) -> Ed25519PublicKey:
 
 
 def _read(path: Path) -> bytes:
+    """A secret key file's bytes; refused if anyone but its owner may read or write it."""
     try:
-        return path.read_bytes()
+        mode = path.stat().st_mode
+        data = path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read the node key ({exc.strerror or exc})") from None
+    if mode & 0o077:
+        raise KeyFileError(
+            f"{path}: others may read or change this secret key (mode {mode & 0o777:o}); run chmod 600 on it"
+        )
+    return data
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:

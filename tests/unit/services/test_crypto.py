@@ -130,3 +130,19 @@ def test_missing_or_damaged_key_files_name_the_file(tmp_path: Path):
     (tmp_path / "keys" / "kek.bin").write_bytes(b"short")
     with pytest.raises(KeyFileError, match="expected 32 bytes"):
         load_keys(tmp_path)
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path):
+    """load_keys refuses a node key whose mode lets group or others read it, and says to chmod 600."""
+    import os
+
+    import pytest
+
+    from gsomia.crypto import create_keys, load_keys
+    from gsomia.crypto.errors import KeyFileError
+    from gsomia.crypto.keys import KEK_FILE, KEY_DIR
+
+    create_keys(tmp_path)
+    os.chmod(tmp_path / KEY_DIR / KEK_FILE, 0o644)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        load_keys(tmp_path)
