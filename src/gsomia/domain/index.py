@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 FOREVER = 10**7  # a day ordinal later than any date (date.max is 3_652_059)
 MEMO_LIMIT = 2_000_000  # memoised verdicts kept before the memo starts afresh
+SPAN_LIMIT = 400_000  # days of breakpoint spans tabulated (about 1,100 years)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,13 @@ class Index:
             mask = self._mask((c.topic,)) if c.topic is not None else 0
             self.consents[(c.holder, c.recipient)].append(CConsent(c.item, c.originator, mask, start, until))
         self.breaks = self._breakpoints()
+        # the span index of every day from the first breakpoint to the last, so the hot path indexes a list
+        # instead of bisecting; days outside it (or a span too wide to tabulate) fall back to bisect
+        self._first = self.breaks[0] if self.breaks else 0
+        width = (self.breaks[-1] - self._first + 1) if self.breaks else 0
+        self._spans = (
+            [bisect_right(self.breaks, self._first + i) for i in range(width)] if width <= SPAN_LIMIT else []
+        )
         self.memo: dict[tuple[int, str, str, int], Verdict] = {}
         # holders' markings: newest entry into force first, ties by lowest id (the engine's rule)
         self.marking_order = {
@@ -193,7 +201,9 @@ class Index:
 
     def cached(self, ci: CItem, recipient: str, day: int, holder: str) -> Verdict:
         """``verdict``, memoised per (item class, recipient, holder, span between breakpoints)."""
-        key = (ci.klass, recipient, holder, bisect_right(self.breaks, day))
+        i = day - self._first
+        span = self._spans[i] if 0 <= i < len(self._spans) else bisect_right(self.breaks, day)
+        key = (ci.klass, recipient, holder, span)
         found = self.memo.get(key)
         if found is None:
             if len(self.memo) >= MEMO_LIMIT:
