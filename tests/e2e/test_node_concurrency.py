@@ -1,4 +1,5 @@
-"""Two writers on one SQLite node: 1,000 releases each, no error, no lost row, every release whole."""
+"""Concurrent writers on one node (two on SQLite, eight on PostgreSQL): 1,000 releases each, no error, no
+lost row, every release whole."""
 
 from __future__ import annotations
 
@@ -26,20 +27,31 @@ with build(Settings.load(sys.argv[1], environ={})) as services:
 """
 
 
-def test_two_writers_make_a_thousand_releases_each_with_nothing_lost(tmp_path: Path):
-    """Both processes finish cleanly; the node holds 2,000 whole releases, numbered without gaps."""
+def _seeded_node(tmp_path: Path, database_url: str = "") -> Path:
+    """A KOR node holding the examples world and K-BODY-1, an item with a body."""
     node = tmp_path / "node"
-    create_node(node, party="KOR")
+    create_node(node, party="KOR", database_url=database_url)
     world = tmp_path / "examples.yaml"
     world.write_text(EXAMPLES_YAML, encoding="utf-8")
     with build(Settings.load(node, environ={})) as services:
         services.worldbook.import_world(world)
         services.items.add_item("K-BODY-1", "KOR", "KR-II", ["dprk-missile"], body=b"body")
+    return node
+
+
+def _run_writers(node: Path, count: int) -> None:
+    """``count`` processes, each making EACH releases; every one must exit cleanly."""
     argv = [sys.executable, "-c", WRITER, str(node), str(EACH)]
-    writers = [subprocess.Popen(argv, stderr=subprocess.PIPE) for _ in range(2)]
+    writers = [subprocess.Popen(argv, stderr=subprocess.PIPE) for _ in range(count)]
     for writer in writers:
-        _, err = writer.communicate(timeout=600)
+        _, err = writer.communicate(timeout=900)
         assert writer.returncode == 0, err.decode()
+
+
+def test_two_writers_make_a_thousand_releases_each_with_nothing_lost(tmp_path: Path):
+    """Both processes finish cleanly; the node holds 2,000 whole releases, numbered without gaps."""
+    node = _seeded_node(tmp_path)
+    _run_writers(node, 2)
     with build(Settings.load(node, environ={})) as services, services.store.read() as uow:
         releases, outbox, leaves = uow.releases(), uow.outbox(), uow.leaves()
         assert [r.seq for r in releases] == list(range(1, 2 * EACH + 1))
@@ -62,18 +74,8 @@ def test_eight_writers_on_postgresql_make_a_thousand_releases_each_with_a_whole_
             pytest.fail(f"{why} (GSOMIA_REQUIRE_POSTGRES=1)")
         pytest.skip(why)
     with pg.fresh_schema(pg.server_url()) as url:
-        node = tmp_path / "node"
-        create_node(node, party="KOR", database_url=url)
-        world = tmp_path / "examples.yaml"
-        world.write_text(EXAMPLES_YAML, encoding="utf-8")
-        with build(Settings.load(node, environ={})) as services:
-            services.worldbook.import_world(world)
-            services.items.add_item("K-BODY-1", "KOR", "KR-II", ["dprk-missile"], body=b"body")
-        argv = [sys.executable, "-c", WRITER, str(node), str(EACH)]
-        writers = [subprocess.Popen(argv, stderr=subprocess.PIPE) for _ in range(8)]
-        for writer in writers:
-            _, err = writer.communicate(timeout=900)
-            assert writer.returncode == 0, err.decode()
+        node = _seeded_node(tmp_path, url)
+        _run_writers(node, 8)
         with build(Settings.load(node, environ={})) as services:
             with services.store.read() as uow:
                 releases = uow.releases()
