@@ -30,12 +30,16 @@ def runs(lo: int, hi: int) -> list[Key]:
     return out
 
 
-def _fold(nodes: Nodes, lo: int, hi: int) -> bytes:
-    pieces = [nodes[key] for key in runs(lo, hi)]
+def fold(pieces: list[bytes]) -> bytes:
+    """Fold perfect-subtree hashes, given left to right, from the right: the MTH of their whole range."""
     acc = pieces.pop()
     while pieces:
         acc = node_hash(pieces.pop(), acc)
     return acc
+
+
+def _fold(nodes: Nodes, lo: int, hi: int) -> bytes:
+    return fold([nodes[key] for key in runs(lo, hi)])
 
 
 def _recording(needed: set[Key]) -> Callable[[int, int], bytes]:
@@ -94,9 +98,4 @@ def extend(
         unpaired[level] = digest
         size += 1
     pieces = [unpaired[level] for level in sorted(unpaired, reverse=True)]
-    root = EMPTY_ROOT
-    if pieces:
-        root = pieces.pop()
-        while pieces:
-            root = node_hash(pieces.pop(), root)
-    return size, created, root
+    return size, created, fold(pieces) if pieces else EMPTY_ROOT

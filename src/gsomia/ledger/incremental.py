@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
+from gsomia.ledger import frontier
 from gsomia.ledger.errors import HashFormatError
 from gsomia.ledger.tree import (
     EMPTY_ROOT,
@@ -115,21 +116,9 @@ class MerkleTree:
         return consistency_path(old_size, new_size, self._subtree)
 
     def _subtree(self, lo: int, hi: int) -> bytes:
-        """MTH(D[lo:hi]) for a node range of some RFC 9162 tree: fold its perfect runs from the right."""
+        """MTH(D[lo:hi]) for a node range of some RFC 9162 tree: its stored perfect runs, folded."""
         levels = self._levels
-        pieces: list[bytes] = []
-        while True:
-            n = hi - lo
-            width = n if not n & (n - 1) else 1 << ((n - 1).bit_length() - 1)
-            level = width.bit_length() - 1
-            pieces.append(levels[level][lo >> level])
-            if width == n:
-                break
-            lo += width
-        acc = pieces.pop()
-        while pieces:
-            acc = node_hash(pieces.pop(), acc)
-        return acc
+        return frontier.fold([levels[level][index] for level, index in frontier.runs(lo, hi)])
 
     def export_levels(self) -> list[list[bytes]]:
         """A copy of every stored level, leaves first, for a store to persist."""
