@@ -19,8 +19,8 @@ from typing import Any
 
 from gsomia.crypto import NodeKeys
 from gsomia.services import journal
-from gsomia.services.audit import Audit
-from gsomia.services.ledger import LoggedStore
+from gsomia.services.logcheck import Audit
+from gsomia.services.logstore import LoggedStore
 from gsomia.store import open_store
 
 

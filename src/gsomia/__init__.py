@@ -32,4 +32,9 @@ __all__ = [
     "WorldError",
     "load_world",
 ]
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version as _dist_version
+
+try:
+    __version__ = _dist_version("gsomia")  # one place for the version: pyproject.toml
+except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+    __version__ = "0+unknown"

@@ -19,12 +19,12 @@ from . import config
 from .config import Settings
 from .crypto import create_keys, load_keys
 from .crypto.keys import KEY_DIR
-from .services.audit import Audit
+from .services.logcheck import Audit
 from .services.consent import Consents
 from .services.errors import NodeError
 from .services.events import Events
 from .services.items import Items
-from .services.ledger import LoggedStore
+from .services.logstore import LoggedStore
 from .services.ports import KeyRing, Store
 from .services.release import Releases
 from .services.worldbook import Worldbook
@@ -65,7 +65,7 @@ class Services:
 
 def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_now) -> Services:
     """Wire the use cases over ``store`` and ``keys``; every write keeps the transparency log's tree and
-    signs a head in the same transaction (:class:`~gsomia.services.ledger.LoggedStore`)."""
+    signs a head in the same transaction (:class:`~gsomia.services.logstore.LoggedStore`)."""
     store = LoggedStore(store, keys)
     worldbook = Worldbook(store)
     return Services(

@@ -37,6 +37,12 @@ def _check_database(value: str) -> str | None:
     return None
 
 
+def _check_size(value: str) -> str | None:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1 or len(value) > 15:
+        return "is not a size in bytes; write a whole number of bytes such as 67108864 (64 MiB)"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One setting: its name, default, help, and a check returning what is wrong with a value (or None)."""
@@ -69,6 +75,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Where the node's records live: sqlite:///PATH (default), postgresql://HOST/DB or memory:.",
         _check_database,
     ),
+    Setting(
+        "max_body_bytes",
+        str(64 * 1024 * 1024),
+        "The largest item body the node accepts, in bytes (default 64 MiB); a larger one is refused.",
+        _check_size,
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 FILE_SETTINGS = tuple(s for s in SETTINGS if s.name != "node_dir")  # the file sits in node_dir
@@ -81,6 +93,7 @@ class Settings:
     node_dir: Path
     party: str
     database_url: str
+    max_body_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def resolve(cls, values: Mapping[str, str]) -> Settings:
@@ -88,7 +101,12 @@ class Settings:
         raw = {s.name: values.get(s.name, s.default) for s in SETTINGS}
         node_dir = Path(raw["node_dir"]).resolve()
         expand = {k: v.replace("{node_dir}", str(node_dir)) for k, v in raw.items()}
-        return cls(node_dir=node_dir, party=expand["party"], database_url=expand["database_url"])
+        return cls(
+            node_dir=node_dir,
+            party=expand["party"],
+            database_url=expand["database_url"],
+            max_body_bytes=int(expand["max_body_bytes"]),
+        )
 
     @classmethod
     def load(

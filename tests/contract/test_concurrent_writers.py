@@ -55,6 +55,7 @@ def check_writers(url: str, writers: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_two_writer_processes_on_one_sqlite_file_lose_no_release(tmp_path):
     """Two processes making 1,000 releases each on one SQLite node: 2,000 rows, leaves 0..1999 in order."""
     check_writers(f"sqlite:///{tmp_path / 'node.db'}", writers=2)
@@ -62,6 +63,7 @@ def test_two_writer_processes_on_one_sqlite_file_lose_no_release(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_eight_writer_processes_on_postgres_lose_no_release(postgres_url):
     """Eight processes making 1,000 releases each on PostgreSQL: 8,000 rows, leaves 0..7999 in order."""
     check_writers(postgres_url, writers=8)

@@ -76,6 +76,7 @@ def crash_runs(url: str, tmp_path: Path, runs: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_a_sqlite_node_killed_mid_release_keeps_every_commit_whole_and_nothing_partial(tmp_path):
     """Three SIGKILLs at random moments: each committed release has its outbox row and leaf, nothing else."""
     crash_runs(f"sqlite:///{tmp_path / 'node.db'}", tmp_path, RUNS)
@@ -83,6 +84,7 @@ def test_a_sqlite_node_killed_mid_release_keeps_every_commit_whole_and_nothing_p
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_a_postgres_node_killed_mid_release_keeps_every_commit_whole_and_nothing_partial(
     postgres_url, tmp_path
 ):

@@ -20,7 +20,7 @@ from gsomia.bootstrap import build, create_node
 from gsomia.cli import app
 from gsomia.config import Settings
 from gsomia.ledger import MerkleTree, TreeHead, canonical, leaf_hash, sign_head, verify_inclusion
-from gsomia.services.ledger import tree_of
+from gsomia.services.logstore import tree_of
 
 EXAMPLES = Path(__file__).parents[1] / "unit" / "scenario" / "worlds" / "examples.yaml"
 

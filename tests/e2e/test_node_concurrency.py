@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gsomia.bootstrap import build, create_node
 from gsomia.config import Settings
 from gsomia.ledger import canonical
@@ -48,6 +50,7 @@ def _run_writers(node: Path, count: int) -> None:
         assert writer.returncode == 0, err.decode()
 
 
+@pytest.mark.slow
 def test_two_writers_make_a_thousand_releases_each_with_nothing_lost(tmp_path: Path):
     """Both processes finish cleanly; the node holds 2,000 whole releases, numbered without gaps."""
     node = _seeded_node(tmp_path)
@@ -61,6 +64,7 @@ def test_two_writers_make_a_thousand_releases_each_with_nothing_lost(tmp_path: P
         assert len(leaves) == len(uow.records()) + len(releases)
 
 
+@pytest.mark.slow
 def test_eight_writers_on_postgresql_make_a_thousand_releases_each_with_a_whole_log(tmp_path: Path):
     """Eight processes on one PostgreSQL node (a fresh schema): 8,000 releases, none lost, and the
     transparency log (leaves, tree nodes, one signed head per write) verifies whole afterwards."""

@@ -110,6 +110,7 @@ def check_whole(node: Path, seen: int) -> int:
     return len(releases)
 
 
+@pytest.mark.slow
 def test_releases_killed_at_random_points_are_whole_or_absent(tmp_path: Path):
     """Five SIGKILLs at random moments: afterwards, only whole releases, and none lost once committed."""
     node = make_node(tmp_path)

@@ -51,11 +51,6 @@ class ReleaseOutcome:
         }
 
 
-def release_dict(row: ReleaseRow) -> dict[str, Any]:
-    """A recorded release as JSON, for listings."""
-    return journal.release_json(row)
-
-
 class Releases:
     def __init__(self, store: Store, keys: KeyRing, worldbook: Worldbook, clock: Clock) -> None:
         self._store = store

@@ -165,12 +165,6 @@ class Worldbook:
         with self._store.begin() as uow:
             return self.add_in(uow, "agreement", entry, file=file, lines=lines)
 
-    def set_name(self, name: str) -> Record:
-        """Name the node's world (an empty name clears it)."""
-        with self._store.begin() as uow:
-            record, _leaf = journal.add_record(uow, "meta", "name", {"name": name})
-            return record
-
     def import_world(self, path: str | os.PathLike[str]) -> ImportReport:
         """Add everything a world file holds, in one unit of work; items come in without a body."""
         spec = load_world(path).spec
