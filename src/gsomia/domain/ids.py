@@ -2,7 +2,7 @@
 
 An id (party, level, agreement, item, topic, consent, caveat) is refused when it is empty, longer than
 :data:`MAX_ID_LENGTH`, or holds a character that would let two ids look alike or hide what they say:
-control characters (C0, DEL, C1), bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069),
+control characters (C0, DEL, C1), bidirectional overrides and isolates (U+202A to U+202E, U+2066 to U+2069),
 the zero-width and other format characters (Unicode category Cf), unpaired surrogates, or whitespace at
 either end.
 """
