@@ -1,13 +1,16 @@
 """Signed tree heads: what a node signs about its log, and how a partner checks it.
 
-The signed bytes are version 1 of this encoding, the RFC 8785 canonical JSON of::
+The signed bytes are version 2 of this encoding, the RFC 8785 canonical JSON of::
 
-    {"key_id": <key id>, "root": <64 lowercase hex digits>, "size": <leaf count>,
-     "type": "gsomia/tree-head", "v": 1}
+    {"key_id": <key id>, "prev_root": <64 hex digits>, "prev_size": <leaf count>,
+     "root": <64 lowercase hex digits>, "size": <leaf count>, "type": "gsomia/tree-head", "v": 2}
 
 ``type`` keeps a head signature from being mistaken for the node's signature on anything else, ``v``
-leaves room for a successor encoding, and ``key_id`` binds the head to the key that signed it. Signing
-and verifying are injected (``Signer``, ``Verifier``) so this module needs no cryptography library.
+leaves room for a successor encoding, and ``key_id`` binds the head to the key that signed it.
+``prev_size`` and ``prev_root`` name the head signed before this one (size 0 and the empty tree's root for
+the first), so the heads form a chain: one removed or reordered breaks it. Version 1 (no ``prev_*``) is
+still read and verified, for heads kept before the chain existed. Signing and verifying are injected
+(``Signer``, ``Verifier``) so this module needs no cryptography library.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from typing import Protocol
 
 from gsomia.ledger.canonical import JsonValue, canonical
 from gsomia.ledger.errors import HeadFormatError
-from gsomia.ledger.tree import HASH_SIZE
+from gsomia.ledger.tree import EMPTY_ROOT, HASH_SIZE
 
-HEAD_VERSION = 1
+HEAD_VERSION = 2
 HEAD_TYPE = "gsomia/tree-head"
 MAX_SIZE = 2**53 - 1  # the largest integer canonical JSON carries exactly
 
 _HEX = re.compile(r"(?:[0-9a-f]{2})*")
-_DICT_KEYS = frozenset({"v", "size", "root", "key_id", "signature"})
+_V1_KEYS = frozenset({"v", "size", "root", "key_id", "signature"})
+_DICT_KEYS = _V1_KEYS | {"prev_size", "prev_root"}
 
 
 class Signer(Protocol):
@@ -44,12 +48,24 @@ It must return False, not raise, for a bad signature or an unknown key.
 """
 
 
-def head_signing_bytes(size: int, root_hash: bytes, key_id: str) -> bytes:
-    """The exact bytes signed for a tree of ``size`` leaves with root ``root_hash`` (encoding v1)."""
+def head_signing_bytes(
+    size: int, root_hash: bytes, key_id: str, prev: tuple[int, bytes] | None = (0, EMPTY_ROOT)
+) -> bytes:
+    """The exact bytes signed for a tree of ``size`` leaves with root ``root_hash`` whose previous head
+    was ``prev`` (size, root): encoding v2; ``prev=None`` gives the old encoding v1."""
     _check_fields(size, root_hash, key_id)
-    return canonical(
-        {"key_id": key_id, "root": root_hash.hex(), "size": size, "type": HEAD_TYPE, "v": HEAD_VERSION}
-    )
+    signed: dict[str, JsonValue] = {
+        "key_id": key_id,
+        "root": root_hash.hex(),
+        "size": size,
+        "type": HEAD_TYPE,
+    }
+    if prev is None:
+        return canonical({**signed, "v": 1})
+    _check_fields(prev[0], prev[1], key_id)
+    if prev[0] > size:
+        raise HeadFormatError(f"the previous head's size {prev[0]} is larger than this head's {size}")
+    return canonical({**signed, "prev_root": prev[1].hex(), "prev_size": prev[0], "v": HEAD_VERSION})
 
 
 def _check_fields(size: object, root_hash: object, key_id: object) -> None:
@@ -69,38 +85,62 @@ class TreeHead:
     root_hash: bytes
     signature: bytes
     key_id: str
+    prev: tuple[int, bytes] | None = (0, EMPTY_ROOT)  # the head signed before (None: a v1 head)
 
     def __post_init__(self) -> None:
         _check_fields(self.size, self.root_hash, self.key_id)
         if not isinstance(self.signature, bytes):
             raise HeadFormatError("signature must be bytes")
+        if self.prev is not None:
+            _check_fields(self.prev[0], self.prev[1], self.key_id)
+
+    @property
+    def version(self) -> int:
+        return 1 if self.prev is None else HEAD_VERSION
 
     def signed_bytes(self) -> bytes:
         """The bytes the signature is over."""
-        return head_signing_bytes(self.size, self.root_hash, self.key_id)
+        return head_signing_bytes(self.size, self.root_hash, self.key_id, self.prev)
+
+    def follows(self, earlier: TreeHead) -> bool:
+        """Whether this head names ``earlier`` as the head signed just before it."""
+        return self.prev == (earlier.size, earlier.root_hash)
 
     def to_dict(self) -> dict[str, JsonValue]:
         """The JSON form: hashes and signature as lowercase hex."""
-        return {
-            "v": HEAD_VERSION,
+        out: dict[str, JsonValue] = {
+            "v": self.version,
             "size": self.size,
             "root": self.root_hash.hex(),
             "key_id": self.key_id,
             "signature": self.signature.hex(),
         }
+        if self.prev is not None:
+            out |= {"prev_size": self.prev[0], "prev_root": self.prev[1].hex()}
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> TreeHead:
         """Read the JSON form back; HeadFormatError on any missing, extra or ill-typed field."""
-        if set(data) != _DICT_KEYS:
-            raise HeadFormatError(f"a tree head has exactly the keys {sorted(_DICT_KEYS)}")
-        if data["v"] != HEAD_VERSION or isinstance(data["v"], bool):
-            raise HeadFormatError(f"unknown tree head version {data['v']!r}")
+        if not isinstance(data, Mapping):
+            raise HeadFormatError(f"a tree head is a JSON object, not {type(data).__name__}")
+        version = data.get("v")
+        if isinstance(version, bool) or version not in (1, HEAD_VERSION):
+            raise HeadFormatError(f"unknown tree head version {version!r}")
+        keys = _V1_KEYS if version == 1 else _DICT_KEYS
+        if set(data) != keys:
+            raise HeadFormatError(f"a version {version} tree head has exactly the keys {sorted(keys)}")
         size, key_id = data["size"], data["key_id"]
-        if not isinstance(size, int) or not isinstance(key_id, str):
+        if not isinstance(size, int) or isinstance(size, bool) or not isinstance(key_id, str):
             raise HeadFormatError("size must be an integer and key_id a string")
         root_hash = _unhex(data["root"], "root")
-        return cls(size, root_hash, _unhex(data["signature"], "signature"), key_id)
+        prev: tuple[int, bytes] | None = None
+        if version == HEAD_VERSION:
+            prev_size = data["prev_size"]
+            if not isinstance(prev_size, int) or isinstance(prev_size, bool):
+                raise HeadFormatError("prev_size must be an integer")
+            prev = (prev_size, _unhex(data["prev_root"], "prev_root"))
+        return cls(size, root_hash, _unhex(data["signature"], "signature"), key_id, prev)
 
 
 def _unhex(value: object, name: str) -> bytes:
@@ -109,10 +149,17 @@ def _unhex(value: object, name: str) -> bytes:
     return bytes.fromhex(value)
 
 
-def sign_head(size: int, root_hash: bytes, signer: Signer, key_id: str) -> TreeHead:
-    """Sign the head of a tree of ``size`` leaves with root ``root_hash``."""
-    signature = signer.sign(head_signing_bytes(size, root_hash, key_id))
-    return TreeHead(size=size, root_hash=root_hash, signature=signature, key_id=key_id)
+def sign_head(
+    size: int,
+    root_hash: bytes,
+    signer: Signer,
+    key_id: str,
+    prev: tuple[int, bytes] = (0, EMPTY_ROOT),
+) -> TreeHead:
+    """Sign the head of a tree of ``size`` leaves with root ``root_hash``, chained to the head ``prev``
+    (size, root) signed before it (the empty tree for a log's first head)."""
+    signature = signer.sign(head_signing_bytes(size, root_hash, key_id, prev))
+    return TreeHead(size=size, root_hash=root_hash, signature=signature, key_id=key_id, prev=prev)
 
 
 def verify_head(head: TreeHead, verify_fn: Verifier) -> bool:

@@ -9,6 +9,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gsomia.ledger import (
+    EMPTY_ROOT,
     HeadFormatError,
     TreeHead,
     head_signing_bytes,
@@ -51,11 +52,38 @@ def verifier_for(keys):
 VERIFY = verifier_for({"node-a": KEY})
 
 
-def test_signed_bytes_are_version_1_canonical_json():
-    """The signed bytes are the documented canonical JSON object, byte for byte."""
-    assert head_signing_bytes(7, ROOT, "node-a") == (
+def test_signed_bytes_are_version_2_canonical_json_naming_the_previous_head():
+    """The signed bytes are the documented canonical JSON object, byte for byte, previous head included."""
+    prev = leaf_hash(b"before")
+    assert head_signing_bytes(7, ROOT, "node-a", (3, prev)) == (
+        b'{"key_id":"node-a","prev_root":"'
+        + prev.hex().encode()
+        + b'","prev_size":3,"root":"'
+        + ROOT.hex().encode()
+        + b'","size":7,"type":"gsomia/tree-head","v":2}'
+    )
+
+
+def test_version_1_signed_bytes_are_still_what_old_heads_signed():
+    """A head kept before the chain existed (v1) still verifies: its bytes carry no previous head."""
+    assert head_signing_bytes(7, ROOT, "node-a", None) == (
         b'{"key_id":"node-a","root":"' + ROOT.hex().encode() + b'","size":7,"type":"gsomia/tree-head","v":1}'
     )
+    old = TreeHead(
+        7, ROOT, Ed25519Signer(KEY).sign(head_signing_bytes(7, ROOT, "node-a", None)), "node-a", None
+    )
+    assert verify_head(TreeHead.from_dict(old.to_dict()), VERIFY)
+
+
+def test_a_head_follows_only_the_head_it_names():
+    """follows() holds for the head named as previous, not for one skipped or reordered."""
+    first = sign_head(2, leaf_hash(b"a"), Ed25519Signer(KEY), "node-a")
+    second = sign_head(5, ROOT, Ed25519Signer(KEY), "node-a", (first.size, first.root_hash))
+    third = sign_head(9, leaf_hash(b"c"), Ed25519Signer(KEY), "node-a", (second.size, second.root_hash))
+    assert second.follows(first)
+    assert third.follows(second)
+    assert not third.follows(first)
+    assert not first.follows(second)
 
 
 def test_a_signed_head_verifies_with_the_signing_key():
@@ -72,8 +100,9 @@ def test_a_signed_head_verifies_with_the_signing_key():
         {"root_hash": leaf_hash(b"other")},
         {"key_id": "node-b"},
         {"signature": bytes(64)},
+        {"prev": (1, leaf_hash(b"forged"))},
     ],
-    ids=["size", "root", "key", "signature"],
+    ids=["size", "root", "key", "signature", "previous"],
 )
 def test_changing_any_field_of_a_signed_head_breaks_its_signature(change):
     """A different size, root, key id or signature does not verify."""
@@ -93,11 +122,13 @@ def test_a_head_survives_its_json_form():
     head = sign_head(0, ROOT, Ed25519Signer(KEY), "node-a")
     data = head.to_dict()
     assert data == {
-        "v": 1,
+        "v": 2,
         "size": 0,
         "root": ROOT.hex(),
         "key_id": "node-a",
         "signature": head.signature.hex(),
+        "prev_size": 0,
+        "prev_root": EMPTY_ROOT.hex(),
     }
     assert TreeHead.from_dict(data) == head
     assert verify_head(TreeHead.from_dict(data), VERIFY)
@@ -110,6 +141,7 @@ GOOD = {"v": 1, "size": 3, "root": ROOT.hex(), "key_id": "k", "signature": "abcd
     "bad",
     [
         {"v": 2},
+        {"v": 3},
         {"v": True},
         {"size": -1},
         {"size": True},
