@@ -19,11 +19,11 @@ from . import config
 from .config import Settings
 from .crypto import create_keys, load_keys
 from .crypto.keys import KEY_DIR
-from .services.logcheck import Audit
 from .services.consent import Consents
 from .services.errors import NodeError
 from .services.events import Events
 from .services.items import Items
+from .services.logcheck import Audit
 from .services.logstore import LoggedStore
 from .services.ports import KeyRing, Store
 from .services.release import Releases
@@ -66,18 +66,18 @@ class Services:
 def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_now) -> Services:
     """Wire the use cases over ``store`` and ``keys``; every write keeps the transparency log's tree and
     signs a head in the same transaction (:class:`~gsomia.services.logstore.LoggedStore`)."""
-    store = LoggedStore(store, keys)
-    worldbook = Worldbook(store)
+    logged = LoggedStore(store, keys)
+    worldbook = Worldbook(logged)
     return Services(
         settings=settings,
-        store=store,
+        store=logged,
         keys=keys,
         worldbook=worldbook,
-        items=Items(store, keys, worldbook),
-        releases=Releases(store, keys, worldbook, clock),
-        consents=Consents(store, worldbook),
-        events=Events(store, worldbook),
-        audit=Audit(store, keys),
+        items=Items(logged, keys, worldbook),
+        releases=Releases(logged, keys, worldbook, clock),
+        consents=Consents(logged, worldbook),
+        events=Events(logged, worldbook),
+        audit=Audit(store, keys),  # the raw store: verify reads what is there, trusting none of it
     )
 
 

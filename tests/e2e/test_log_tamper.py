@@ -81,11 +81,12 @@ def test_an_untouched_log_verifies_and_extends_the_kept_head(node, kept):
     assert report["leaves"] > 20
 
 
-def test_every_record_and_release_has_exactly_one_leaf(node):
-    """No record without its leaf and no leaf without its record: refs and counts match one to one."""
+def test_every_record_release_and_body_has_exactly_one_leaf(node):
+    """No row without its leaf and no leaf without its row: refs and counts match one to one."""
     with build(Settings.load(node)) as s, s.store.read() as uow:
         refs = [leaf.ref for leaf in uow.leaves()]
         expected = {f"record:{r.seq}" for r in uow.records()} | {f"release:{r.seq}" for r in uow.releases()}
+        expected |= {f"body:{item}" for item, _ in uow.bodies()}
     assert sorted(refs) == sorted(expected)
 
 

@@ -22,7 +22,7 @@ import pytest
 from gsomia.bootstrap import build, create_node
 from gsomia.config import Settings
 from gsomia.ledger import canonical
-from gsomia.services.journal import release_json
+from gsomia.services.journal import release_leaf_json
 from gsomia.services.release import transport_aad
 
 from .conftest import EXAMPLES_YAML
@@ -88,14 +88,21 @@ def check_whole(node: Path, seen: int) -> int:
     with build(Settings.load(node, environ={})) as services, services.store.read() as uow:
         releases, outbox, leaves = uow.releases(), uow.outbox(), uow.leaves()
         records = uow.records()
+        bodies = {f"body:{item}" for item, _ in uow.bodies()}
         keys = services.keys
         assert [r.seq for r in releases] == list(range(1, len(releases) + 1))
         assert len(releases) >= seen, "a release the child saw committed is missing"
         by_ref = {leaf.ref: leaf for leaf in leaves}
         assert [leaf.index for leaf in leaves] == list(range(len(leaves)))
-        assert set(by_ref) == {f"release:{r.seq}" for r in releases} | {f"record:{r.seq}" for r in records}
+        assert (
+            set(by_ref)
+            == {f"release:{r.seq}" for r in releases} | {f"record:{r.seq}" for r in records} | bodies
+        )
+        payloads = {o.release_seq: o.payload for o in outbox}
         for row in releases:
-            assert by_ref[f"release:{row.seq}"].data == canonical(release_json(row))
+            assert by_ref[f"release:{row.seq}"].data == canonical(
+                release_leaf_json(row, payloads.get(row.seq))
+            )
             assert row.decision["allowed"] is row.allowed
             assert row.decision["reasons"]
         allowed = {r.seq: r for r in releases if r.allowed}

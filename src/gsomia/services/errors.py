@@ -7,7 +7,9 @@
      ├── CryptoError                (gsomia.crypto.errors) keys that do not load, bodies that do not open
      └── ServiceError               a use case cannot go ahead
           ├── NodeError             no node there, a node already there, or settings that do not hold
-          │    └── SettingsError    a setting with a bad value (names the setting and where it came from)
+          │    ├── SettingsError    a setting with a bad value (names the setting and where it came from)
+          │    ├── StoredRowError   a stored row that cannot be read back (names its table and row)
+          │    └── TamperError      the store holds something the node's signed log does not prove
           ├── MissingBodyError      an allowed release of an item whose body this node does not hold
           ├── UnknownConsentError   no consent with that id
           └── ConsentStateError     a consent step out of order (grant a denied one, revoke a request...)
@@ -28,6 +30,19 @@ class NodeError(ServiceError):
 
 class SettingsError(NodeError):
     """A setting has a bad value; the message names the setting and where the value came from."""
+
+
+class StoredRowError(NodeError):
+    """A stored row cannot be read back (malformed JSON or a wrong type); names the table and row."""
+
+    def __init__(self, table: str, row: int | str, problem: str) -> None:
+        super().__init__(f"{table} row {row} is malformed ({problem}); run gsomia log verify")
+        self.table = table
+        self.row = row
+
+
+class TamperError(NodeError):
+    """The store holds a row the node's newest signed head does not prove; the node will not act on it."""
 
 
 class MissingBodyError(ServiceError):

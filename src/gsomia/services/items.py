@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import journal
 from .errors import MissingBodyError, ServiceError
 from .ports import KeyRing, Record, Store, UnitOfWork
 from .worldbook import Worldbook
@@ -58,7 +59,7 @@ class Items:
         with self._store.begin() as uow:
             record = self._worldbook.add_in(uow, "item", entry)
             if body is not None:
-                uow.put_body(record.key, self._keys.seal(body, body_aad(record.key)))
+                journal.add_body(uow, record.key, self._keys.seal(body, body_aad(record.key)))
             return record
 
     def attach_body(self, item: str, body: bytes) -> None:
@@ -68,7 +69,7 @@ class Items:
                 raise ServiceError(f"unknown item {item!r}; add it first with its metadata")
             if uow.get_body(item) is not None:
                 raise ServiceError(f"item {item!r} already has a body; bodies are never replaced")
-            uow.put_body(item, self._keys.seal(body, body_aad(item)))
+            journal.add_body(uow, item, self._keys.seal(body, body_aad(item)))
 
     def body(self, item: str) -> bytes:
         """The plaintext body of ``item`` (opened in memory, never written anywhere)."""

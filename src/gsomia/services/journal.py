@@ -1,18 +1,21 @@
-"""Writing to the node: every record and every release goes in with its transparency-log leaf.
+"""Writing to the node: every record, body and release goes in with its transparency-log leaf.
 
-The only way services append a world record or a release is through here, inside the caller's unit of
-work, so a record and its leaf commit together or not at all (issue 5 builds proofs on these leaves). A
-leaf's bytes are the RFC 8785 canonical JSON of the row it proves, as :func:`record_json` and
-:func:`release_json` give it; its ``ref`` says which row (``record:<seq>``, ``release:<seq>``).
+The only way services append a world record, an item body or a release is through here, inside the
+caller's unit of work, so a row and its leaf commit together or not at all. A leaf's bytes are the RFC 8785
+canonical JSON of what it proves; its ``ref`` says which row (``record:<seq>``, ``release:<seq>``,
+``body:<item>``). Leaves commit to the sealed bytes they protect: a body's leaf carries the SHA-256 of the
+sealed body, a release's leaf that of its outbox payload, so a swapped, edited or deleted body or payload
+no longer matches its leaf.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from gsomia.ledger.canonical import canonical
 
-from .ports import LeafRow, Record, ReleaseRow, UnitOfWork
+from .ports import LeafRow, Record, ReleaseRow, SealedBody, UnitOfWork
 
 # the leaf kind of each record kind (consent changes share one kind: a consent's history is one story)
 LEAF_KINDS = {
@@ -45,15 +48,40 @@ def release_json(row: ReleaseRow) -> dict[str, Any]:
     }
 
 
+def sealed_digest(sealed: SealedBody) -> str:
+    """The SHA-256 (hex) of a sealed body's stored bytes, each part length-prefixed."""
+    digest = hashlib.sha256()
+    for part in (sealed.wrapped_key, sealed.nonce, sealed.ciphertext):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def release_leaf_json(row: ReleaseRow, payload: SealedBody | None) -> dict[str, Any]:
+    """What a release's leaf is the canonical form of: the release, and its payload's digest if allowed."""
+    return {**release_json(row), "payload_sha256": None if payload is None else sealed_digest(payload)}
+
+
+def body_json(item: str, sealed: SealedBody) -> dict[str, Any]:
+    """What a body's leaf is the canonical form of: which item, and the digest of its sealed bytes."""
+    return {"item": item, "sha256": sealed_digest(sealed)}
+
+
 def add_record(uow: UnitOfWork, kind: str, key: str, data: dict[str, Any]) -> tuple[Record, LeafRow]:
     """Append a world record and its leaf."""
     record = uow.add_record(kind, key, data)
     return record, uow.append_leaf(LEAF_KINDS[kind], record_ref(record.seq), canonical(record_json(record)))
 
 
-def add_release_leaf(uow: UnitOfWork, row: ReleaseRow) -> LeafRow:
-    """Append the leaf of a release (allowed or refused) just added in ``uow``."""
-    return uow.append_leaf("release", release_ref(row.seq), canonical(release_json(row)))
+def add_release_leaf(uow: UnitOfWork, row: ReleaseRow, payload: SealedBody | None) -> LeafRow:
+    """Append the leaf of a release (allowed, with its outbox ``payload``, or refused) added in ``uow``."""
+    return uow.append_leaf("release", release_ref(row.seq), canonical(release_leaf_json(row, payload)))
+
+
+def add_body(uow: UnitOfWork, item: str, sealed: SealedBody) -> LeafRow:
+    """Store an item's sealed body and append its leaf."""
+    uow.put_body(item, sealed)
+    return uow.append_leaf("body", body_ref(item), canonical(body_json(item, sealed)))
 
 
 def record_ref(seq: int) -> str:
@@ -62,3 +90,7 @@ def record_ref(seq: int) -> str:
 
 def release_ref(seq: int) -> str:
     return f"release:{seq}"
+
+
+def body_ref(item: str) -> str:
+    return f"body:{item}"

@@ -1,23 +1,33 @@
 """Reading and checking the node's transparency log: signed heads, proofs, and a whole-log verification.
 
 ``verify`` trusts nothing the store says about itself: it recomputes every leaf hash and the whole tree,
-holds every stored interior node, every signed head and every record and release against them, and
-(``from_head``) checks that the log still extends a head someone kept earlier. It reports the faults it
-finds, the first bad leaf first.
+holds every stored interior node, every signed head (and the chain they form) and every record, release,
+outbox payload and sealed body against them, and (``from_head``) checks that the log still extends a head
+someone kept earlier. It reports the faults it finds, the first bad leaf first; a row that cannot even be
+read (malformed JSON) is a fault naming it, never an error.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gsomia.ledger import LedgerError, MerkleTree, TreeHead, canonical, frontier, leaf_hash, sign_head
+from gsomia.ledger import (
+    EMPTY_ROOT,
+    LedgerError,
+    MerkleTree,
+    TreeHead,
+    canonical,
+    frontier,
+    leaf_hash,
+    sign_head,
+)
 
 from . import journal
-from .errors import NodeError
-from .ports import KeyRing, LeafRow, Store, UnitOfWork
+from .errors import NodeError, StoredRowError
+from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, Store, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +123,12 @@ class Audit:
             leaves = uow.leaves()
             faults = _leaf_faults(leaves)
             if records:
-                faults += _record_faults(uow, leaves) + _outbox_faults(uow)
+                faults += _readable(lambda: _record_faults(uow, leaves) + _outbox_faults(uow))
+                faults += _readable(lambda: _body_faults(uow, leaves))
             tree = MerkleTree.build([leaf_hash(row.data) for row in leaves])
             faults += _node_faults(uow, tree)
-            heads, head_faults = _read_heads(uow.heads())
-        faults += head_faults + _head_order_faults(heads, tree.size)
+            heads, head_faults = _read_heads(uow)
+        faults += head_faults + _head_order_faults(heads, tree.size) + _chain_faults(heads)
         faults += [f for i, h in heads if (f := self._head_fault(h, tree, f"stored head {i + 1}"))]
         if from_head is not None and (f := self._head_fault(from_head, tree, "the head you kept")):
             faults.append(f)
@@ -147,6 +158,39 @@ def _leaf_faults(leaves: Sequence[LeafRow]) -> list[Fault]:
     return []
 
 
+def _readable(check: Callable[[], list[Fault]]) -> list[Fault]:
+    """The faults ``check`` finds, or the one row it could not read."""
+    try:
+        return check()
+    except StoredRowError as exc:
+        return [Fault(f"{exc.table} row {exc.row} is malformed and cannot be read: it was edited")]
+
+
+def _release_leaves(releases: Sequence[ReleaseRow], outbox: Sequence[OutboxRow]) -> dict[str, bytes]:
+    payloads = {row.release_seq: row.payload for row in outbox}
+    return {
+        journal.release_ref(r.seq): canonical(journal.release_leaf_json(r, payloads.get(r.seq)))
+        for r in releases
+    }
+
+
+def _body_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
+    """Every stored body has one body leaf with its digest, and every body leaf its stored body."""
+    proven = {row.ref: row for row in leaves if row.kind == "body"}
+    faults: list[Fault] = []
+    for item, sealed in uow.bodies():
+        leaf = proven.pop(journal.body_ref(item), None)
+        if leaf is None:
+            faults.append(Fault(f"item {item!r} has a stored body that no leaf proves"))
+        elif leaf.data != canonical(journal.body_json(item, sealed)):
+            faults.append(
+                Fault(f"the stored body of item {item!r} is not the one leaf {leaf.index} proves", leaf.index)
+            )
+    for ref, leaf in proven.items():
+        faults.append(Fault(f"leaf {leaf.index} proves {ref}, but the store holds no such body", leaf.index))
+    return faults
+
+
 def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
     """Every record and release has exactly one leaf, holding exactly its canonical JSON, and vice versa."""
     by_ref: dict[str, LeafRow] = {}
@@ -158,7 +202,7 @@ def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
             )
         by_ref.setdefault(row.ref, row)
     expected = {journal.record_ref(r.seq): canonical(journal.record_json(r)) for r in uow.records()}
-    expected |= {journal.release_ref(r.seq): canonical(journal.release_json(r)) for r in uow.releases()}
+    expected |= _release_leaves(uow.releases(), uow.outbox())
     kinds = {journal.record_ref(r.seq): journal.LEAF_KINDS.get(r.kind, "?") for r in uow.records()}
     kinds |= {journal.release_ref(r.seq): "release" for r in uow.releases()}
     for ref, leaf in by_ref.items():
@@ -177,7 +221,7 @@ def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
                 )
             )
     for ref, leaf in by_ref.items():
-        if ref not in expected:
+        if ref not in expected and leaf.kind != "body":
             faults.append(Fault(f"leaf {leaf.index} proves {ref}, which the store does not hold", leaf.index))
     return faults
 
@@ -201,9 +245,13 @@ def _outbox_faults(uow: UnitOfWork) -> list[Fault]:
     return faults
 
 
-def _read_heads(stored: Sequence[dict[str, Any]]) -> tuple[list[tuple[int, TreeHead]], list[Fault]]:
+def _read_heads(uow: UnitOfWork) -> tuple[list[tuple[int, TreeHead]], list[Fault]]:
     heads: list[tuple[int, TreeHead]] = []
     faults: list[Fault] = []
+    try:
+        stored = uow.heads()
+    except StoredRowError as exc:
+        return [], [Fault(f"stored head {exc.row} is malformed and cannot be read: it was edited")]
     for i, data in enumerate(stored):
         try:
             heads.append((i, TreeHead.from_dict(data)))
@@ -228,6 +276,24 @@ def _head_order_faults(heads: list[tuple[int, TreeHead]], size: int) -> list[Fau
         faults.append(
             Fault(f"the newest signed head covers {last} of {size} leaves: a head was removed", last)
         )
+    return faults
+
+
+def _chain_faults(heads: list[tuple[int, TreeHead]]) -> list[Fault]:
+    """Each head names the one signed before it (the first: the empty log), so none is missing or moved."""
+    faults: list[Fault] = []
+    before: TreeHead | None = None
+    for i, head in heads:
+        if head.prev is not None:
+            named = (0, EMPTY_ROOT) if before is None else (before.size, before.root_hash)
+            if head.prev != named:
+                faults.append(
+                    Fault(
+                        f"stored head {i + 1} names a previous head of size {head.prev[0]} that is not the "
+                        f"head stored before it: a head was removed or moved"
+                    )
+                )
+        before = head
     return faults
 
 

@@ -75,13 +75,18 @@ class LeafRow(NamedTuple):
 
 
 class UnitOfWork(Protocol):
-    """Reads and appends inside one transaction."""
+    """Reads and appends inside one transaction.
+
+    A stored row that cannot be read back (malformed JSON, a wrong type) raises
+    :class:`~gsomia.services.errors.StoredRowError` naming its table and row, never a decoding error.
+    """
 
     def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record: ...
-    def records(self) -> Sequence[Record]: ...
+    def records(self, after: int = 0) -> Sequence[Record]: ...  # those with seq > after, in seq order
 
     def put_body(self, item: str, body: SealedBody) -> None: ...
     def get_body(self, item: str) -> SealedBody | None: ...
+    def bodies(self) -> Iterable[tuple[str, SealedBody]]: ...  # every stored body, streamed
 
     def add_release(
         self,
@@ -93,10 +98,10 @@ class UnitOfWork(Protocol):
         decision: dict[str, Any],
         recorded: str,
     ) -> ReleaseRow: ...
-    def releases(self) -> Sequence[ReleaseRow]: ...
+    def releases(self, after: int = 0) -> Sequence[ReleaseRow]: ...  # those with seq > after
 
     def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow: ...
-    def outbox(self) -> Sequence[OutboxRow]: ...
+    def outbox(self, after: int = 0) -> Sequence[OutboxRow]: ...  # those for releases after ``after``
 
     def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow: ...
     def append_leaves(self, entries: Sequence[tuple[str, str, bytes]]) -> Sequence[LeafRow]: ...
@@ -110,6 +115,7 @@ class UnitOfWork(Protocol):
     # signed tree heads the node issued (TreeHead.to_dict() JSON), oldest first
     def add_head(self, head: dict[str, Any]) -> None: ...
     def heads(self) -> Sequence[dict[str, Any]]: ...
+    def latest_head(self) -> tuple[int, dict[str, Any]] | None: ...  # (row number, head), the newest
 
 
 class Store(Protocol):

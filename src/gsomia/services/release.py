@@ -80,7 +80,7 @@ class Releases:
             if body is not None:
                 payload = self._keys.seal(body, transport_aad(row.seq, row.recipient))
                 outbox = uow.add_outbox(row.seq, row.recipient, payload)
-            leaf = journal.add_release_leaf(uow, row)
+            leaf = journal.add_release_leaf(uow, row, None if outbox is None else outbox.payload)
             return ReleaseOutcome(row, decision, outbox, leaf)
 
     def releases(self) -> list[ReleaseRow]:

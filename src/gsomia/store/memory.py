@@ -43,8 +43,8 @@ class MemoryUnitOfWork:
         t.records.append(record)
         return record
 
-    def records(self) -> Sequence[Record]:
-        return tuple(self._t.records)
+    def records(self, after: int = 0) -> Sequence[Record]:
+        return tuple(self._t.records[max(after, 0) :])
 
     def put_body(self, item: str, body: SealedBody) -> None:
         t = self._write()
@@ -54,6 +54,9 @@ class MemoryUnitOfWork:
 
     def get_body(self, item: str) -> SealedBody | None:
         return self._t.bodies.get(item)
+
+    def bodies(self) -> Iterable[tuple[str, SealedBody]]:
+        return tuple(self._t.bodies.items())
 
     def add_release(
         self,
@@ -72,8 +75,8 @@ class MemoryUnitOfWork:
         t.releases.append(row)
         return row
 
-    def releases(self) -> Sequence[ReleaseRow]:
-        return tuple(self._t.releases)
+    def releases(self, after: int = 0) -> Sequence[ReleaseRow]:
+        return tuple(self._t.releases[max(after, 0) :])
 
     def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow:
         t = self._write()
@@ -83,8 +86,8 @@ class MemoryUnitOfWork:
         t.outbox.append(row)
         return row
 
-    def outbox(self) -> Sequence[OutboxRow]:
-        return tuple(self._t.outbox)
+    def outbox(self, after: int = 0) -> Sequence[OutboxRow]:
+        return tuple(row for row in self._t.outbox if row.release_seq > after)
 
     def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
         t = self._write()
@@ -129,6 +132,10 @@ class MemoryUnitOfWork:
 
     def heads(self) -> Sequence[dict[str, Any]]:
         return tuple(copy.deepcopy(h) for h in self._t.heads)
+
+    def latest_head(self) -> tuple[int, dict[str, Any]] | None:
+        heads = self._t.heads
+        return (len(heads), copy.deepcopy(heads[-1])) if heads else None
 
 
 class MemoryStore:

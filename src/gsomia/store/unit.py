@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, text
 
+from ..services.errors import StoredRowError
 from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
 from . import schema as s
 
@@ -55,10 +56,13 @@ class SqlUnitOfWork:
         conn.execute(s.records.insert(), {"seq": seq, "kind": kind, "key": key, "data": text})
         return Record(seq, kind, key, s.load_json(text))
 
-    def records(self) -> Sequence[Record]:
+    def records(self, after: int = 0) -> Sequence[Record]:
         t = s.records.c
-        rows = self._conn.execute(select(t.seq, t.kind, t.key, t.data).order_by(t.seq))
-        return tuple(Record(int(r.seq), r.kind, r.key, s.load_json(r.data)) for r in rows)
+        query = select(t.seq, t.kind, t.key, t.data).where(t.seq > after).order_by(t.seq)
+        return tuple(
+            Record(int(r.seq), r.kind, r.key, _stored_json("records", r.seq, r.data))
+            for r in self._conn.execute(query)
+        )
 
     # -- sealed bodies --------------------------------------------------------------------------------
 
@@ -74,6 +78,12 @@ class SqlUnitOfWork:
         query = select(t.wrapped_key, t.nonce, t.ciphertext).where(t.item == item)
         row = self._conn.execute(query).first()
         return None if row is None else _sealed(row.wrapped_key, row.nonce, row.ciphertext)
+
+    def bodies(self) -> Iterable[tuple[str, SealedBody]]:
+        t = s.bodies.c
+        query = select(t.item, t.wrapped_key, t.nonce, t.ciphertext).order_by(t.item)
+        for row in self._conn.execute(query).yield_per(64):  # streamed: bodies can be large
+            yield row.item, _sealed(row.wrapped_key, row.nonce, row.ciphertext)
 
     # -- releases and the outbox ----------------------------------------------------------------------
 
@@ -96,9 +106,9 @@ class SqlUnitOfWork:
         )
         return ReleaseRow(seq, item, recipient, holder, at, allowed, s.load_json(text), recorded)
 
-    def releases(self) -> Sequence[ReleaseRow]:
+    def releases(self, after: int = 0) -> Sequence[ReleaseRow]:
         t = s.releases.c
-        rows = self._conn.execute(select(s.releases).order_by(t.seq))
+        rows = self._conn.execute(select(s.releases).where(t.seq > after).order_by(t.seq))
         return tuple(
             ReleaseRow(
                 int(r.seq),
@@ -107,7 +117,7 @@ class SqlUnitOfWork:
                 r.holder,
                 r.at,
                 bool(r.allowed),
-                s.load_json(r.decision),
+                _stored_json("releases", r.seq, r.decision),
                 r.recorded,
             )
             for r in rows
@@ -122,9 +132,10 @@ class SqlUnitOfWork:
         conn.execute(s.outbox.insert(), {**values, **_sealed_columns(payload)})
         return OutboxRow(release_seq, recipient, payload)
 
-    def outbox(self) -> Sequence[OutboxRow]:
+    def outbox(self, after: int = 0) -> Sequence[OutboxRow]:
         t = s.outbox.c
-        query = select(t.release_seq, t.recipient, t.wrapped_key, t.nonce, t.ciphertext).order_by(t.seq)
+        columns = select(t.release_seq, t.recipient, t.wrapped_key, t.nonce, t.ciphertext)
+        query = columns.where(t.release_seq > after).order_by(t.seq)
         return tuple(
             OutboxRow(int(r.release_seq), r.recipient, _sealed(r.wrapped_key, r.nonce, r.ciphertext))
             for r in self._conn.execute(query)
@@ -221,7 +232,23 @@ class SqlUnitOfWork:
 
     def heads(self) -> Sequence[dict[str, Any]]:
         t = s.heads.c
-        return tuple(s.load_json(r.data) for r in self._conn.execute(select(t.data).order_by(t.seq)))
+        rows = self._conn.execute(select(t.seq, t.data).order_by(t.seq))
+        return tuple(_stored_json("heads", r.seq, r.data) for r in rows)
+
+    def latest_head(self) -> tuple[int, dict[str, Any]] | None:
+        t = s.heads.c
+        row = self._conn.execute(select(t.seq, t.data).order_by(t.seq.desc()).limit(1)).first()
+        return None if row is None else (int(row.seq), _stored_json("heads", row.seq, row.data))
+
+
+def _stored_json(table: str, row: object, text: object) -> dict[str, Any]:
+    """A stored JSON object read back; a StoredRowError naming the row if it is not one."""
+    try:
+        if not isinstance(text, str):
+            raise TypeError(f"expected text, found {type(text).__name__}")
+        return s.load_json(text)
+    except (ValueError, TypeError) as exc:
+        raise StoredRowError(table, str(row), str(exc)) from None
 
 
 def _sealed_columns(body: SealedBody) -> dict[str, bytes]:

@@ -8,7 +8,7 @@ from gsomia.crypto import SealError
 from gsomia.domain.errors import QueryError
 from gsomia.ledger import canonical
 from gsomia.services.errors import MissingBodyError
-from gsomia.services.journal import release_json
+from gsomia.services.journal import release_leaf_json
 from gsomia.services.release import transport_aad
 
 from .conftest import NOW, snapshot
@@ -27,7 +27,7 @@ def test_an_allowed_release_records_the_decision_an_outbox_row_and_a_leaf_togeth
     assert outcome.outbox.release_seq == outcome.release.seq
     assert outcome.leaf.index == leaves_before
     assert outcome.leaf.ref == f"release:{outcome.release.seq}"
-    assert outcome.leaf.data == canonical(release_json(outcome.release))
+    assert outcome.leaf.data == canonical(release_leaf_json(outcome.release, outcome.outbox.payload))
     with node.store.read() as uow:
         assert list(uow.releases()) == [outcome.release]
         assert list(uow.outbox()) == [outcome.outbox]
@@ -123,12 +123,13 @@ def test_releases_list_every_release_and_refusal_in_order(node):
     assert [o.release_seq for o in node.releases.outbox()] == [1, 3]
 
 
-def test_every_release_has_exactly_one_leaf_and_every_record_one_leaf(node):
-    """The ledger holds one leaf per record and per release, each the canonical JSON of its row."""
+def test_every_release_has_exactly_one_leaf_and_every_record_and_body_one_leaf(node):
+    """The ledger holds one leaf per record, per release and per stored body, nothing else."""
     for at in ("2019-09-01", "2020-09-01", "2019-09-02"):
         node.releases.release("K-BODY-1", "JPN", at)
     with node.store.read() as uow:
         refs = [leaf.ref for leaf in uow.leaves()]
         expected = {f"record:{r.seq}" for r in uow.records()} | {f"release:{r.seq}" for r in uow.releases()}
+        expected |= {f"body:{item}" for item, _ in uow.bodies()}
     assert sorted(refs) == sorted(expected)
     assert len(refs) == len(set(refs))
