@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import copy
 import re
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 
 from gsomia.bootstrap import Services, compose
 from gsomia.config import Settings
@@ -25,8 +28,9 @@ from gsomia.services import journal
 from gsomia.services.errors import TamperError
 from gsomia.services.logstore import LoggedStore
 from gsomia.services.worldbook import Worldbook
-from gsomia.store import open_store
+from gsomia.store import open_store, schema
 from gsomia.store.sql import SqlStore
+from tests.contract import pg
 
 EXAMPLES = Path(__file__).parents[1] / "unit" / "scenario" / "worlds" / "examples.yaml"
 NOW = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -75,23 +79,27 @@ def fresh(node: tuple[str, Services], keys: NodeKeys, tmp_path: Path, opened: li
     return open_again
 
 
-def tamper(services: Services, *statements: str, **params: Any) -> None:
-    """Run SQL on the node's database with its append-only triggers out of the way."""
+def tamper(services: Services, *statements: str) -> None:
+    """Run SQL on the node's database with its append-only triggers and foreign keys out of the way."""
     store = services.store.inner if isinstance(services.store, LoggedStore) else services.store
     assert isinstance(store, SqlStore)
+    if store.engine.dialect.name == "sqlite":
+        raw = store.engine.raw_connection()  # plain sqlite3, autocommit: the pragma takes effect
+        try:
+            raw.execute("PRAGMA foreign_keys = OFF")
+            for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                raw.execute(f"DROP TRIGGER {name}")
+            raw.execute("BEGIN")
+            for statement in statements:
+                raw.execute(statement)
+            raw.execute("COMMIT")
+        finally:
+            raw.close()
+        return
     with store.engine.begin() as conn:
-        _triggers_off(conn)
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no triggers, no FK checks
         for statement in statements:
-            conn.execute(text(statement), params)
-
-
-def _triggers_off(conn: Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars()
-        for name in list(names):
-            conn.execute(text(f"DROP TRIGGER {name}"))
-    else:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text(statement))
 
 
 def faults(services: Services) -> list[str]:
@@ -238,3 +246,106 @@ def test_a_truncated_tail_with_its_heads_is_caught_only_against_a_kept_head(node
     report = again.audit.verify(kept)
     assert any("the head you kept covers" in f.what for f in report.faults)
     assert isinstance(kept, TreeHead)
+
+
+# -- any single-row change ---------------------------------------------------------------------------
+
+# (primary key, content columns) of each table; outbox.seq and heads.seq only order storage, so an edit of
+# them alone changes nothing a reader acts on and is not a change to content
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "records": ("seq", ("seq", "kind", "key", "data")),
+    "bodies": ("item", ("item", "wrapped_key", "nonce", "ciphertext")),
+    "releases": ("seq", ("seq", "item", "recipient", "holder", "at", "allowed", "decision", "recorded")),
+    "outbox": ("seq", ("release_seq", "recipient", "wrapped_key", "nonce", "ciphertext")),
+    "leaves": ("idx", ("idx", "kind", "ref", "data")),
+    "tree_nodes": ("level, idx", ("level", "idx", "hash")),
+    "heads": ("seq", ("data",)),
+}
+JSON_COLUMNS = {("records", "data"), ("releases", "decision"), ("heads", "data")}
+INT_COLUMNS = {"seq", "idx", "level", "release_seq"}
+BLOB_COLUMNS = {"wrapped_key", "nonce", "ciphertext", "data", "hash"}
+
+
+def _new_value(table: str, column: str) -> str:
+    if (table, column) in JSON_COLUMNS:
+        return "'{\"edited\": true}'"
+    if column == "allowed":
+        return "NOT allowed"
+    if column in INT_COLUMNS:
+        return f"{column} + 1000"
+    if column in BLOB_COLUMNS:
+        return f"{column} || {column}"  # longer bytes: never equal to what was there
+    return f"{column} || 'X'"
+
+
+def _mutation(table: str, op: str, row: int, column: int) -> list[str]:
+    key, columns = TABLES[table]
+    pick = f"SELECT {key} FROM {table} ORDER BY {key} LIMIT 1 OFFSET {row}"
+    where = f"({key}) IN ({pick})" if "," in key else f"{key} = ({pick})"
+    if op == "delete":
+        return [f"DELETE FROM {table} WHERE {where}"]
+    if op == "edit":
+        name = columns[column % len(columns)]
+        return [
+            f"CREATE TEMP TABLE target AS SELECT {key} FROM {table} ORDER BY {key} LIMIT 1 OFFSET {row}",
+            f"UPDATE {table} SET {name} = {_new_value(table, name)} "
+            f"WHERE ({key}) IN (SELECT {key} FROM target)",
+        ]
+    fresh_key = {
+        "records": "(SELECT max(seq) + 1 FROM records)",
+        "releases": "(SELECT max(seq) + 1 FROM releases)",
+        "outbox": "(SELECT max(seq) + 1 FROM outbox)",
+        "leaves": "(SELECT max(idx) + 1 FROM leaves)",
+        "heads": "(SELECT max(seq) + 1 FROM heads)",
+    }
+    others = ", ".join(c for c in _all_columns(table) if c not in key.split(", "))
+    if table == "bodies":
+        return [f"INSERT INTO bodies SELECT 'ZZ-NEW', {others} FROM bodies WHERE {where}"]
+    if table == "tree_nodes":
+        return [f"INSERT INTO tree_nodes SELECT 40, 0, hash FROM tree_nodes WHERE {where}"]
+    copied = f"SELECT {fresh_key[table]}, {others} FROM {table} WHERE {where}"
+    return [f"INSERT INTO {table} ({key}, {others}) {copied}"]
+
+
+def _all_columns(table: str) -> tuple[str, ...]:
+    return tuple(c.name for c in schema.metadata.tables[table].columns)
+
+
+@contextmanager
+def _node_once(sql_url: str, keys: NodeKeys, tmp_path: Path) -> Iterator[Services]:
+    """A node as the ``node`` fixture builds it, in a database of its own (one per Hypothesis example)."""
+    with ExitStack() as stack:
+        if sql_url.startswith("sqlite"):
+            url = f"sqlite:///{tmp_path / f'node-{uuid.uuid4().hex}.db'}"
+        else:
+            url = stack.enter_context(pg.fresh_schema(pg.server_url()))
+        services = stack.enter_context(services_on(url, keys, tmp_path))
+        services.worldbook.import_world(EXAMPLES)
+        services.items.add_item("K-B1", "KOR", "KR-II", ["dprk-missile"], body=b"body one")
+        services.items.add_item("K-B2", "KOR", "KR-III", ["dprk-nuclear"], body=b"body two")
+        services.releases.release("K-B1", "JPN", "2019-10-01")
+        services.releases.release("K-B2", "JPN", "2019-10-01")
+        services.releases.release("K-NF-1", "USA", "2019-10-01")
+        yield services
+
+
+def _count(services: Services, table: str) -> int:
+    store = services.store.inner if isinstance(services.store, LoggedStore) else services.store
+    assert isinstance(store, SqlStore)
+    with store.engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_single_row_edit_insert_or_delete_makes_verify_fail(sql_url, keys, tmp_path, data):
+    """Change one row of one table (edit a content column, insert a copy, delete it): verify fails."""
+    with _node_once(sql_url, keys, tmp_path) as services:
+        table = data.draw(st.sampled_from(sorted(TABLES)), label="table")
+        rows = _count(services, table)
+        op = data.draw(st.sampled_from(["edit", "insert", "delete"]), label="op")
+        row = data.draw(st.integers(0, rows - 1), label="row")
+        column = data.draw(st.integers(0, 7), label="column")
+        assert services.audit.verify().ok
+        tamper(services, *_mutation(table, op, row, column))
+        assert not services.audit.verify().ok

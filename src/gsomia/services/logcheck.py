@@ -120,13 +120,17 @@ class Audit:
         """Check the whole log; ``records=False`` skips holding each record and release against its leaf
         (the tree, nodes and heads are still checked), for measuring the log alone."""
         with self._store.read() as uow:
-            leaves = uow.leaves()
+            try:
+                leaves = uow.leaves()
+            except StoredRowError as exc:
+                what = f"{exc.table} row {exc.row} is malformed and cannot be read: it was edited"
+                return VerifyReport(uow.leaf_count(), 0, (Fault(what),))
             faults = _leaf_faults(leaves)
             if records:
                 faults += _readable(lambda: _record_faults(uow, leaves) + _outbox_faults(uow))
                 faults += _readable(lambda: _body_faults(uow, leaves))
             tree = MerkleTree.build([leaf_hash(row.data) for row in leaves])
-            faults += _node_faults(uow, tree)
+            faults += _readable(lambda: _node_faults(uow, tree))
             heads, head_faults = _read_heads(uow)
         faults += head_faults + _head_order_faults(heads, tree.size) + _chain_faults(heads)
         faults += [f for i, h in heads if (f := self._head_fault(h, tree, f"stored head {i + 1}"))]

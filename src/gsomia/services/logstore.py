@@ -4,7 +4,8 @@
 signed head (:mod:`gsomia.services.trust`): a use case sees only records the log proves. Each write
 unit of work that appended leaves (every record, body and release goes in with its leaf, see
 :mod:`gsomia.services.journal`) also, before it commits, appends those leaves to the RFC 9162 tree,
-stores the interior nodes that the appends completed, and stores a tree head signed with the node's key. So the record, its leaf, the tree that proves it and a signed head commit
+stores the interior nodes that the appends completed, and stores a head signed with the node's key and
+chained to the head before it. So the record, its leaf, the tree that proves it and a signed head commit
 together or not at all, and a proof never recomputes the tree (it reads the stored nodes).
 
 Extending the tree starts from the verified right edge (one node per set bit of the size), so a write

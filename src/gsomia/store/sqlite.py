@@ -50,9 +50,16 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
+def _lenient_text(raw: bytes) -> str:
+    """TEXT read back even if it is not UTF-8 (an intruder may write anything): undecodable bytes become
+    lone surrogates, which the unit of work then reports as a malformed row instead of crashing."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # sqlite3 must not emit BEGIN (nor COMMIT before DDL) on its own: we say when transactions start
     dbapi_connection.isolation_level = None
+    dbapi_connection.text_factory = _lenient_text
     cursor = dbapi_connection.cursor()
     try:
         for pragma in PRAGMAS:

@@ -77,13 +77,13 @@ class SqlUnitOfWork:
         t = s.bodies.c
         query = select(t.wrapped_key, t.nonce, t.ciphertext).where(t.item == item)
         row = self._conn.execute(query).first()
-        return None if row is None else _sealed(row.wrapped_key, row.nonce, row.ciphertext)
+        return None if row is None else _sealed("bodies", item, row.wrapped_key, row.nonce, row.ciphertext)
 
     def bodies(self) -> Iterable[tuple[str, SealedBody]]:
         t = s.bodies.c
         query = select(t.item, t.wrapped_key, t.nonce, t.ciphertext).order_by(t.item)
         for row in self._conn.execute(query).yield_per(64):  # streamed: bodies can be large
-            yield row.item, _sealed(row.wrapped_key, row.nonce, row.ciphertext)
+            yield row.item, _sealed("bodies", row.item, row.wrapped_key, row.nonce, row.ciphertext)
 
     # -- releases and the outbox ----------------------------------------------------------------------
 
@@ -137,7 +137,11 @@ class SqlUnitOfWork:
         columns = select(t.release_seq, t.recipient, t.wrapped_key, t.nonce, t.ciphertext)
         query = columns.where(t.release_seq > after).order_by(t.seq)
         return tuple(
-            OutboxRow(int(r.release_seq), r.recipient, _sealed(r.wrapped_key, r.nonce, r.ciphertext))
+            OutboxRow(
+                int(r.release_seq),
+                r.recipient,
+                _sealed("outbox", r.release_seq, r.wrapped_key, r.nonce, r.ciphertext),
+            )
             for r in self._conn.execute(query)
         )
 
@@ -169,7 +173,11 @@ class SqlUnitOfWork:
         if lo >= hi:
             return ()
         sql = "SELECT idx, kind, ref, data FROM leaves WHERE idx >= {} AND idx < {} ORDER BY idx"
-        return tuple(LeafRow._make(row) for row in self._fetch_raw(sql, (lo, hi)))
+        rows = tuple(LeafRow._make(row) for row in self._fetch_raw(sql, (lo, hi)))
+        for row in rows:
+            if not isinstance(row.data, bytes) or not isinstance(row.ref, str) or _has_surrogate(row.ref):
+                raise StoredRowError("leaves", row.index, "its data is not bytes or its ref not text")
+        return rows
 
     def leaf_count(self) -> int:
         return self._peek("leaves")
@@ -198,7 +206,11 @@ class SqlUnitOfWork:
         return [(lv, ix, h) for (lv, ix), h in wanted.items() if (lv, ix) not in stored]
 
     def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]:
-        return tuple(self._fetch_raw("SELECT level, idx, hash FROM tree_nodes ORDER BY level, idx", ()))
+        rows = tuple(self._fetch_raw("SELECT level, idx, hash FROM tree_nodes ORDER BY level, idx", ()))
+        for level, index, digest in rows:
+            if not isinstance(digest, bytes):
+                raise StoredRowError("tree_nodes", f"({level}, {index})", "its hash is not bytes")
+        return rows
 
     def _fetch_raw(self, sql: str, params: tuple[int, ...]) -> list[Any]:
         """Rows straight from the driver's cursor, ``{}`` standing for its placeholder. A whole-log
@@ -241,11 +253,17 @@ class SqlUnitOfWork:
         return None if row is None else (int(row.seq), _stored_json("heads", row.seq, row.data))
 
 
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
+
+
 def _stored_json(table: str, row: object, text: object) -> dict[str, Any]:
     """A stored JSON object read back; a StoredRowError naming the row if it is not one."""
     try:
         if not isinstance(text, str):
             raise TypeError(f"expected text, found {type(text).__name__}")
+        if _has_surrogate(text):
+            raise ValueError("it is not UTF-8 text")
         return s.load_json(text)
     except (ValueError, TypeError) as exc:
         raise StoredRowError(table, str(row), str(exc)) from None
@@ -259,5 +277,10 @@ def _sealed_columns(body: SealedBody) -> dict[str, bytes]:
     }
 
 
-def _sealed(wrapped_key: bytes, nonce: bytes, ciphertext: bytes) -> SealedBody:
-    return SealedBody(bytes(wrapped_key), bytes(nonce), bytes(ciphertext))
+def _sealed(table: str, row: object, wrapped_key: object, nonce: object, ciphertext: object) -> SealedBody:
+    parts = []
+    for part in (wrapped_key, nonce, ciphertext):
+        if not isinstance(part, bytes | memoryview):
+            raise StoredRowError(table, str(row), "a sealed part is not bytes")
+        parts.append(bytes(part))
+    return SealedBody(*parts)
