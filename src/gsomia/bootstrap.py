@@ -84,17 +84,20 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
 def build(settings: Settings, clock: Clock = utc_now) -> Services:
     """The node's services: its store opened (schema brought up to date), its keys loaded."""
     keys = load_keys(settings.node_dir)
-    return compose(open_node_store(settings.database_url), keys, settings, clock)
+    return compose(open_node_store(settings.database_url, create=False), keys, settings, clock)
 
 
-def open_node_store(url: str) -> Store:
-    """The store at ``url``; a NodeError (bad input, exit 2) if it cannot be opened."""
+def open_node_store(url: str, *, create: bool = True) -> Store:
+    """The store at ``url``; a NodeError (bad input, exit 2) if it cannot be opened, or if it holds no
+    node and ``create`` is false (only ``init`` creates a node's tables)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from .store import open_store  # adapters load their drivers only when a node is opened
 
     try:
-        return open_store(url)
+        return open_store(url, create=create)
+    except NodeError:
+        raise
     except (ValueError, OSError, SQLAlchemyError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NodeError(f"cannot open the node's database {_redacted(url)}: {reason}") from None

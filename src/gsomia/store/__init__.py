@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..services.errors import NodeError
 from ..services.ports import Store
 
 if TYPE_CHECKING:
@@ -26,23 +27,24 @@ __all__ = ["open_store"]
 MEMORY_URL = "memory:"
 
 
-def open_store(url: str | Path) -> Store:
-    """Open the node store at ``url``, running any pending migrations first."""
+def open_store(url: str | Path, *, create: bool = True) -> Store:
+    """Open the node store at ``url``, running any pending migrations first. ``create=False`` refuses a
+    database that holds no node yet (only ``gsomia init`` makes one) instead of creating its tables."""
     if isinstance(url, Path):
-        return _open_sqlite(url)
+        return _open_sqlite(url, create)
     if url == MEMORY_URL:
         from .memory import MemoryStore
 
         return MemoryStore()
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return _open_sqlite(Path(url))
+        return _open_sqlite(Path(url), create)
     if scheme == "sqlite":
-        return _open_sqlite(_sqlite_path(url, rest))
+        return _open_sqlite(_sqlite_path(url, rest), create)
     if scheme.split("+")[0] in ("postgresql", "postgres"):
         from .postgres import PostgresStore
 
-        return _migrated(PostgresStore(url))
+        return _migrated(PostgresStore(url), create)
     raise ValueError(f"unknown store URL {url!r}: use memory:, sqlite:///PATH, a path, or postgresql://…")
 
 
@@ -53,16 +55,20 @@ def _sqlite_path(url: str, rest: str) -> Path:
     return Path(rest[1:])
 
 
-def _open_sqlite(path: Path) -> Store:
+def _open_sqlite(path: Path, create: bool) -> Store:
     from .sqlite import SqliteStore
 
     if not path.parent.is_dir():
         raise FileNotFoundError(f"no directory {path.parent} for the SQLite store {path}")
-    return _migrated(SqliteStore(path))
+    if not create and not path.is_file():
+        raise NodeError(f"no gsomia node database at {path}; create a node with gsomia init")
+    return _migrated(SqliteStore(path), create)
 
 
-def _migrated(store: SqlStore) -> Store:
+def _migrated(store: SqlStore, create: bool) -> Store:
     try:
+        if not create and not store.holds_node():
+            raise NodeError("no gsomia node in that database; create one with gsomia init")
         store.migrate()
     except BaseException:
         store.close()

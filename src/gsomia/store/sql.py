@@ -86,6 +86,13 @@ class SqlStore:
     def close(self) -> None:
         self._engine.dispose()
 
+    def holds_node(self) -> bool:
+        """Whether the database holds a node (its schema's migrations were ever run), without changing it."""
+        with self._engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            conn.rollback()
+        return current is not None
+
     def migrate(self) -> None:
         """Bring the schema to the newest migration, under the writer lock (so two openers don't race)."""
         config = alembic_config()
