@@ -9,7 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from gsomia import RULES
-from gsomia.demo import SCENARIO
+from gsomia.cli.story import SCENARIO
 
 from .conftest import Invoke
 

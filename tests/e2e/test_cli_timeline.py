@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib.resources import as_file, files
 
-from gsomia.demo import SCENARIO
+from gsomia.cli.story import SCENARIO
 
 from .conftest import EXAMPLES_YAML
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
 from gsomia import load_world
-from gsomia.cli_node import node_world, register
+from gsomia.cli import app
+from gsomia.cli.shared import node_world
 from gsomia.scenario import load_spec
 from gsomia.store import open_store
 
@@ -22,22 +22,10 @@ from .conftest import EXAMPLES_YAML
 WIDE = {"COLUMNS": "200"}
 
 
-def node_app() -> typer.Typer:
-    """A Typer app holding the node commands, as ``gsomia`` holds them once registered there."""
-    app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-    @app.callback()
-    def _root() -> None:
-        """gsomia node commands."""
-
-    register(app)
-    return app
-
-
 @pytest.fixture
 def run():
     """Run ``gsomia ARGS...`` (node commands) in-process."""
-    runner, app = CliRunner(), node_app()
+    runner = CliRunner()
 
     def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
         return runner.invoke(app, [str(a) for a in args], env={**WIDE, **(env or {})})
@@ -324,6 +312,6 @@ def test_commands_on_a_directory_without_a_node_exit_two_and_create_nothing(run,
 def test_a_bad_database_url_in_the_environment_exits_two_naming_the_setting(node):
     """GSOMIA_DATABASE_URL=mysql://... is refused, naming the setting and the variable."""
     env = {"GSOMIA_DATABASE_URL": "mysql://x"}
-    result = CliRunner().invoke(node_app(), ["releases", "--node", str(node)], env=env)
+    result = CliRunner().invoke(app, ["releases", "--node", str(node)], env=env)
     assert result.exit_code == 2
     assert "setting database_url (from GSOMIA_DATABASE_URL)" in result.stderr

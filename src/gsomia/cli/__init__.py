@@ -2,14 +2,28 @@
 
 ::
 
-    commands.py    the Typer app, its commands, and the exit codes (0 ok, 2 bad input, 1 internal error)
-    console.py     where output goes: Rich for people, one JSON value per line for programs, errors on stderr
-    decisions.py   ``decide``: one decision drawn as tables; JSON Lines batches answered line by line
-    timelines.py   ``timeline``: each agreement's dated states, end and amendments (tables or JSON)
+    app.py        the Typer app: the root group and --version; registers each command module below
+    shared.py     exit codes and the one error style, --node and --json, output, opening a node, bounded reads
+    console.py    where output goes: Rich for people, one JSON value per line for programs, errors on stderr
+
+    commands (each imports only Typer at start-up; the work is loaded when the command runs)
+    world.py      decide, timeline, impact, demo: questions put to a world file
+    node.py       init, import, export, party add, agreement add, release, releases
+    items.py      item add|body|list          consents.py   consent request|grant|deny|revoke|list
+    events.py     event add|list              log.py        log head|prove|consistency|verify
+    bench.py      bench, bench --startup
+
+    the work behind them
+    decisions.py  a decision, and a recorded release, drawn as tables
+    queries.py    decide --queries: JSON Lines answered line by line, each line read with a bound
+    timelines.py  each agreement's dated states, end and amendments (tables or JSON)
+    whatif.py     impact: the change the options describe, run and drawn
+    story.py      the demo's story: what happened, and what would have had the notice taken effect
+    storyview.py  the demo drawn, readable at 80 columns and through a pipe
 """
 
 from __future__ import annotations
 
-from .commands import app, main
+from .app import app, main
 
 __all__ = ["app", "main"]

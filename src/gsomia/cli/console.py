@@ -2,31 +2,33 @@
 
 Consoles are made when a command runs, never at import time, so they write to whatever ``sys.stdout`` is
 then (a terminal, a pipe, or Typer's test runner). Rich picks the width itself (80 columns off a terminal,
-or ``COLUMNS``) and drops colour when the stream is not a terminal.
+or ``COLUMNS``) and drops colour when the stream is not a terminal. Rich itself is imported only when a
+console is made: ``gsomia --help`` never loads it.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def out() -> Console:
     """A console on stdout for human-readable output."""
+    from rich.console import Console  # deferred for start-up speed: --help and JSON never draw
+
     return Console(highlight=False)
 
 
-def err() -> Console:
-    """A console on stderr; soft wrap keeps a one-line message on one line however narrow the terminal."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
 def error_line(message: str) -> None:
-    """``error: <message>`` in red on stderr. The message is printed as text: brackets are not markup."""
-    err().print(Text(f"error: {message}", style="red"))
+    """``error: <message>`` on stderr, one line (red on a terminal). Brackets are text, not markup."""
+    from rich.console import Console  # deferred for start-up speed: only a failing command pays for it
+    from rich.text import Text
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(f"error: {message}", style="red"))
 
 
 def json_line(value: object) -> None:

@@ -1,29 +1,42 @@
-"""``gsomia decide``: one decision drawn for a person, or JSON Lines of queries decided in order.
+"""``gsomia decide`` and ``gsomia release`` drawn for people: a decision, or a recorded release and its why.
 
-A batch never stops at a bad line: each one is answered in its place by ``{"line": N, "error": "..."}``
-(N counted from 1; a blank line is a bad line too, so output line N always answers input line N) and the
-caller exits 2 once every line is answered.
+A decision reads verdict first, then route, agreements and marking, then the eight reasons and the routes
+that failed. A release says first what was RECORDED (release number, ledger leaf, outbox entry), then the
+decision it recorded, then the same reasons: it must not be mistaken for a bare ``decide``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from ..domain.decision import Alternative, Decision
-from ..domain.errors import QueryError
-from ..domain.world import Query, World
+from ..domain.world import World
+from ..scenario import load_world
+from . import console, queries
 
-QUERY_KEYS = ("item", "to", "at", "holder")
-_REQUIRED = ("item", "to", "at")
-_EXAMPLE = '{"item": "K-MSL-1", "to": "JPN", "at": "2019-11-23"}'
+if TYPE_CHECKING:
+    from ..services.release import ReleaseOutcome
 
-# -- one decision, for people ---------------------------------------------------------------------------
+
+def decide_one(path: Path, item: str, to: str, at: str, holder: str | None, as_json: bool) -> None:
+    """Load the world at ``path``, decide one query and print it."""
+    world = load_world(path)
+    decision = world.decide(item, to, at, holder)
+    if as_json:
+        console.json_line(decision.to_dict())
+    else:
+        console.out().print(render_decision(world, decision))
+
+
+def decide_batch(path: Path, source: str) -> None:
+    """Load the world at ``path`` and answer the JSON Lines of ``source`` (``-``: stdin) line by line."""
+    queries.answer_all(load_world(path), source)
 
 
 def mark(ok: bool) -> Text:
@@ -38,23 +51,63 @@ def marking_text(world: World, level: str | None) -> str:
     return f"{level} {found.marking}" if found is not None and found.marking else level
 
 
+def verdict_text(decision: Decision) -> Text:
+    return Text("ALLOWED", style="bold green") if decision.allowed else Text("DENIED", style="bold red")
+
+
 def render_decision(world: World, decision: Decision) -> RenderableType:
     """Verdict, route, agreements, marking, the eight reasons and the routes that failed."""
-    verdict = Text("ALLOWED", style="bold green") if decision.allowed else Text("DENIED", style="bold red")
     headline = Text.assemble(
-        verdict,
+        verdict_text(decision),
         f"  {decision.item} from {decision.holder} to {decision.recipient} on {decision.at.isoformat()}",
     )
-    summary = Table.grid(padding=(0, 2))
-    summary.add_column(style="bold")
-    summary.add_column()
-    summary.add_row("Route", " → ".join(decision.route) or "none")
-    summary.add_row("Agreements", ", ".join(decision.agreements) or "none")
-    summary.add_row("Marking", marking_text(world, decision.marking))
-    parts: list[RenderableType] = [headline, summary, _reasons_table(decision)]
+    summary = _grid(
+        [
+            ("Route", " → ".join(decision.route) or "none"),
+            ("Agreements", ", ".join(decision.agreements) or "none"),
+            ("Marking", marking_text(world, decision.marking)),
+        ]
+    )
+    return Group(headline, summary, *_why(decision))
+
+
+def render_release(world: World, outcome: ReleaseOutcome) -> RenderableType:
+    """What was recorded (release number, leaf, outbox), the verdict, route and marking, then the reasons."""
+    d = outcome.decision
+    sent = "sealed for transport in the outbox" if outcome.outbox is not None else "none (nothing is sent)"
+    headline = Text.assemble(
+        (f"Recorded release #{outcome.release.seq}", "bold"),
+        f": {d.item} from {d.holder} to {d.recipient} on {d.at.isoformat()}, ",
+        verdict_text(d),
+    )
+    summary = _grid(
+        [
+            ("Release", f"#{outcome.release.seq}, recorded {outcome.release.recorded}"),
+            ("Ledger leaf", str(outcome.leaf.index)),
+            ("Outbox entry", sent),
+            ("Verdict", "allowed" if d.allowed else "denied (the refusal is on record)"),
+            ("Route", " → ".join(d.route) or "none"),
+            ("Agreements", ", ".join(d.agreements) or "none"),
+            ("Marking", marking_text(world, d.marking)),
+        ]
+    )
+    return Group(headline, summary, *_why(d))
+
+
+def _grid(rows: list[tuple[str, str]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for name, value in rows:
+        grid.add_row(name, value)
+    return grid
+
+
+def _why(decision: Decision) -> list[Table]:
+    parts = [_reasons_table(decision)]
     if decision.alternatives:
         parts.append(_alternatives_table(decision.alternatives, tried_first=decision.allowed))
-    return Group(*parts)
+    return parts
 
 
 def _reasons_table(decision: Decision) -> Table:
@@ -77,49 +130,3 @@ def _alternatives_table(alternatives: Iterable[Alternative], tried_first: bool) 
         why = "\n".join(f"{r.rule}: {r.detail}" for r in alt.failed)
         table.add_row(" → ".join(alt.route), ", ".join(alt.agreements), why)
     return table
-
-
-# -- JSON Lines -----------------------------------------------------------------------------------------
-
-
-def parse_query(line: str) -> Query:
-    """One JSON Lines query; anything wrong with it is a :class:`QueryError` saying what."""
-    if not line.strip():
-        raise QueryError(f"empty line; write one query per line, like {_EXAMPLE}")
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise QueryError(f"not JSON ({exc.msg} at column {exc.colno}); write one object per line") from None
-    if not isinstance(data, dict):
-        raise QueryError(f"a query is a JSON object like {_EXAMPLE}")
-    unknown = sorted(set(data) - set(QUERY_KEYS))
-    if unknown:
-        raise QueryError(f"unknown key {unknown[0]!r}; a query has item, to, at and optionally holder")
-    missing = [key for key in _REQUIRED if key not in data]
-    if missing:
-        raise QueryError(f"missing key {missing[0]!r}; a query looks like {_EXAMPLE}")
-    for key in QUERY_KEYS:
-        value = data.get(key)
-        if key in data and not isinstance(value, str) and not (key == "holder" and value is None):
-            raise QueryError(f"{key!r} must be a string, not {type(value).__name__} {json.dumps(value)}")
-    return Query(data["item"], data["to"], data["at"], data.get("holder"))
-
-
-def answer(world: World, number: int, line: str) -> dict[str, Any]:
-    """The decision JSON for one line, or ``{"line": number, "error": ...}`` if the line is bad input."""
-    try:
-        query = parse_query(line)
-        decision = world.decide(query.item, query.recipient, query.at, query.holder)
-    except QueryError as exc:
-        return {"line": number, "error": str(exc)}
-    return decision.to_dict()
-
-
-def run_batch(world: World, lines: Iterable[str], emit: Callable[[dict[str, Any]], None]) -> int:
-    """Answer every line in order through ``emit``; returns how many lines were bad."""
-    bad = 0
-    for number, line in enumerate(lines, start=1):
-        result = answer(world, number, line)
-        bad += "error" in result
-        emit(result)
-    return bad

@@ -7,6 +7,7 @@ notice is flagged *disputed*: the agreement stays in force, but the parties disa
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -15,6 +16,9 @@ from rich.text import Text
 from ..domain.lifecycle import Segment, State, Timeline, Version
 from ..domain.model import Table as Equivalence
 from ..domain.world import World
+from ..scenario import load_world
+from .console import json_line, out
+from .shared import node_world
 
 STATE_STYLE: dict[State, str] = {
     "not-yet-in-force": "dim",
@@ -24,6 +28,15 @@ STATE_STYLE: dict[State, str] = {
     "terminated": "red",
     "expired": "red",
 }
+
+
+def show(path: Path | None, node: Path | None, as_json: bool) -> None:
+    """The timelines of the world file at ``path``, or of the node's world; tables or JSON."""
+    world = load_world(path) if path is not None else node_world(node)
+    if as_json:
+        json_line(timelines_dict(world))
+    else:
+        out().print(render_timelines(world, title=world.spec.name or "Agreements"))
 
 
 def state_text(state: State) -> Text:

@@ -1,4 +1,4 @@
-"""Drawing the demo story (:mod:`gsomia.demo`) with Rich: a handful of tables read top to bottom.
+"""Drawing the demo story (:mod:`gsomia.cli.story`) with Rich: a handful of tables read top to bottom.
 
 1. who: the parties and their levels;
 2. when: each agreement's states, what happened beside what would have happened;
@@ -16,13 +16,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..cli.decisions import marking_text
-from ..cli.timelines import STATE_STYLE, scope_text, state_text
 from ..domain.decision import Decision
 from ..domain.lifecycle import State, Timeline
 from ..domain.model import Item
 from ..domain.world import World
-from . import Change, Kind, Row, Story, route_label
+from .decisions import marking_text
+from .story import Change, Kind, Row, Story, route_label
+from .timelines import STATE_STYLE, scope_text, state_text
 
 KIND_STYLE: dict[Kind, str] = {
     "unchanged": "green",
@@ -59,10 +59,44 @@ def draw(story: Story, console: Console) -> None:
 def _intro(story: Story) -> str:
     if not story.noticed:
         return "This world has no notice of termination: both worlds below are the same."
-    return (
-        f"Notice was given to end {', '.join(story.noticed)}. Below, what happened, and what would have "
-        "happened had every notice taken effect (suspensions and withdrawals removed)."
+    told = [sentence for aid in story.noticed for sentence in _what_happened(story, aid)]
+    return " ".join(
+        [
+            *told,
+            "Below, what happened beside what would have happened had every notice taken effect "
+            "(suspensions and withdrawals removed).",
+        ]
     )
+
+
+EVENT_VERBS = {
+    "suspend-notice": "suspended the notice, conditionally: the agreement stayed in force, disputed",
+    "resume-notice": "resumed the notice",
+    "withdraw-notice": "withdrew the notice: the agreement plainly in force again",
+}
+
+
+def _what_happened(story: Story, aid: str) -> list[str]:
+    """``On 2019-08-23 Republic of Korea (KOR) gave notice to end KOR-JPN-GSOMIA, effective 2019-11-23.``"""
+    world = story.actual
+    events = sorted((e for e in world.spec.events if e.agreement == aid), key=lambda e: (e.date, e.index))
+    out: list[str] = []
+    for event in events:
+        who = _party_name(world, event.by)
+        if event.kind == "notice":
+            end = story.counterfactual.timeline(aid).end
+            effective = f", to take effect on {end.isoformat()}" if end is not None else ""
+            out.append(f"On {event.date.isoformat()} {who} gave notice to end {aid}{effective}.")
+        elif event.kind in EVENT_VERBS:
+            out.append(f"On {event.date.isoformat()} {who} {EVENT_VERBS[event.kind]}.")
+    return out
+
+
+def _party_name(world: World, party: str | None) -> str:
+    found = next((p for p in world.spec.parties if p.id == party), None)
+    if found is None:
+        return party or "a party"
+    return f"{found.name} ({found.id})" if found.name and found.name != found.id else found.id
 
 
 def _parties(world: World) -> Table:
@@ -81,7 +115,7 @@ def _parties(world: World) -> Table:
 
 def _agreements(story: Story) -> Table:
     table = Table(title="Agreements", title_justify="left", show_lines=True)
-    table.add_column("Agreement")
+    table.add_column("Agreement", overflow="fold")
     table.add_column("What happened")
     table.add_column(CF_TITLE)
     first = {aid: n for n, aid in enumerate(story.noticed)}
@@ -132,22 +166,45 @@ def _short(decision: Decision) -> Text:
     return Text("✗ denied", style="red")
 
 
+LABEL_WIDTH = 12  # the key days' first column: five dates beside it fit 80 columns
+
+
+def fit(text: str, width: int = LABEL_WIDTH) -> str:
+    """``text`` with each word longer than ``width`` broken after a hyphen: ``KOR-JPN-`` / ``GSOMIA``."""
+    words = []
+    for word in text.split(" "):
+        pieces: list[str] = []
+        while len(word) > width and "-" in word[1:width]:
+            cut = word.rindex("-", 1, width) + 1
+            pieces.append(word[:cut])
+            word = word[cut:]
+        words.append("\n".join([*pieces, word]))
+    return " ".join(words)
+
+
 def _key_days(story: Story) -> Table:
     table = Table(
         title="Releases on key days",
         title_justify="left",
-        caption=f"each cell: what happened, then {CF_TITLE.lower()} (reversed where they differ)",
+        caption=f"each cell: what happened, then {CF_TITLE.lower()}; * marks where the two differ",
         caption_justify="left",
+        pad_edge=False,
     )
-    table.add_column("Item → to")
+    table.add_column("Item → to", min_width=LABEL_WIDTH, overflow="fold")
     for day in story.days:
-        table.add_column(day.isoformat(), min_width=10)
+        table.add_column(day.isoformat(), min_width=10, overflow="fold")
     for aid in story.noticed:
-        table.add_row(Text(aid, style="italic"), *[_agreement_states(story, aid, day) for day in story.days])
+        label = Text(fit(aid), style="italic")
+        table.add_row(label, *[_agreement_states(story, aid, day) for day in story.days])
     table.add_section()
     for row in story.rows:
-        table.add_row(_item_label(row.item, row.recipient), *_cells(row))
+        table.add_row(_key_label(row.item, row.recipient), *_cells(row))
     return table
+
+
+def _key_label(item: Item, to: str) -> Text:
+    notes = fit(" · ".join([item.level, *item.topics, *item.caveats]))
+    return Text.assemble((f"{item.id} → {to}", "bold"), "\n", (notes, "dim"))
 
 
 def _agreement_states(story: Story, aid: str, day: date) -> Text:
@@ -163,7 +220,10 @@ def _cells(row: Row) -> list[Text]:
     for actual, counterfactual in zip(row.actual, row.counterfactual, strict=True):
         second = _short(counterfactual)
         same = (actual.allowed, actual.route) == (counterfactual.allowed, counterfactual.route)
-        second.stylize("dim" if same else "reverse")
+        if same:
+            second.stylize("dim")
+        else:
+            second.append("*", style="bold")
         cells.append(Text("\n").join([_short(actual), second]))
     return cells
 
@@ -182,10 +242,10 @@ def _full(world: World, decision: Decision) -> Text:
 
 def _changes(story: Story, day: date) -> Table:
     table = Table(title=f"What changed on {day.isoformat()}", title_justify="left", show_lines=True)
-    table.add_column("Item → to")
-    table.add_column("What happened")
-    table.add_column(CF_TITLE)
-    table.add_column("Change")
+    table.add_column("Item → to", overflow="fold")
+    table.add_column("What happened", overflow="fold")
+    table.add_column(CF_TITLE, overflow="fold")
+    table.add_column("Change", overflow="fold")
     for change in story.changes:
         table.add_row(
             _item_label(change.item, change.recipient),

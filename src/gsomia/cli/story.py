@@ -6,7 +6,7 @@ Two worlds are built from one file. The *actual* one replays every event on reco
 effect. The same items are then decided in both worlds on a few key days, and on the day the two worlds part
 ways (the turning day) each decision is classed: unchanged, re-routed, lost, or never moves.
 
-This module computes the story (and its JSON); :mod:`gsomia.demo.view` draws it.
+This module computes the story (and its JSON); :mod:`gsomia.cli.storyview` draws it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from ..cli.timelines import timeline_dict
 from ..domain.decision import Decision, Reason
 from ..domain.errors import WorldError
 from ..domain.model import NOFORN, Item
 from ..domain.world import World
 from ..scenario import load_world
+from .timelines import timeline_dict
 
 SCENARIO = "korea-japan-2019.yaml"
 KEY_DAYS = (date(2019, 10, 1), date(2019, 11, 22), date(2019, 11, 23), date(2020, 6, 1), date(2023, 3, 21))

@@ -1,9 +1,6 @@
-"""The node commands: ``init``, ``import``, ``export``, ``party add``, ``agreement add``, ``release``,
-``releases``, and (in :mod:`gsomia.cli_node_work`) ``item``, ``consent`` and ``event``.
-
-Every command takes ``--node DIR`` (default: the current directory) and ``--json``. ``register(app)`` adds
-them all to the ``gsomia`` Typer app; nothing is built at import time. ``gsomia.cli`` imports this module to
-register it, so this module reaches into ``gsomia.cli`` only when a command runs (no import cycle).
+"""The node's own commands: ``init``, ``import``, ``export``, ``party add``, ``agreement add``,
+``release`` and ``releases``. Every one takes ``--node DIR`` and ``--json``; the node's stack is loaded
+(by :func:`~gsomia.cli.shared.open_node`) only when one of them runs.
 """
 
 from __future__ import annotations
@@ -11,58 +8,47 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from ruamel.yaml import YAML
 
-from . import cli_node_work
-from .bootstrap import create_node
-from .cli_exits import guarded
-from .cli_node_shell import (
+from ..domain.errors import GsomiaError
+from .shared import (
     JsonOpt,
     NodeOpt,
     OptionError,
+    add,
     day_option,
     emit,
+    new_group,
     open_node,
     option,
-    read_yaml,
     record_dict,
     table,
     today,
     words,
 )
-from .config import Settings
-from .domain.errors import GsomiaError
-from .domain.world import World
-from .services.journal import release_json
-from .services.ports import ReleaseRow
 
-__all__ = ["NodeOpt", "node_world", "register"]
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from ..config import Settings
+    from ..services.ports import ReleaseRow
 
 
 def register(app: typer.Typer) -> None:
     """Add the node commands to ``app``."""
-    app.command("init")(guarded(init))
-    app.command("import")(guarded(import_world))
-    app.command("export")(guarded(export))
-    app.command("release")(guarded(release))
-    app.command("releases")(guarded(releases))
-    party = typer.Typer(help="The node's parties.", no_args_is_help=True)
-    party.command("add")(guarded(party_add))
+    add(app, "init", init)
+    add(app, "import", import_world)
+    add(app, "export", export)
+    add(app, "release", release)
+    add(app, "releases", releases)
+    party = new_group("The node's parties.")
+    add(party, "add", party_add)
     app.add_typer(party, name="party")
-    agreement = typer.Typer(help="The node's agreements.", no_args_is_help=True)
-    agreement.command("add")(guarded(agreement_add))
+    agreement = new_group("The node's agreements.")
+    add(agreement, "add", agreement_add)
     app.add_typer(agreement, name="agreement")
-    cli_node_work.register(app)
-
-
-def node_world(node: Path | None) -> World:
-    """The world of the node at ``node`` (for ``gsomia timeline --node DIR``)."""
-    with open_node(node) as services:
-        return services.worldbook.world()
 
 
 # -- init, import, export -----------------------------------------------------------------------------
@@ -71,7 +57,7 @@ def node_world(node: Path | None) -> World:
 def init(
     directory: Annotated[
         Path,
-        typer.Argument(help="Where to make the node (default: here).", metavar="DIR", show_default=False),
+        typer.Argument(help="Where to make the node (default: here).", metavar="[DIR]", show_default=False),
     ] = Path("."),
     party: Annotated[str, option("The party this node speaks for.", "PARTY")] = "",
     database_url: Annotated[
@@ -80,6 +66,8 @@ def init(
     as_json: JsonOpt = False,
 ) -> None:
     """Make a node: its settings file, keys and database. Refuses a directory that holds a node already."""
+    from ..bootstrap import create_node  # deferred for start-up speed: SQLAlchemy, cryptography, alembic
+
     settings = create_node(directory, party=party, database_url=database_url)
     with open_node(settings.node_dir) as services:
         key_id = services.keys.key_id
@@ -96,7 +84,9 @@ def _settings_dict(settings: Settings) -> dict[str, Any]:
 
 
 def import_world(
-    world: Annotated[Path, typer.Argument(help="World file (YAML, or JSON).", metavar="WORLD")],
+    world: Annotated[
+        Path, typer.Argument(help="World file (YAML, or JSON).", metavar="WORLD", show_default=False)
+    ],
     node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -109,7 +99,8 @@ def import_world(
 
 def export(
     file: Annotated[
-        Path | None, typer.Argument(help="Write here (default: stdout).", metavar="FILE", show_default=False)
+        Path | None,
+        typer.Argument(help="Write here (default: stdout).", metavar="[FILE]", show_default=False),
     ] = None,
     node: NodeOpt = None,
     as_json: JsonOpt = False,
@@ -132,8 +123,10 @@ def world_yaml(data: dict[str, Any]) -> str:
     """A world file's data as YAML: block sections, flow mappings for the small entries."""
     from io import StringIO
 
+    from ruamel.yaml import YAML  # deferred for start-up speed: export only
+
     yaml = YAML(typ="rt")
-    yaml.default_flow_style = None  # leaf collections inline, like the design's examples
+    yaml.default_flow_style = None  # leaf collections inline, like a hand-written world file
     yaml.allow_unicode = True
     yaml.width = 110
     out = StringIO()
@@ -176,23 +169,21 @@ def agreement_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add one agreement, read from a YAML (or JSON) file holding its mapping."""
-    source = read_yaml(file)
+    from ..scenario.source import read_source  # deferred for start-up speed: the YAML reader
+
+    source = read_source(file)
     if not isinstance(source.data, dict):
         raise GsomiaError(f"{file}: expected one agreement mapping (id, kind, parties, entry_into_force...)")
     with open_node(node) as services:
         record = services.worldbook.add_agreement(source.data, file=os.fspath(file), lines=source.lines)
-    emit(
-        as_json,
-        record_dict(record),
-        lambda: f"added agreement {record.key} (record {record.seq})",
-    )
+    emit(as_json, record_dict(record), lambda: f"added agreement {record.key} (record {record.seq})")
 
 
 # -- releases -----------------------------------------------------------------------------------------
 
 
 def release(
-    item: Annotated[str, typer.Argument(help="Item id.", metavar="ITEM")],
+    item: Annotated[str, typer.Argument(help="Item id.", metavar="ITEM", show_default=False)],
     to: Annotated[str, option("Recipient party id.", "PARTY", "--to")],
     at: Annotated[
         str | None, option("Day of the release, YYYY-MM-DD (default: today).", "DATE", "--at")
@@ -208,13 +199,15 @@ def release(
     with open_node(node) as services:
         outcome = services.releases.release(item, to, day, holder)
         world = services.worldbook.world()
-    from .cli import decisions  # the CLI package registers these commands: import it only when run
+    from .decisions import render_release  # deferred for start-up speed: Rich and the domain's views
 
-    emit(as_json, outcome.to_dict(), lambda: decisions.render_decision(world, outcome.decision))
+    emit(as_json, outcome.to_dict(), lambda: render_release(world, outcome))
 
 
 def releases(node: NodeOpt = None, as_json: JsonOpt = False) -> None:
     """Every release and refusal the node recorded, oldest first."""
+    from ..services.journal import release_json  # deferred for start-up speed: node commands only
+
     with open_node(node) as services:
         rows = services.releases.releases()
     emit(as_json, [release_json(r) for r in rows], lambda: _releases_table(rows))

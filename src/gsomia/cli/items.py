@@ -1,0 +1,92 @@
+"""``gsomia item add|body|list``: items' metadata in the node's world, their bodies sealed at rest.
+
+A body file is read with a bound: at most the node's ``max_body_bytes`` (plus one byte to tell) is ever
+in memory, so ``--body-file /dev/zero`` stops at once with exit 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .shared import JsonOpt, NodeOpt, add, emit, new_group, open_node, option, read_bounded, table, words
+
+if TYPE_CHECKING:
+    from ..bootstrap import Services
+
+ItemId = Annotated[str, typer.Argument(help="Item id.", metavar="ITEM", show_default=False)]
+BodyOpt = Annotated[
+    Path, option("The item's body (at most max_body_bytes); stored only encrypted.", "FILE", "--body-file")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gsomia item ...`` to ``app``."""
+    group = new_group("Items: metadata in the world, bodies sealed at rest.")
+    add(group, "add", item_add)
+    add(group, "body", item_body)
+    add(group, "list", item_list)
+    app.add_typer(group, name="item")
+
+
+def read_body(path: Path, services: Services) -> bytes:
+    """The body in ``path``, refused (exit 2) past the node's ``max_body_bytes`` without reading on."""
+    limit = services.settings.max_body_bytes
+    advice = (
+        f"max_body_bytes ({limit} bytes); raise the setting (max_body_bytes in the node's gsomia.toml, "
+        "or GSOMIA_MAX_BODY_BYTES) or store a smaller body"
+    )
+    return read_bounded(path, "body file", limit, advice)
+
+
+def item_add(
+    id: Annotated[str, option("Item id.", "ID", "--id")],
+    originator: Annotated[str, option("The party whose item it is.", "PARTY", "--originator")],
+    level: Annotated[str, option("The originator's level id.", "LEVEL", "--level")],
+    topics: Annotated[str, option("Topics, comma-separated.", "TOPICS", "--topics")],
+    body_file: BodyOpt,
+    releasable_to: Annotated[
+        str | None, option("Parties it may reach, comma-separated.", "PARTIES", "--releasable-to")
+    ] = None,
+    caveats: Annotated[
+        str | None, option("Caveats, comma-separated (e.g. NOFORN).", "CAVEATS", "--caveats")
+    ] = None,
+    node: NodeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an item with its body, sealed under a fresh key wrapped by the node's key."""
+    topic_list = words(topics, "--topics") or []
+    allowed_to = words(releasable_to, "--releasable-to")
+    caveat_list = words(caveats, "--caveats") or []
+    with open_node(node) as services:
+        body = read_body(body_file, services)
+        record = services.items.add_item(id, originator, level, topic_list, allowed_to, caveat_list, body)
+    value = {"seq": record.seq, **record.data, "has_body": True}
+    emit(as_json, value, lambda: f"added item {record.key} (record {record.seq}), body sealed")
+
+
+def item_body(item: ItemId, body_file: BodyOpt, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
+    """Give an imported (metadata-only) item its body; a body is never replaced."""
+    with open_node(node) as services:
+        services.items.attach_body(item, read_body(body_file, services))
+    emit(as_json, {"id": item, "has_body": True}, lambda: f"item {item}: body sealed")
+
+
+def item_list(node: NodeOpt = None, as_json: JsonOpt = False) -> None:
+    """Every item on the node and whether it holds the body."""
+    with open_node(node) as services:
+        views = services.items.items()
+    rows = [
+        [
+            v.data["id"],
+            v.data["originator"],
+            v.data["level"],
+            ", ".join(v.data.get("topics", [])),
+            "yes" if v.has_body else "no",
+        ]
+        for v in views
+    ]
+    columns = ["Item", "Originator", "Level", "Topics", "Body"]
+    emit(as_json, [v.to_dict() for v in views], lambda: table("Items", columns, rows))

@@ -1,0 +1,118 @@
+"""``gsomia decide --queries``: JSON Lines of queries decided in order, each line read with a bound.
+
+A batch never stops at a bad line: each one is answered in its place by ``{"line": N, "error": "..."}``
+(N counted from 1; a blank line is a bad line too, so output line N always answers input line N) and the
+command exits 2 once every line is answered. A line longer than :data:`MAX_LINE_BYTES` stops the whole
+command (exit 2): it is read with ``readline(limit)``, so an endless line (``/dev/zero``) costs 64 KiB of
+memory and stops at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+import typer
+
+from ..domain.errors import GsomiaError, QueryError
+from ..domain.world import Query, World
+from . import console
+
+MAX_LINE_BYTES = 64 * 1024
+QUERY_KEYS = ("item", "to", "at", "holder")
+_REQUIRED = ("item", "to", "at")
+_EXAMPLE = '{"item": "K-MSL-1", "to": "JPN", "at": "2019-11-23"}'
+
+
+def answer_all(world: World, source: str) -> None:
+    """Answer every line of ``source`` (``-``: stdin) as one JSON line on stdout; exit 2 if any was bad."""
+    where = "stdin" if source == "-" else source
+    bad = 0
+    with _open(source) as handle:
+        for number, line in enumerate(lines(handle, where), start=1):
+            result = answer(world, number, line)
+            bad += "error" in result
+            console.json_line(result)
+    if bad:
+        console.error_line(f"{bad} bad line(s) in {where}; each is answered in its place with its error")
+        raise typer.Exit(2)
+
+
+def lines(handle: IO[bytes], where: str) -> Iterator[str]:
+    """Each line of ``handle`` as text, without its line ending; never more than the cap in memory."""
+    number = 0
+    while raw := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise GsomiaError(
+                f"{where}: line {number} is longer than {MAX_LINE_BYTES // 1024} KiB; a query is one short "
+                "JSON object per line (split the file into lines)"
+            )
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
+        try:
+            yield raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise GsomiaError(
+                f"{where}: the queries are not UTF-8 text (line {number}); save them as UTF-8"
+            ) from None
+
+
+@contextmanager
+def _open(source: str) -> Iterator[IO[bytes]]:
+    if source == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = open(source, "rb")  # noqa: SIM115 -- closed below, after the last line
+    except OSError as exc:
+        raise GsomiaError(
+            f"{source}: cannot read the queries ({exc.strerror or exc}); check the path"
+        ) from None
+    with handle:
+        yield handle
+
+
+def parse_query(line: str) -> Query:
+    """One JSON Lines query; anything wrong with it is a :class:`QueryError` saying what."""
+    if not line.strip():
+        raise QueryError(f"empty line; write one query per line, like {_EXAMPLE}")
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise QueryError(f"not JSON ({exc.msg} at column {exc.colno}); write one object per line") from None
+    if not isinstance(data, dict):
+        raise QueryError(f"a query is a JSON object like {_EXAMPLE}")
+    unknown = sorted(set(data) - set(QUERY_KEYS))
+    if unknown:
+        raise QueryError(f"unknown key {unknown[0]!r}; a query has item, to, at and optionally holder")
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise QueryError(f"missing key {missing[0]!r}; a query looks like {_EXAMPLE}")
+    for key in QUERY_KEYS:
+        value = data.get(key)
+        if key in data and not isinstance(value, str) and not (key == "holder" and value is None):
+            raise QueryError(f"{key!r} must be a string (text in quotes), not {_json_kind(value)}")
+    return Query(data["item"], data["to"], data["at"], data.get("holder"))
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words: ``null``, ``true``, ``the number 7``, ``an array``..."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return f"the number {json.dumps(value)}"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def answer(world: World, number: int, line: str) -> dict[str, Any]:
+    """The decision JSON for one line, or ``{"line": number, "error": ...}`` if the line is bad input."""
+    try:
+        query = parse_query(line)
+        decision = world.decide(query.item, query.recipient, query.at, query.holder)
+    except QueryError as exc:
+        return {"line": number, "error": str(exc)}
+    return decision.to_dict()
