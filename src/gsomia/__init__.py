@@ -32,9 +32,10 @@ __all__ = [
     "WorldError",
     "load_world",
 ]
-from importlib.metadata import PackageNotFoundError, version as _dist_version
+from importlib.metadata import PackageNotFoundError as _NotInstalled
+from importlib.metadata import version as _dist_version
 
 try:
     __version__ = _dist_version("gsomia")  # one place for the version: pyproject.toml
-except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+except _NotInstalled:  # pragma: no cover - running from a tree that was never installed
     __version__ = "0+unknown"
