@@ -12,22 +12,25 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .domain.ids import id_problem, shorten
 from .services.errors import NodeError, SettingsError
 
 SETTINGS_FILE = "gsomia.toml"
 ENV_PREFIX = "GSOMIA_"
 _ID = re.compile(r"[^\s\x00-\x1f\x7f]+")
 _DATABASES = ("sqlite:///", "postgresql://", "postgresql+psycopg://", "memory:")
+MAX_FILE_BYTES = 2**20  # a settings file is a few lines; anything larger is not one
 
 
 def _check_party(value: str) -> str | None:
-    if value and not _ID.fullmatch(value):
-        return "is not a party id; write the id as in the world file, with no spaces"
+    if value and (not _ID.fullmatch(value) or id_problem(value) is not None):
+        return "is not a party id; write the id as in the world file, with no spaces or control characters"
     return None
 
 
@@ -119,12 +122,7 @@ class Settings:
         """The settings of the node at ``node_dir`` (default: ``$GSOMIA_NODE_DIR``, else the cwd)."""
         env = os.environ if environ is None else environ
         node = os.fspath(node_dir) if node_dir is not None else env.get(_BY_NAME["node_dir"].env, ".")
-        path = Path(node) / SETTINGS_FILE
-        if not path.is_file():
-            raise NodeError(
-                f"no gsomia node at {node} (no {SETTINGS_FILE}); create one with: gsomia init {node}"
-            )
-        values = {"node_dir": node, **read_file(path)}
+        values = {"node_dir": node, **read_file(_settings_path(node))}
         values.update(from_environ(env))
         values.update(checked(overrides or {}, "the command line"))
         return cls.resolve(values)
@@ -138,18 +136,33 @@ class Settings:
         return out
 
 
+def _settings_path(node: str) -> Path:
+    """The settings file of the node directory ``node``; NodeError saying why there is no node there."""
+    path = Path(node) / SETTINGS_FILE
+    if os.path.exists(node) and not os.path.isdir(node):
+        raise NodeError(
+            f"{node} is a file, not a node directory; give the directory gsomia init made "
+            f"(the one holding {SETTINGS_FILE}), or create one with: gsomia init DIR"
+        )
+    if not path.exists():
+        raise NodeError(f"no gsomia node at {node} (no {SETTINGS_FILE}); create one with: gsomia init {node}")
+    return path
+
+
 def checked(values: Mapping[str, str], source: str) -> dict[str, str]:
     """``values`` after checking each against its setting; SettingsError naming the first bad one."""
     for name, value in values.items():
         setting = _BY_NAME.get(name)
         if setting is None:
             known = ", ".join(_BY_NAME)
-            raise SettingsError(f"{source}: unknown setting {name!r}; settings are {known}")
+            raise SettingsError(f"{source}: unknown setting {_shown(name)}; settings are {known}")
         if not isinstance(value, str):
-            raise SettingsError(f"setting {name} (from {source}) must be text, in quotes; got {value!r}")
+            raise SettingsError(
+                f"setting {name} (from {source}) must be text, in quotes; got {_shown(value)}"
+            )
         problem = setting.check(value)
         if problem is not None:
-            raise SettingsError(f"setting {name} (from {source}): {value!r} {problem}")
+            raise SettingsError(f"setting {name} (from {source}): {_shown(value)} {problem}")
     return dict(values)
 
 
@@ -161,17 +174,46 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+def _shown(value: object) -> str:
+    """A value for an error message: its repr, cut short (a setting is never long)."""
+    return shorten(repr(value))
+
+
 def read_file(path: Path) -> dict[str, str]:
     """The settings in a node's ``gsomia.toml``, checked; the node's directory is not one of them."""
+    raw = _read_bytes(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path}: cannot read the settings ({exc})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SettingsError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte offset {exc.start}, "
+            f"column {column}); save the file as UTF-8 or retype that line"
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None
     if "node_dir" in data:
         raise SettingsError(f"{path}: node_dir is the directory this file is in; it is not set inside it")
     return checked(data, str(path))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The settings file's bytes: a regular file only (a FIFO would block), opened non-blocking."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SettingsError(f"{path}: not a regular file; the settings file is a text file")
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read the settings ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SettingsError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB; this is no settings file")
+    return raw
 
 
 def write_file(path: Path, values: Mapping[str, str]) -> None:

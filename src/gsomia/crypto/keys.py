@@ -2,9 +2,13 @@
 
 A node directory holds them under ``keys/``::
 
+    keys/                   the directory, open to its owner only            (mode 0700)
     keys/kek.bin            32 random bytes, the AES key-wrapping key       (mode 0600)
     keys/signing.pem        the Ed25519 private key, PKCS#8 PEM             (mode 0600)
     keys/signing.pub.pem    its public key, SubjectPublicKeyInfo PEM         (for partners)
+
+The directory is refused if its group or others may read, write or enter it: whoever can write it can
+swap the key files for their own.
 
 ``key_id`` names the signing key: the hex of the first 16 bytes of SHA-256 over the raw 32-byte public key.
 Other nodes' public keys can be trusted by id so :meth:`NodeKeys.verify` checks their signatures too.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,6 +35,7 @@ KEY_DIR = "keys"
 KEK_FILE = "kek.bin"
 SIGNING_FILE = "signing.pem"
 PUBLIC_FILE = "signing.pub.pem"
+_MAX_KEY_BYTES = 64 * 1024  # a key file is under a kilobyte; anything larger is not one
 
 
 def key_id_of(public: Ed25519PublicKey) -> str:
@@ -101,6 +107,7 @@ def create_keys(node_dir: Path) -> NodeKeys:
     keys = NodeKeys.generate()
     directory = node_dir / KEY_DIR
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_directory(directory)
     private_pem = keys._signing.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -113,6 +120,7 @@ def create_keys(node_dir: Path) -> NodeKeys:
 def load_keys(node_dir: Path) -> NodeKeys:
     """Read the node's keys from ``node_dir/keys``; KeyFileError naming the file if one is unusable."""
     directory = node_dir / KEY_DIR
+    _check_directory(directory)
     kek = _read(directory / KEK_FILE)
     if len(kek) != KEY_SIZE:
         raise KeyFileError(f"{directory / KEK_FILE}: expected {KEY_SIZE} bytes, found {len(kek)}")
@@ -136,13 +144,35 @@ def _public_from_pem(pem: bytes, what: str) -> Ed25519PublicKey:
     return public
 
 
-def _read(path: Path) -> bytes:
-    """A secret key file's bytes; refused if anyone but its owner may read or write it."""
+def _check_directory(directory: Path) -> None:
+    """Refuse a key directory that is not a directory, or that its group or others may use."""
     try:
-        mode = path.stat().st_mode
-        data = path.read_bytes()
+        mode = directory.stat().st_mode
+    except FileNotFoundError:
+        return  # reading the first key file names what is missing
+    except OSError as exc:
+        raise KeyFileError(f"{directory}: cannot read the node's keys ({exc.strerror or exc})") from None
+    if not stat.S_ISDIR(mode):
+        raise KeyFileError(f"{directory}: not a directory; a node keeps its keys in the directory keys/")
+    if mode & 0o077:
+        raise KeyFileError(
+            f"{directory}: others may read or change the node's keys here (mode {mode & 0o777:o}); "
+            f"run chmod 700 {directory}"
+        )
+
+
+def _read(path: Path) -> bytes:
+    """A secret key file's bytes; refused if anyone but its owner may read or write it, or not a file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: a FIFO put in a key's place must not hang the node
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(fd).st_mode
+            data = handle.read(_MAX_KEY_BYTES + 1) if stat.S_ISREG(mode) else b""
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read the node key ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode) or len(data) > _MAX_KEY_BYTES:
+        raise KeyFileError(f"{path}: not a key file (not a regular file of at most 64 KiB)")
     if mode & 0o077:
         raise KeyFileError(
             f"{path}: others may read or change this secret key (mode {mode & 0o777:o}); run chmod 600 on it"

@@ -8,21 +8,31 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
 from gsomia.domain.errors import Path, ScenarioError
+from gsomia.domain.ids import MAX_ID_LENGTH, id_problem, shorten
 from gsomia.domain.model import Duration, Unit
 
-from .source import Lines, Plain
+from .jsontext import Literal
+from .source import Lines, Plain, is_json
 
 T = TypeVar("T")
 
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_LENGTH = re.compile(r"(\d+)([ymd])")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only: \d would take ١٩ too
+_LENGTH = re.compile(r"([0-9]+)([ymd])")
 _UNITS: dict[str, Unit] = {"y": "y", "m": "m", "d": "d"}
+MAX_YEARS = 1000
+"""The longest length read: agreements run for years, and a longer one would overflow the calendar."""
+_MOST = {"y": MAX_YEARS, "m": 12 * MAX_YEARS, "d": 366 * MAX_YEARS}
+MAX_TEXT = 1000
+"""The longest name or marking read (ids have their own, shorter limit)."""
+_GUESSED = 100  # no suggestion is computed for a word longer than this: it cannot be a near miss
+_BIDI = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +52,15 @@ class Context:
                 return line
         return None
 
-    def error(self, path: Path, message: str) -> ScenarioError:
-        return ScenarioError(message, path, file=self.file, line=self.line_of(path))
+    def error(self, path: Path, message: str, line_path: Path | None = None) -> ScenarioError:
+        """An error at ``path``, on the line of ``line_path`` (default: ``path``)."""
+        line = self.line_of(path if line_path is None else line_path)
+        return ScenarioError(message, path, file=self.file, line=line)
+
+    @property
+    def json(self) -> bool:
+        """Whether the file is JSON (so advice is written as JSON)."""
+        return is_json(self.file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +81,15 @@ class Cursor:
 def describe(value: object) -> str:
     """A short, human description of a value found where something else was expected."""
     if value is None:
-        return "an empty value"
+        return "an empty value (null)"
     if isinstance(value, Plain):
-        return str(value)
+        return printable(value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Literal):
+        return f"the number {shorten(value.text)}"
     if isinstance(value, int | float):
-        return f"the number {value}"
+        return f"the number {shorten(str(value))}"
     if isinstance(value, str):
         return quote(value)
     if isinstance(value, Mapping):
@@ -83,7 +102,13 @@ def describe(value: object) -> str:
 
 
 def quote(text: str) -> str:
-    return repr(text if len(text) <= 60 else text[:57] + "...")
+    """``text`` in quotes for a message: cut short, with control and invisible characters escaped."""
+    return repr(shorten(text))
+
+
+def printable(text: str) -> str:
+    """``text`` unquoted for a message: cut short, control and invisible characters escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in shorten(text))
 
 
 def fields(
@@ -99,7 +124,7 @@ def fields(
         if not isinstance(key, str):
             raise cur.error(f"keys are words like {known[0]}, but one here is {describe(key)}")
         if key not in known:
-            raise cur.at(key, item).error(_unknown_key(key, noun, known))
+            raise _unknown_key_error(cur, key, item, noun, known)
         out[key] = cur.at(key, item)
     for key in required:
         if key not in out:
@@ -107,32 +132,66 @@ def fields(
     return out
 
 
-def _unknown_key(key: str, noun: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    guess = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown key {quote(key)}; {guess}{noun} takes only: {', '.join(known)}"
+def _unknown_key_error(cur: Cursor, key: str, item: object, noun: str, known: Sequence[str]) -> ScenarioError:
+    close = _close(key, known)
+    guess = f"did you mean '{close}'? " if close else ""
+    message = f"unknown key {quote(key)}; {guess}{noun} takes only: {', '.join(known)}"
+    if id_problem(key) is None:
+        return cur.at(key, item).error(message)
+    # a key that is no word (too long, or holding control characters) is named only in the message
+    return cur.ctx.error(cur.path, message, line_path=(*cur.path, key))
+
+
+def _close(word: str, words: Sequence[str]) -> str | None:
+    """The word of ``words`` that ``word`` is probably a misspelling of, if any."""
+    if len(word) > _GUESSED:
+        return None
+    close = difflib.get_close_matches(word, words, n=1)
+    return close[0] if close else None
 
 
 def entries(cur: Cursor, what: str) -> list[Cursor]:
     """Check ``cur`` is a list; return a cursor for each entry."""
     value = cur.value
     if not isinstance(value, list | tuple):
-        hint = f"; write a list, like [{value}]" if isinstance(value, str) and value else ""
+        hint = f"; write a list, like [{printable(value)}]" if isinstance(value, str) and value else ""
         raise cur.error(f"expected a list of {what}, got {describe(value)}{hint}")
     return [cur.at(i, item) for i, item in enumerate(value)]
 
 
-def text(cur: Cursor, what: str) -> str:
-    """A non-empty string (an id, a name, a marking, a topic)."""
+def _string(cur: Cursor, what: str) -> str:
     value = cur.value
     if not isinstance(value, str):
-        hint = "; write it in quotes" if isinstance(value, int | float) else ""
+        hint = "; write it in quotes" if isinstance(value, int | float | Literal) else ""
         raise cur.error(f"expected {what} as text, got {describe(value)}{hint}")
     if not value.strip():
         raise cur.error(f"{what} is empty; write {what}")
-    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise cur.error(f"{what} holds a NUL or an unpaired surrogate, which no database stores; remove it")
     return str(value)
+
+
+def text(cur: Cursor, what: str) -> str:
+    """A non-empty string of at most :data:`MAX_TEXT` characters (a name, a marking)."""
+    value = _string(cur, what)
+    if len(value) > MAX_TEXT:
+        raise cur.error(f"{what} {quote(value)} is {len(value)} characters long; write at most {MAX_TEXT}")
+    for char in value:
+        if char in _BIDI or unicodedata.category(char) in ("Cc", "Cs"):
+            raise cur.error(
+                f"{what} {quote(value)} holds the control character U+{ord(char):04X} "
+                f"({unicodedata.name(char, 'unnamed')}), which could hide or garble what is shown; remove it"
+            )
+    return value
+
+
+def ident(cur: Cursor, what: str) -> str:
+    """An id: text that :func:`gsomia.domain.ids.id_problem` accepts (visible characters, not too long)."""
+    value = _string(cur, what)
+    if value.isprintable() and len(value) <= MAX_ID_LENGTH and value.strip() == value:
+        return value  # the common case, without a look at each character: nothing id_problem refuses
+    problem = id_problem(value)
+    if problem is not None:
+        raise cur.error(f"{what} {quote(value)} {problem}")
+    return value
 
 
 def _a(what: str) -> str:
@@ -141,13 +200,13 @@ def _a(what: str) -> str:
 
 def texts(cur: Cursor, what: str) -> tuple[str, ...]:
     """A list of non-empty strings, each ``what`` (a bare noun such as ``party id``)."""
-    return tuple(text(entry, _a(what)) for entry in entries(cur, f"{what}s"))
+    return tuple(ident(entry, _a(what)) for entry in entries(cur, f"{what}s"))
 
 
 def texts_or_one(cur: Cursor, what: str) -> tuple[str, ...]:
     """A single non-empty string, or a non-empty list of them."""
     if isinstance(cur.value, str):
-        return (text(cur, _a(what)),)
+        return (ident(cur, _a(what)),)
     found = texts(cur, what)
     if not found:
         raise cur.error(f"no {what} given; give one {what} or a list of them")
@@ -178,13 +237,19 @@ def length(cur: Cursor, *, zero_ok: bool) -> Duration:
             f"{describe(value)} is not a length; "
             "write a whole number and a unit y, m or d, like 1y, 6m or 90d"
         )
-    amount = int(found.group(1))
+    digits, unit = found.groups()
+    amount = int(digits) if len(digits) <= 9 else _MOST[unit] + 1
+    if amount > _MOST[unit]:
+        raise cur.error(
+            f"{describe(value)} is longer than {MAX_YEARS} years; write at most {MAX_YEARS}y, "
+            f"{_MOST['m']}m or {_MOST['d']}d"
+        )
     if amount == 0 and not zero_ok:
         raise cur.error(
             f"{describe(value)} is a term of zero length; give a positive length like 1y, 6m or 90d, "
             "or leave term out for an indefinite agreement"
         )
-    return Duration(amount, _UNITS[found.group(2)])
+    return Duration(amount, _UNITS[unit])
 
 
 def choice(cur: Cursor, what: str, options: Mapping[str, T]) -> T:
@@ -193,7 +258,7 @@ def choice(cur: Cursor, what: str, options: Mapping[str, T]) -> T:
     if isinstance(value, str) and value in options:
         return options[value]
     words = list(options)
-    close = difflib.get_close_matches(value, words, n=1) if isinstance(value, str) else []
-    guess = f"did you mean {close[0]}? " if close else ""
+    close = _close(value, words) if isinstance(value, str) else None
+    guess = f"did you mean {close}? " if close else ""
     spelled = ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else words[0]
     raise cur.error(f"{describe(value)} is not {what}; {guess}write {spelled}")

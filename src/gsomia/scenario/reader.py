@@ -7,8 +7,9 @@ together. Whether the ids refer to anything is :func:`gsomia.domain.validate.val
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal, TypeVar
+from typing import Literal, TypeGuard, TypeVar
 
+from gsomia.domain.ids import MAX_ID_LENGTH
 from gsomia.domain.model import (
     EVENT_KINDS,
     Agreement,
@@ -32,7 +33,10 @@ from .fields import (
     describe,
     entries,
     fields,
+    ident,
     length,
+    printable,
+    quote,
     text,
     texts,
     texts_or_one,
@@ -64,24 +68,30 @@ def spec_from_data(data: object, *, file: str = "<data>", lines: Lines | None = 
         parties=tuple(_party(c) for c in entries(f["parties"], "parties")),
         agreements=_section(f, "agreements", _agreement),
         events=tuple(_event(c, i) for i, c in enumerate(_list(f, "events"))),
-        items=_section(f, "items", _item),
+        items=_items(f),
         consents=_section(f, "consents", _consent),
     )
 
 
 def _check_version(root: Cursor) -> None:
     data = root.value
+    json = root.ctx.json
+    first = f'"gsomia": {VERSION}' if json else f"'gsomia: {VERSION}'"
+    mapping = "a JSON object" if json else "a mapping"
     if data is None:
-        raise root.error(f"the file is empty; a world file starts with 'gsomia: {VERSION}'")
+        raise root.error(
+            f"the file is empty or holds only null; a world file is {mapping} that starts with {first}"
+        )
     if not isinstance(data, Mapping):
-        raise root.error(f"expected a mapping that starts with 'gsomia: {VERSION}', got {describe(data)}")
+        raise root.error(f"expected {mapping} that starts with {first}, got {describe(data)}")
     if "gsomia" not in data:
-        raise root.at("gsomia", None).error(f"missing; a world file starts with 'gsomia: {VERSION}'")
+        raise root.at("gsomia", None).error(f"missing; a world file starts with {first}")
     version = data["gsomia"]
     plain_one = isinstance(version, Plain) and version == str(VERSION)
     if not plain_one and not (type(version) is int and version == VERSION):
+        number = " (a number, not in quotes)" if json else ""
         raise root.at("gsomia", version).error(
-            f"format version {describe(version)} is not one this gsomia reads; write 'gsomia: {VERSION}'"
+            f"format version {describe(version)} is not one this gsomia reads; write {first}{number}"
         )
 
 
@@ -99,14 +109,14 @@ def _section(f: Mapping[str, Cursor], key: str, read: Callable[[Cursor], T]) -> 
 
 def _party(cur: Cursor) -> Party:
     f = fields(cur, "a party", ("id", "levels"), ("name",))
-    pid = text(f["id"], "a party id")
+    pid = ident(f["id"], "a party id")
     levels = tuple(_level(c, pid, rank) for rank, c in enumerate(entries(f["levels"], "levels")))
     return Party(pid, _optional(f, "name", lambda c: text(c, "a party name"), pid), levels)
 
 
 def _level(cur: Cursor, party: str, rank: int) -> Level:
     f = fields(cur, "a level", ("id", "marking"))
-    return Level(text(f["id"], "a level id"), party, text(f["marking"], "a marking"), rank)
+    return Level(ident(f["id"], "a level id"), party, text(f["marking"], "a marking"), rank)
 
 
 def _agreement(cur: Cursor) -> Agreement:
@@ -117,7 +127,7 @@ def _agreement(cur: Cursor) -> Agreement:
         ("name", "term", "renewal", "notice_period", "scope", "equivalence", "conduit", "hops"),
     )
     return Agreement(
-        id=text(f["id"], "an agreement id"),
+        id=ident(f["id"], "an agreement id"),
         kind=choice(f["kind"], "an agreement kind", _AGREEMENT_KINDS),
         parties=texts(f["parties"], "party id"),
         entry_into_force=day(f["entry_into_force"]),
@@ -126,7 +136,7 @@ def _agreement(cur: Cursor) -> Agreement:
         notice_period=_optional(f, "notice_period", lambda c: length(c, zero_ok=True), Duration(0, "d")),
         scope=_optional(f, "scope", _scope, _ANY)[0],
         equivalence=_optional(f, "equivalence", _table, ()),
-        conduit=_optional(f, "conduit", lambda c: text(c, "a party id"), None),
+        conduit=_optional(f, "conduit", lambda c: ident(c, "a party id"), None),
         hops=_optional(f, "hops", lambda c: texts(c, "agreement id"), ()),
         name=_optional(f, "name", lambda c: text(c, "an agreement name"), ""),
     )
@@ -137,7 +147,9 @@ def _scope(cur: Cursor) -> Scope:
         return None, True
     if isinstance(cur.value, list | tuple):
         return texts(cur, "topic"), False
-    example = f"[{cur.value}]" if isinstance(cur.value, str) and cur.value else "[dprk-missile, naval]"
+    example = (
+        f"[{printable(cur.value)}]" if isinstance(cur.value, str) and cur.value else "[dprk-missile, naval]"
+    )
     raise cur.error(f"{describe(cur.value)} is not a scope; write any, or a list of topics like {example}")
 
 
@@ -155,7 +167,7 @@ def _row(cur: Cursor) -> EquivalenceRow:
     cells: list[tuple[str, tuple[str, ...]]] = []
     for party, levels in cur.value.items():
         key = Cursor(cur.ctx, cur.path, party)
-        pid = text(key, "a party id")
+        pid = ident(key, "a party id")
         cells.append((pid, texts_or_one(cur.at(pid, levels), "level id")))
     return EquivalenceRow(tuple(cells))
 
@@ -167,9 +179,9 @@ def _event(cur: Cursor, index: int) -> Event:
     scope, scope_any = _optional(f, "scope", _scope, _UNCHANGED)
     return Event(
         date=day(f["date"]),
-        agreement=text(f["agreement"], "an agreement id"),
+        agreement=ident(f["agreement"], "an agreement id"),
         kind=kind,
-        by=_optional(f, "by", lambda c: text(c, "a party id"), None),
+        by=_optional(f, "by", lambda c: ident(c, "a party id"), None),
         scope=scope,
         scope_any=scope_any,
         equivalence=_optional(f, "equivalence", _table, None),
@@ -188,12 +200,67 @@ def _check_amend(f: Mapping[str, Cursor], kind: EventKind) -> None:
         )
 
 
-def _item(cur: Cursor) -> Item:
+_ITEM_KEYS = frozenset(("id", "originator", "level", "topics", "releasable_to", "caveats"))
+
+
+def _items(f: Mapping[str, Cursor]) -> tuple[Item, ...]:
+    """The items, most of them by the quick path (a cursor is made only for an item that needs one)."""
+    if "items" not in f:
+        return ()
+    section = f["items"]
+    values = section.value
+    if not isinstance(values, list | tuple):
+        entries(section, "items")  # raises, saying a list was expected
+        return ()
+    out = []
+    for index, value in enumerate(values):
+        quick = _plain_item(value)
+        out.append(quick if quick is not None else _checked_item(section.at(index, value)))
+    return tuple(out)
+
+
+def _plain_item(value: object) -> Item | None:
+    """The item ``value`` plainly is, or None: then :func:`_checked_item` reads it and says what is wrong.
+
+    A world may hold a million items; most are plain, and reading them without a cursor per key keeps a
+    big world quick to load. It accepts only what :func:`_checked_item` accepts, and returns the same Item.
+    """
+    if not isinstance(value, dict) or not _ITEM_KEYS.issuperset(value):
+        return None
+    item, originator, level = value.get("id"), value.get("originator"), value.get("level")
+    if not (_plain_id(item) and _plain_id(originator) and _plain_id(level)):
+        return None
+    topics, caveats = _plain_ids(value.get("topics", [])), _plain_ids(value.get("caveats", []))
+    listed = "releasable_to" in value
+    to = _plain_ids(value["releasable_to"]) if listed else None
+    if topics is None or caveats is None or (listed and to is None):
+        return None
+    return Item(item, originator, level, topics, to, caveats)
+
+
+def _plain_id(value: object) -> TypeGuard[str]:
+    # printable text holds no whitespace but the space, so only a space can be at either end
+    return (
+        type(value) is str
+        and 0 < len(value) <= MAX_ID_LENGTH
+        and value.isprintable()
+        and value[0] != " "
+        and value[-1] != " "
+    )
+
+
+def _plain_ids(value: object) -> tuple[str, ...] | None:
+    if not isinstance(value, list) or not all(map(_plain_id, value)):
+        return None
+    return tuple(value)
+
+
+def _checked_item(cur: Cursor) -> Item:
     f = fields(cur, "an item", ("id", "originator", "level"), ("topics", "releasable_to", "caveats"))
     return Item(
-        id=text(f["id"], "an item id"),
-        originator=text(f["originator"], "a party id"),
-        level=text(f["level"], "a level id"),
+        id=ident(f["id"], "an item id"),
+        originator=ident(f["originator"], "a party id"),
+        level=ident(f["level"], "a level id"),
         topics=_optional(f, "topics", lambda c: texts(c, "topic"), ()),
         releasable_to=_optional(f, "releasable_to", lambda c: texts(c, "party id"), None),
         caveats=_optional(f, "caveats", lambda c: texts(c, "caveat"), ()),
@@ -202,18 +269,22 @@ def _item(cur: Cursor) -> Item:
 
 def _consent(cur: Cursor) -> Consent:
     f = fields(cur, "a consent", ("holder", "recipient"), ("item", "topic", "originator", "from", "until"))
-    holder = text(f["holder"], "a party id")
-    recipient = text(f["recipient"], "a party id")
-    item = _optional(f, "item", lambda c: text(c, "an item id"), None)
-    topic = _optional(f, "topic", lambda c: text(c, "a topic"), None)
-    originator = _optional(f, "originator", lambda c: text(c, "a party id"), None)
-    which = f"this consent ({holder} to {recipient})"
+    holder = ident(f["holder"], "a party id")
+    recipient = ident(f["recipient"], "a party id")
+    item = _optional(f, "item", lambda c: ident(c, "an item id"), None)
+    topic = _optional(f, "topic", lambda c: ident(c, "a topic"), None)
+    originator = _optional(f, "originator", lambda c: ident(c, "a party id"), None)
+    which = f"this consent ({printable(holder)} to {printable(recipient)})"
     if item is not None and topic is not None:
-        raise f["topic"].error(f"{which} names both item {item!r} and topic {topic!r}; keep one of them")
+        raise f["topic"].error(
+            f"{which} names both item {quote(item)} and topic {quote(topic)}; keep one of them"
+        )
     if item is None and topic is None:
         raise cur.error(f"{which} names no item and no topic; add item, or topic with its originator")
     if topic is not None and originator is None:
-        raise f["topic"].error(f"{which} names topic {topic!r} but no originator; add originator: <party id>")
+        raise f["topic"].error(
+            f"{which} names topic {quote(topic)} but no originator; add originator: <party id>"
+        )
     valid_from = _optional(f, "from", day, None)
     valid_until = _optional(f, "until", day, None)
     if valid_from is not None and valid_until is not None and valid_until < valid_from:

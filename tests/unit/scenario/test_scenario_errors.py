@@ -22,10 +22,10 @@ def test_a_missing_file_is_named_with_the_reason(tmp_path):
 
 
 def test_a_directory_is_not_a_readable_world_file(tmp_path):
-    """Pointing at a directory is a ScenarioError, not an IsADirectoryError."""
+    """Pointing at a directory is a ScenarioError saying it is a directory, not an IsADirectoryError."""
     error = load_error(tmp_path)
     assert_points_at(error, tmp_path, None, "")
-    assert "cannot read" in str(error)
+    assert "is a directory, not a regular file" in str(error)
 
 
 def test_text_that_is_not_utf8_names_its_line(tmp_path):

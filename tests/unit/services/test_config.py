@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -81,3 +82,49 @@ def test_a_directory_without_settings_is_not_a_node(tmp_path: Path):
 def test_toml_strings_read_back_as_written(value):
     """The tiny TOML writer escapes what TOML needs escaped and nothing else."""
     assert tomllib.loads(f"x = {toml_string(value)}")["x"] == value
+
+
+def test_a_file_given_as_the_node_says_it_is_a_file_not_a_node_directory(tmp_path: Path):
+    """``--node world.yaml`` is not told to run ``gsomia init world.yaml``, which would fail."""
+    path = tmp_path / "world.yaml"
+    path.write_text("gsomia: 1\n", encoding="utf-8")
+    with pytest.raises(NodeError) as caught:
+        Settings.load(path, environ={})
+    assert "is a file, not a node directory" in str(caught.value)
+    assert f"gsomia init {path}" not in str(caught.value)
+
+
+def test_a_settings_file_that_is_not_utf8_names_its_line_and_byte(tmp_path: Path):
+    """A stray Latin-1 byte is reported with its line, its byte offset, and what to do."""
+    (tmp_path / SETTINGS_FILE).write_bytes(b'party = "KOR"\n# caf\xe9\n')
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(tmp_path, environ={})
+    message = str(caught.value)
+    assert f"{tmp_path / SETTINGS_FILE}:2: not UTF-8 text (byte 0xe9 at byte offset 19, column 6)" in message
+    assert "save the file as UTF-8" in message
+
+
+def test_a_fifo_as_the_settings_file_is_refused_without_blocking(tmp_path: Path):
+    """A named pipe called gsomia.toml is not read (it would wait for a writer forever)."""
+    os.mkfifo(tmp_path / SETTINGS_FILE)
+    with pytest.raises(SettingsError, match="not a regular file"):
+        Settings.load(tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x" * 100_000 + " = 1\n", "party = [" + "1," * 50_000 + "]\n", 'party = "' + "K" * 100_000 + '"\n'],
+)
+def test_a_long_bad_setting_is_echoed_cut_short(tmp_path: Path, text: str):
+    """An unknown name or a bad value of any length is shown cut down, not whole."""
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(node_with(tmp_path, text), environ={})
+    assert len(str(caught.value)) < 500
+    assert "characters)" in str(caught.value)
+
+
+@pytest.mark.parametrize("party", ["K\u202eOR", "K\u200bOR", "K" * 201])
+def test_a_party_id_the_world_file_would_refuse_is_refused_here_too(tmp_path: Path, party: str):
+    """A bidirectional override, an invisible character or an over-long id is not a party id."""
+    with pytest.raises(SettingsError, match="is not a party id"):
+        Settings.load(node_with(tmp_path, ""), environ={"GSOMIA_PARTY": party})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from dataclasses import replace
 from pathlib import Path
@@ -134,15 +135,36 @@ def test_missing_or_damaged_key_files_name_the_file(tmp_path: Path):
 
 def test_a_key_file_others_can_read_is_refused(tmp_path):
     """load_keys refuses a node key whose mode lets group or others read it, and says to chmod 600."""
-    import os
-
-    import pytest
-
-    from gsomia.crypto import create_keys, load_keys
-    from gsomia.crypto.errors import KeyFileError
-    from gsomia.crypto.keys import KEK_FILE, KEY_DIR
-
     create_keys(tmp_path)
-    os.chmod(tmp_path / KEY_DIR / KEK_FILE, 0o644)
+    os.chmod(tmp_path / "keys" / "kek.bin", 0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):
+        load_keys(tmp_path)
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o750, 0o705, 0o720])
+def test_a_key_directory_its_group_or_others_may_use_is_refused(tmp_path: Path, mode: int):
+    """load_keys refuses keys/ when any group or other bit is set, and says to chmod 700 it."""
+    create_keys(tmp_path)
+    os.chmod(tmp_path / "keys", mode)
+    with pytest.raises(KeyFileError, match=f"chmod 700 {tmp_path / 'keys'}"):
+        load_keys(tmp_path)
+    os.chmod(tmp_path / "keys", 0o700)
+    assert load_keys(tmp_path).key_id
+
+
+def test_keys_are_not_written_into_a_directory_others_may_use(tmp_path: Path):
+    """create_keys refuses an existing keys/ that group or others may write, before writing any key."""
+    (tmp_path / "keys").mkdir(mode=0o700)
+    os.chmod(tmp_path / "keys", 0o777)
+    with pytest.raises(KeyFileError, match="chmod 700"):
+        create_keys(tmp_path)
+    assert list((tmp_path / "keys").iterdir()) == []
+
+
+def test_a_fifo_in_place_of_a_key_is_refused_without_blocking(tmp_path: Path):
+    """A named pipe where kek.bin belongs is not read (it would block): a KeyFileError naming it."""
+    create_keys(tmp_path)
+    (tmp_path / "keys" / "kek.bin").unlink()
+    os.mkfifo(tmp_path / "keys" / "kek.bin", 0o600)
+    with pytest.raises(KeyFileError, match=r"kek\.bin: not a key file"):
         load_keys(tmp_path)
