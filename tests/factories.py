@@ -96,7 +96,7 @@ EXAMPLES = WorldSpec(
 
 
 def examples_world(**changes: object) -> World:
-    """The world of shared/examples.md, with any field of the spec replaced."""
+    """The worked examples' world (Korea-Japan 2019, had Korea not suspended its notice), fields replaced."""
     return World(replace(EXAMPLES, **changes))  # type: ignore[arg-type]
 
 

@@ -1,4 +1,4 @@
-"""The benchmark anchors (Cedar, pycasbin) encode design.md §3 independently, and agree with gsomia."""
+"""The benchmark anchors (Cedar, pycasbin) encode the rules of docs/rules.md independently, and agree."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ SMALL = {"parties": 8, "bilaterals": 20, "conduits": 2, "items": 300, "consents"
 NEED_CEDAR = "the Cedar anchor needs cedarpy: pip install -e '.[bench]'"
 NEED_CASBIN = "the pycasbin anchor needs casbin: pip install -e '.[bench]'"
 
-# item, to, at, holder (None: the originator), route -- the worked examples of shared/examples.md
+# item, to, at, holder (None: the originator), route -- the worked examples of tests/unit/test_examples.py
 EXAMPLES = [
     ("K-MSL-1", "JPN", "2019-10-01", None, ("KOR", "JPN")),
     ("K-MSL-1", "JPN", "2019-11-22", None, ("KOR", "JPN")),
@@ -72,7 +72,7 @@ def test_the_cedar_policies_type_check_against_the_schema():
 
 @pytest.mark.parametrize(("item", "to", "at", "holder", "route"), EXAMPLES)
 def test_the_cedar_anchor_gives_each_worked_example_route(item, to, at, holder, route):
-    """Cedar alone reproduces the route (or the deny) of every row of shared/examples.md."""
+    """Cedar alone reproduces the route (or the deny) of every worked example."""
     pytest.importorskip("cedarpy", reason=NEED_CEDAR)
     from benchmarks.cedar_engine import CedarEngine
 

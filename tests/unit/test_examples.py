@@ -1,4 +1,4 @@
-"""The fifteen worked decisions of shared/examples.md, each checked against the engine."""
+"""Fifteen worked decisions on the Korea-Japan world (had Korea not suspended its notice), each checked."""
 
 from __future__ import annotations
 
@@ -28,6 +28,6 @@ ROWS = [
 
 @pytest.mark.parametrize(("item", "to", "at", "holder", "allowed", "route", "marking"), ROWS)
 def test_the_engine_gives_the_worked_example_decision(item, to, at, holder, allowed, route, marking):
-    """Verdict, route and marking match shared/examples.md row by row."""
+    """Verdict, route and marking match the worked example row by row."""
     decision = examples_world().decide(item, to, at, holder)
     assert (decision.allowed, decision.route, decision.marking) == (allowed, route, marking)

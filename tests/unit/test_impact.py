@@ -21,12 +21,13 @@ KJ = "KOR-JPN-GSOMIA"
 
 
 def _brute_force(world: World, after: World, at) -> Counter[str]:
-    """Every item x every other party, decided one by one in both worlds."""
+    """Every item x every other party, decided one by one in both worlds by the rule-by-rule engine
+    (not the compiled index that impact itself reads)."""
     counts: Counter[str] = Counter()
     for item in world.items.values():
         for party in world.parties:
             if party != item.originator:
-                b, a = world.decide(item.id, party, at), after.decide(item.id, party, at)
+                b, a = world.decide_plain(item.id, party, at), after.decide_plain(item.id, party, at)
                 counts[outcome(b, a)] += 1
     return counts
 

@@ -187,3 +187,112 @@ def test_the_korea_japan_term_ends_fall_on_november_23():
     from gsomia.domain.lifecycle import term_end
 
     assert [term_end(KOR_JPN, k) for k in (1, 3)] == [d("2017-11-23"), d("2019-11-23")]
+
+
+def test_a_non_renewing_agreement_whose_notice_was_suspended_expires_rather_than_terminates():
+    """Renewal none: a notice suspended before E1 did not take effect, so on E1 the state is expired."""
+    world = two_party_world(
+        bilateral(term=Duration(1, "y"), notice_period=Duration(30, "d")),
+        event("2000-06-01", "notice", by="A"),
+        event("2000-07-01", "suspend-notice", by="A"),
+    )
+    assert world.state("A-B", "2000-12-31").state == "notice-suspended"
+    assert world.state("A-B", "2001-01-01").state == "expired"
+
+
+def test_a_non_renewing_agreement_whose_notice_was_withdrawn_expires():
+    """Renewal none: a notice withdrawn before E1 did not take effect: expired, not terminated."""
+    world = two_party_world(
+        bilateral(term=Duration(1, "y"), notice_period=Duration(30, "d")),
+        event("2000-06-01", "notice", by="A"),
+        event("2000-07-01", "withdraw-notice", by="A"),
+    )
+    assert world.state("A-B", "2001-01-01").state == "expired"
+
+
+def test_a_non_renewing_agreement_with_a_resumed_notice_pending_on_the_eve_terminates():
+    """Suspended, then resumed in time: pending the day before E1, so the state on E1 is terminated."""
+    world = two_party_world(
+        bilateral(term=Duration(1, "y"), notice_period=Duration(30, "d")),
+        event("2000-06-01", "notice", by="A"),
+        event("2000-07-01", "suspend-notice", by="A"),
+        event("2000-08-01", "resume-notice", by="A"),
+    )
+    assert world.state("A-B", "2001-01-01").state == "terminated"
+
+
+def test_suspending_a_notice_that_is_already_suspended_is_an_error():
+    """A second suspend-notice finds nothing pending to suspend and says the notice is already suspended."""
+    with pytest.raises(LifecycleError, match="already suspended") as caught:
+        two_party_world(
+            bilateral(notice_period=Duration(90, "d")),
+            event("2001-01-01", "notice"),
+            event("2001-02-01", "suspend-notice"),
+            event("2001-03-01", "suspend-notice"),
+        )
+    assert caught.value.path == ("events", 2, "kind")
+
+
+def test_an_agreement_state_prints_as_its_state_name_and_keeps_its_fields():
+    """str(world.state(...)) is 'notice-pending'; the object still carries the day, the end and the flags."""
+    state = examples_world().state(KJ, "2019-10-01")
+    assert str(state) == "notice-pending"
+    assert f"{state}" == "notice-pending"
+    assert (state.at, state.ends, state.disputed, state.in_force) == (
+        d("2019-10-01"),
+        d("2019-11-23"),
+        False,
+        True,
+    )
+
+
+def test_a_term_ending_past_the_calendar_leaves_the_agreement_in_force_to_its_last_day():
+    """Entry into force on 9999-12-31 with a 1y term, no renewal: no end within the calendar."""
+    world = two_party_world(bilateral(entry_into_force=d("9999-12-31"), term=Duration(1, "y")))
+    assert world.timeline("A-B").end is None
+    assert world.state("A-B", "9999-12-31").state == "in-force"
+    assert world.decide("X", "B", "9999-12-31").allowed
+
+
+def test_a_notice_on_the_calendars_last_day_never_takes_effect_within_it():
+    """Automatic renewal, notice on 9999-12-31: pending, with no end within the calendar."""
+    agreement = bilateral(term=Duration(1, "y"), renewal=True, notice_period=Duration(90, "d"))
+    world = two_party_world(agreement, event("9999-12-31", "notice", by="A"))
+    assert world.state("A-B", "9999-12-31").state == "notice-pending"
+    assert world.timeline("A-B").end is None
+    assert (
+        "no end within the calendar"
+        in world.decide("X", "B", "9999-12-31").reason("agreement-in-force").detail
+    )
+
+
+@pytest.mark.parametrize(
+    "agreement",
+    [
+        bilateral(term=Duration(99_999_999, "y"), renewal=True),
+        bilateral(term=Duration(99_999_999, "y")),
+        bilateral(term=Duration(99_999_999, "d"), renewal=True),
+        bilateral(notice_period=Duration(99_999_999, "y")),
+        bilateral(notice_period=Duration(99_999_999, "d")),
+        bilateral(term=Duration(1, "y"), renewal=True, notice_period=Duration(99_999_999, "y")),
+    ],
+)
+def test_a_huge_term_or_notice_period_is_no_end_within_the_calendar(agreement):
+    """A term or notice period reaching past 9999-12-31: the notice is pending with no end, not a crash."""
+    world = two_party_world(agreement, event("2001-01-01", "notice", by="A"))
+    assert world.timeline("A-B").end is None
+    assert world.state("A-B", "9999-12-31").state == "notice-pending"
+
+
+def test_a_notice_period_longer_than_a_non_renewing_term_refuses_every_notice():
+    """Renewal none, 1y term, 99999999y notice period: no notice can take effect; the error says so."""
+    agreement = bilateral(term=Duration(1, "y"), notice_period=Duration(99_999_999, "y"))
+    with pytest.raises(LifecycleError, match="no notice day before it was early enough"):
+        two_party_world(agreement, event("2000-01-01", "notice", by="A"))
+
+
+def test_the_last_valid_notice_day_is_named_for_a_late_notice():
+    """Renewal none, term 1y from 2000-01-01, 30 days' notice: the last valid day is 2000-12-01."""
+    agreement = bilateral(term=Duration(1, "y"), notice_period=Duration(30, "d"))
+    with pytest.raises(LifecycleError, match="the last valid notice day was 2000-12-01"):
+        two_party_world(agreement, event("2000-12-15", "notice", by="A"))

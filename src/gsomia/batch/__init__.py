@@ -17,7 +17,7 @@ import numpy as np
 
 from ..domain.errors import QueryError
 from ..domain.index import DENIED, Verdict
-from ..domain.world import Query, World, parse_day
+from ..domain.world import Query, World
 from .evaluate import CONDUIT, RETURN, BatchResult, decide_arrays
 from .tables import I32, I64, Tables, compile_tables
 
@@ -43,13 +43,13 @@ class BatchDecider:
         for i, q in enumerate(queries):
             query = q if isinstance(q, Query) else Query(*q)
             try:
-                self.world._query(query.item, query.recipient, query.at, query.holder)
+                _, _, when = self.world.resolve(query.item, query.recipient, query.at, query.holder)
             except QueryError as exc:
                 raise QueryError(f"query {i + 1}: {exc}") from None
             item[i] = self._items[query.item]
             recipient[i] = self._parties[query.recipient]
             holder[i] = -1 if query.holder is None else self._parties[query.holder]
-            day[i] = parse_day(query.at).toordinal()
+            day[i] = when.toordinal()
         return item, recipient, day, holder
 
     def decide(self, encoded: Encoded) -> BatchResult:

@@ -180,14 +180,8 @@ def _through(t: Tables, out: BatchResult, c: int, rows: npt.NDArray[np.intp], q:
     topics = t.item_topics[q.item[rows]]
     keep = _in_force(t, agr, d) & _scope_ok(t, vc, topics)
     rows, d, vc, topics = rows[keep], d[keep], vc[keep], topics[keep]
-    first = _hop(t, c, q.s[rows], d, topics)
-    second = _hop(t, c, q.r[rows], d, topics)
-    own = t.vrows[vc]
-    t1 = np.where(own, vc, _version(t, np.maximum(first, 0), d))
-    at_hub = t.vmap[t1, q.level[rows], hub]
-    t2 = np.where(own, vc, _version(t, np.maximum(second, 0), d))
-    mark = t.vmap[t2, at_hub, q.r[rows]]
-    ok = (first >= 0) & (second >= 0) & (at_hub != t.none) & (mark != t.none)
+    first, second, mark = _hop_pair(t, c, vc, rows, q, topics)
+    ok = first >= 0
     need = ok & q.onward[rows]
     if need.any():
         sub = rows[need]
@@ -200,12 +194,35 @@ def _through(t: Tables, out: BatchResult, c: int, rows: npt.NDArray[np.intp], q:
     out.hop1[hit], out.hop2[hit] = first[ok], second[ok]
 
 
-def _hop(t: Tables, c: int, party: I32, day: I64, topics: U64) -> I32:
-    """The first hops agreement between ``party`` and the hub in force and sharing a topic, or -1."""
-    chosen = np.full(len(party), -1, np.int32)
-    for k in range(t.hops.shape[2]):
-        a = t.hops[c, party, k]
-        safe = np.maximum(a, 0)
-        ok = (chosen < 0) & (a >= 0) & _in_force(t, safe, day) & _scope_ok(t, _version(t, safe, day), topics)
-        chosen[ok] = a[ok]
-    return chosen
+def _hop_pair(
+    t: Tables, c: int, vc: I32, rows: npt.NDArray[np.intp], q: Columns, topics: U64
+) -> tuple[I32, I32, I32]:
+    """Per row, the first pair (first-hop, second-hop agreement), in slot (id) order of the first then
+    the second, both in force and covering the topics, whose tables carry the level through the hub:
+    the two agreements (-1 where none) and the recipient's marking."""
+    hub, d = t.hub[c], q.day[rows]
+    first = np.full(len(rows), -1, np.int32)
+    second = np.full(len(rows), -1, np.int32)
+    mark = np.full(len(rows), t.none, np.int32)
+    own = t.vrows[vc]
+    width = t.hops.shape[2]
+    slots1 = [_hop_slot(t, c, q.s[rows], d, topics, k) for k in range(width)]
+    slots2 = [_hop_slot(t, c, q.r[rows], d, topics, k) for k in range(width)]
+    for a1, live1 in slots1:
+        if not live1.any():
+            continue
+        at_hub = t.vmap[np.where(own, vc, _version(t, a1, d)), q.level[rows], hub]
+        for a2, live2 in slots2:
+            marked = t.vmap[np.where(own, vc, _version(t, a2, d)), at_hub, q.r[rows]]
+            hit = (first < 0) & live1 & live2 & (at_hub != t.none) & (marked != t.none)
+            first[hit], second[hit], mark[hit] = a1[hit], a2[hit], marked[hit]
+    return first, second, mark
+
+
+def _hop_slot(t: Tables, c: int, party: I32, day: I64, topics: U64, k: int) -> tuple[I32, B]:
+    """Slot ``k`` of the hops agreements between ``party`` and the hub: the agreement (0 where the slot
+    is empty) and whether it is there, in force and covering the topics."""
+    a = t.hops[c, party, k]
+    safe = np.maximum(a, 0).astype(np.int32)
+    live = (a >= 0) & _in_force(t, safe, day) & _scope_ok(t, _version(t, safe, day), topics)
+    return safe, live

@@ -150,7 +150,7 @@ class Decision:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The decision JSON of design.md §4."""
+        """The decision JSON: the fields above, reasons as ``{rule, ok, detail}``, then alternatives."""
         return {
             "item": self.item,
             "recipient": self.recipient,

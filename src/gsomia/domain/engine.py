@@ -157,21 +157,57 @@ def _direct(facts: Facts, item: Item, holder: str, recipient: str, at: date) -> 
     return out
 
 
-def _hop_agreement(
-    facts: Facts, arrangement: Timeline, a: str, b: str, item: Item, at: date
-) -> tuple[Timeline | None, str]:
-    """The first ``hops`` agreement between a and b in force on ``at`` sharing a topic with the item."""
-    in_force: Timeline | None = None
-    for timeline in facts.timelines_naming(a, b):
-        if timeline.agreement.id not in arrangement.agreement.hops or not timeline.in_force(at):
-            continue
-        scope = timeline.version(at).scope
-        if scope is None or set(scope) & set(item.topics):
-            return timeline, ""
-        in_force = in_force or timeline
-    if in_force is not None:
-        return in_force, ""
-    return None, f"no hops agreement of {arrangement.agreement.id} between {a} and {b} is in force on {at}"
+def _hop_agreements(
+    facts: Facts, arrangement: Timeline, a: str, b: str, at: date
+) -> tuple[list[Timeline], str]:
+    """The ``hops`` agreements between a and b in force on ``at`` (id order), or why there is none."""
+    found = [
+        t
+        for t in facts.timelines_naming(a, b)
+        if t.agreement.id in arrangement.agreement.hops and t.in_force(at)
+    ]
+    if found:
+        return found, ""
+    return [], f"no hops agreement of {arrangement.agreement.id} between {a} and {b} is in force that day"
+
+
+def _covers(timeline: Timeline, item: Item, at: date) -> bool:
+    scope = timeline.version(at).scope
+    return scope is None or bool(set(scope) & set(item.topics))
+
+
+def _carries(
+    own: Table, first: Timeline, second: Timeline, level: str | None, hub: str, to: str, at: date
+) -> bool:
+    at_hub = map_level(own or _table(first, at), level, hub) if level is not None else None
+    return at_hub is not None and map_level(own or _table(second, at), at_hub, to) is not None
+
+
+def _hop_pair(
+    firsts: list[Timeline],
+    seconds: list[Timeline],
+    own: Table,
+    item: Item,
+    level: str | None,
+    hub: str,
+    recipient: str,
+    at: date,
+) -> tuple[Timeline | None, Timeline | None]:
+    """The pair of hop agreements a conduit route reports: the first pair (id order of the first hop's
+    agreement, then the second's) whose scopes cover the item and whose tables carry the level; failing
+    that, the first pair whose scopes cover the item (it fails on the level); failing that, for each hop
+    the first agreement covering the item, or else the first in force (it fails on the scope)."""
+    covering = [(f, s) for f in firsts if _covers(f, item, at) for s in seconds if _covers(s, item, at)]
+    for f, s in covering:
+        if _carries(own, f, s, level, hub, recipient, at):
+            return f, s
+    if covering:
+        return covering[0]
+
+    def pick(found: list[Timeline]) -> Timeline | None:
+        return next((t for t in found if _covers(t, item, at)), found[0] if found else None)
+
+    return pick(firsts), pick(seconds)
 
 
 def _conduit(facts: Facts, item: Item, holder: str, recipient: str, at: date) -> list[Candidate]:
@@ -191,9 +227,10 @@ def _conduit_candidate(
     facts: Facts, arrangement: Timeline, hub: str, item: Item, holder: str, recipient: str, at: date
 ) -> Candidate:
     own = _table(arrangement, at)
-    first, why1 = _hop_agreement(facts, arrangement, holder, hub, item, at)
-    second, why2 = _hop_agreement(facts, arrangement, hub, recipient, item, at)
+    firsts, why1 = _hop_agreements(facts, arrangement, holder, hub, at)
+    seconds, why2 = _hop_agreements(facts, arrangement, hub, recipient, at)
     level = facts.holder_level(item, holder, at)
+    first, second = _hop_pair(firsts, seconds, own, item, level, hub, recipient, at)
     t1 = own or (_table(first, at) if first else None)
     hop1 = _hop(facts, item, holder, hub, at, first, level, t1, holder != item.originator, why1)
     t2 = own or (_table(second, at) if second else None)

@@ -4,7 +4,8 @@
 *marked what*, from tables built once: agreements by party pair with their in-force interval as day
 ordinals, each version's scope as a topic bit mask and its table as a ``(level, receiver) -> level`` dict,
 holders' markings by (originator level, holder). ``World.decide`` answers from here and asks the engine for
-reasons only when they are read. Both must agree on every query; a Hypothesis property checks it.
+reasons only when they are read, once per item shape, recipient, holder and :meth:`Index.reason_span`. Both
+must agree on every query; Hypothesis properties check it.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class Index:
         self.topic_bits: dict[str, int] = dict(base.topic_bits) if base else {}
         self.agreements = {aid: self._agreement(t) for aid, t in world.timelines.items()}
         self.pairs: dict[tuple[str, str], tuple[CAgreement, ...]] = {}
-        for (a, b), timelines in world._pairs.items():
+        for (a, b), timelines in world.party_pairs():
             self.pairs[(a, b)] = tuple(self.agreements[t.agreement.id] for t in timelines)
         self.direct = {k: tuple(c for c in v if c.conduit is None) for k, v in self.pairs.items()}
         self.conduits = tuple(self.agreements[t.agreement.id] for t in world.conduits())
@@ -106,16 +107,20 @@ class Index:
             for b in world.parties
             if a != b
         }
-        consented = {c.item for c in world.spec.consents if c.item is not None}
+        consented = {c.item for c in world.consents() if c.item is not None}
         self._classes: dict[tuple[object, ...], int] = dict(base._classes) if base else {}
         self.items: dict[str, CItem] = base.items if base else self._items(world, consented)
         self.consents: dict[tuple[str, str], list[CConsent]] = defaultdict(list)
-        for c in world.spec.consents:
+        for c in world.consents():
             start = c.valid_from.toordinal() if c.valid_from else 0
             until = c.valid_until.toordinal() if c.valid_until else FOREVER
             mask = self._mask((c.topic,)) if c.topic is not None else 0
             self.consents[(c.holder, c.recipient)].append(CConsent(c.item, c.originator, mask, start, until))
         self.breaks = self._breakpoints()
+        # reasons also name each agreement's state, which changes on notice days too
+        self.reason_breaks = sorted(
+            set(self.breaks) | {seg.start.toordinal() for t in world.timelines.values() for seg in t.segments}
+        )
         # the span index of every day from the first breakpoint to the last, so the hot path indexes a list
         # instead of bisecting; days outside it (or a span too wide to tabulate) fall back to bisect
         self._first = self.breaks[0] if self.breaks else 0
@@ -211,6 +216,10 @@ class Index:
             found = self.memo[key] = self.verdict(ci, recipient, day, holder)
         return found
 
+    def reason_span(self, day: int) -> int:
+        """Which stretch of days ``day`` falls in, between two days on which some reason may change."""
+        return bisect_right(self.reason_breaks, day)
+
     # -- the verdict ---------------------------------------------------------------------------------
     def verdict(self, ci: CItem, recipient: str, day: int, holder: str) -> Verdict:
         item = ci.item
@@ -255,30 +264,43 @@ class Index:
         v = c.version(day)
         if not (v.scope_any or v.scope_mask & ci.topic_mask):
             return None
-        first = self._hop(c, holder, hub, ci.topic_mask, day)
-        second = self._hop(c, hub, recipient, ci.topic_mask, day)
-        if first is None or second is None:
-            return None
-        at_hub = (v if v.has_rows else first.version(day)).mapping.get((level, hub))
-        if at_hub is None:
-            return None
-        marking = (v if v.has_rows else second.version(day)).mapping.get((at_hub, recipient))
-        if marking is None:
-            return None
         if holder != item.originator and not (
             self._consented(ci, holder, hub, day) and self._consented(ci, hub, recipient, day)
         ):
             return None
+        found = self._hop_pair(c, v, ci.topic_mask, level, holder, hub, recipient, day)
+        if found is None:
+            return None
+        first, second, marking = found
         agreements = tuple(dict.fromkeys((c.id, first.id, second.id)))
         return Verdict(True, (holder, hub, recipient), agreements, marking)
 
-    def _hop(self, c: CAgreement, a: str, b: str, topics: int, day: int) -> CAgreement | None:
+    def _hop_pair(
+        self, c: CAgreement, v: CVersion, topics: int, level: str, a: str, hub: str, b: str, day: int
+    ) -> tuple[CAgreement, CAgreement, str] | None:
+        """The first pair (first-hop, second-hop agreement), in id order of the first then the second,
+        whose scopes cover the item and whose tables carry ``level`` through the hub; with its marking."""
+        firsts = self._hops(c, a, hub, topics, day)
+        seconds = self._hops(c, hub, b, topics, day) if firsts else ()
+        for first in firsts:
+            at_hub = (v if v.has_rows else first.version(day)).mapping.get((level, hub))
+            if at_hub is None:
+                continue
+            for second in seconds:
+                marking = (v if v.has_rows else second.version(day)).mapping.get((at_hub, b))
+                if marking is not None:
+                    return first, second, marking
+        return None
+
+    def _hops(self, c: CAgreement, a: str, b: str, topics: int, day: int) -> tuple[CAgreement, ...]:
+        """The conduit's ``hops`` agreements between a and b in force on ``day`` covering the topics."""
+        out = []
         for h in self.pairs.get((a, b), ()):
             if h.id in c.hops and h.in_force(day):
-                v = h.version(day)
-                if v.scope_any or v.scope_mask & topics:
-                    return h
-        return None
+                hv = h.version(day)
+                if hv.scope_any or hv.scope_mask & topics:
+                    out.append(h)
+        return tuple(out)
 
     def _consented(self, ci: CItem, sender: str, receiver: str, day: int) -> bool:
         if sender == ci.item.originator:

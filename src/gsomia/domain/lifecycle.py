@@ -4,7 +4,11 @@ Term ends are ``E_k = eif + k * term`` (k >= 1, calendar arithmetic from entry i
 clamp without drift). A notice given on day ``d`` ends the agreement at the first term end ``E`` with
 ``(d + 1 day) + notice_period <= E``; without a term it ends on ``(d + 1 day) + notice_period``. Every date
 named as an end is the *first day not in force*. An agreement, once ended, never comes back: its in-force
-days are the single interval ``[entry_into_force, end)``.
+days are the single interval ``[entry_into_force, end)``. A term end or a notice's end past the calendar's
+last day (9999-12-31) is no end: the agreement outlives the calendar.
+
+Renewal none: the agreement ends at ``E_1`` whatever happens to a notice; it is ``terminated`` if a notice
+was pending (not suspended, not withdrawn) the day before, else ``expired``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ _LONGEST_DAYS = {"y": 366, "m": 31, "d": 1}
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """From ``start`` until the next segment the agreement is in ``state``; ``cause`` says why."""
+    """From ``start`` until the next segment the agreement is in ``state``; ``cause`` says why.
+    ``ends``: for a pending notice, the day it takes effect (None: not within the calendar)."""
 
     start: date
     state: State
     cause: str
+    ends: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,8 @@ class Version:
 
 @dataclass(frozen=True, slots=True)
 class AgreementState:
+    """An agreement's state on one day; ``str()`` gives the state's name, e.g. ``notice-pending``."""
+
     agreement: str
     at: date
     state: State
@@ -52,9 +60,15 @@ class AgreementState:
     def in_force(self) -> bool:
         return self.state in IN_FORCE_STATES
 
+    def __str__(self) -> str:
+        return self.state
+
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
+    """One agreement's whole life: dated states, the first day not in force (None: none within the
+    calendar) and the versions of its terms."""
+
     agreement: Agreement
     segments: tuple[Segment, ...]
     end: date | None
@@ -70,44 +84,82 @@ class Timeline:
         state = self.segments[i].state
         return AgreementState(self.agreement.id, at, state, state == "notice-suspended", self.end)
 
+    def segment(self, at: date) -> Segment | None:
+        """The dated state ``at`` falls in (None: before entry into force)."""
+        i = bisect_right([s.start for s in self.segments], at) - 1
+        return self.segments[i] if i >= 0 else None
+
     def version(self, at: date) -> Version:
         """The terms in effect on ``at``; before entry into force, the original ones."""
         i = bisect_right([v.start for v in self.versions], at) - 1
         return self.versions[max(i, 0)]
 
 
-def term_end(agreement: Agreement, k: int) -> date:
-    assert agreement.term is not None
+def term_end(agreement: Agreement, k: int) -> date | None:
+    """``E_k``, the end of term ``k`` (None: past the calendar's last day, or no term at all)."""
+    if agreement.term is None:
+        return None
     return agreement.term.times(k).after(agreement.entry_into_force)
 
 
-def notice_end(agreement: Agreement, given: date, where: tuple[str | int, ...]) -> date:
-    """First day not in force after a notice given on ``given``."""
-    threshold = agreement.notice_period.after(given + timedelta(days=1))
+def _notice_takes_effect(agreement: Agreement, given: date) -> date | None:
+    """``(given + 1 day) + notice_period``: the earliest day a notice given on ``given`` can end it."""
+    if given == date.max:
+        return None
+    return agreement.notice_period.after(given + timedelta(days=1))
+
+
+def notice_end(agreement: Agreement, given: date, where: tuple[str | int, ...]) -> date | None:
+    """First day not in force after a notice given on ``given`` (None: not within the calendar)."""
+    threshold = _notice_takes_effect(agreement, given)
     term = agreement.term
-    if term is None:
+    if term is None or threshold is None:
+        if term is not None and not agreement.renewal and term_end(agreement, 1) is not None:
+            _too_late(agreement, given, where)
         return threshold
     if not agreement.renewal:
         first = term_end(agreement, 1)
-        if threshold > first:
-            raise LifecycleError(
-                f"a notice on {given} cannot take effect: {agreement.id} does not renew and its term ends on "
-                f"{first}, but notice needs {agreement.notice_period} from the next day; the last valid "
-                f"notice day was {_last_notice_day(agreement, first)}",
-                where,
-            )
+        if first is not None and threshold > first:
+            _too_late(agreement, given, where)
         return first
     k = max(1, (threshold - agreement.entry_into_force).days // (_LONGEST_DAYS[term.unit] * term.amount))
-    while term_end(agreement, k) < threshold:
+    while True:
+        end = term_end(agreement, k)
+        if end is None or end >= threshold:
+            return end
         k += 1
-    return term_end(agreement, k)
 
 
-def _last_notice_day(agreement: Agreement, end: date) -> date:
-    day = end
-    while agreement.notice_period.after(day + timedelta(days=1)) > end:
-        day -= timedelta(days=1)
-    return day
+def _too_late(agreement: Agreement, given: date, where: tuple[str | int, ...]) -> None:
+    first = term_end(agreement, 1)
+    assert first is not None
+    last = _last_notice_day(agreement, first)
+    hint = f"the last valid notice day was {last}" if last else "no notice day before it was early enough"
+    raise LifecycleError(
+        f"a notice on {given} cannot take effect: {agreement.id} does not renew and its term ends on "
+        f"{first}, but notice needs {agreement.notice_period} from the next day; {hint}",
+        where,
+    )
+
+
+def _last_notice_day(agreement: Agreement, end: date) -> date | None:
+    """The last day a notice could be given and still end the agreement by ``end`` (None: no such day)."""
+
+    def timely(ordinal: int) -> bool:
+        reach = _notice_takes_effect(agreement, date.fromordinal(ordinal))
+        return reach is not None and reach <= end
+
+    lo, hi = agreement.entry_into_force.toordinal(), end.toordinal()  # timely is monotone: search it
+    if not timely(lo):
+        return None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if timely(mid) else (lo, mid - 1)
+    return date.fromordinal(lo)
+
+
+def _ends(day: date | None) -> str:
+    return f"ends on {day}" if day is not None else "no end within the calendar"
 
 
 class _Run:
@@ -118,21 +170,23 @@ class _Run:
         eif = agreement.entry_into_force
         self.segments = [Segment(eif, "in-force", "entry into force")]
         self.versions = [Version(eif, agreement.scope, agreement.equivalence)]
-        self.pending: date | None = None
+        self.noticed = False  # a notice is pending or suspended
+        self.pending: date | None = None  # the day it takes effect (None: past the calendar)
         self.suspended = False
         self.terminated: date | None = None
-        self.hard_end = term_end(agreement, 1) if agreement.term and not agreement.renewal else None
+        self.hard_end = term_end(agreement, 1) if not agreement.renewal else None
 
     def end(self) -> date | None:
         ends = [d for d in (self.terminated, self.hard_end) if d is not None]
-        if self.pending is not None and not self.suspended:
+        if self.noticed and not self.suspended and self.pending is not None:
             ends.append(self.pending)
         return min(ends) if ends else None
 
     def mark(self, day: date, state: State, cause: str) -> None:
         if self.segments[-1].start == day:
             self.segments.pop()
-        self.segments.append(Segment(day, state, cause))
+        ends = self.pending if state == "notice-pending" else None
+        self.segments.append(Segment(day, state, cause, ends))
 
     def apply(self, ev: Event) -> None:
         where: tuple[str | int, ...] = ("events", ev.index)
@@ -150,16 +204,22 @@ class _Run:
         getattr(self, "_" + ev.kind.replace("-", "_"))(ev, where)
 
     def _notice(self, ev: Event, where: tuple[str | int, ...]) -> None:
-        if self.pending is not None:
+        if self.noticed:
             state = "suspended" if self.suspended else "pending"
             raise LifecycleError(
                 f"a notice is already {state}; withdraw or resume it instead", (*where, "kind")
             )
         self.pending = notice_end(self.agreement, ev.date, (*where, "date"))
-        self.mark(ev.date, "notice-pending", f"notice by {ev.by or 'a party'}; ends on {self.pending}")
+        self.noticed = True
+        self.mark(ev.date, "notice-pending", f"notice by {ev.by or 'a party'}; {_ends(self.pending)}")
 
     def _suspend_notice(self, ev: Event, where: tuple[str | int, ...]) -> None:
-        if self.pending is None or self.suspended:
+        if self.suspended:
+            raise LifecycleError(
+                "suspend-notice: the notice is already suspended; resume or withdraw it instead",
+                (*where, "kind"),
+            )
+        if not self.noticed:
             raise LifecycleError("suspend-notice needs a pending notice, and there is none", (*where, "kind"))
         self.suspended = True
         self.mark(ev.date, "notice-suspended", f"notice suspended by {ev.by or 'a party'} (disputed)")
@@ -169,18 +229,16 @@ class _Run:
             raise LifecycleError(
                 "resume-notice needs a suspended notice, and there is none", (*where, "kind")
             )
-        self.suspended = False
         self.pending = notice_end(self.agreement, ev.date, (*where, "date"))
-        self.mark(
-            ev.date, "notice-pending", f"notice resumed by {ev.by or 'a party'}; ends on {self.pending}"
-        )
+        self.suspended = False
+        self.mark(ev.date, "notice-pending", f"notice resumed by {ev.by or 'a party'}; {_ends(self.pending)}")
 
     def _withdraw_notice(self, ev: Event, where: tuple[str | int, ...]) -> None:
-        if self.pending is None:
+        if not self.noticed:
             raise LifecycleError(
                 "withdraw-notice needs a pending or suspended notice, and there is none", (*where, "kind")
             )
-        self.pending, self.suspended = None, False
+        self.noticed, self.pending, self.suspended = False, None, False
         self.mark(ev.date, "in-force", f"notice withdrawn by {ev.by or 'a party'}")
 
     def _terminate(self, ev: Event, where: tuple[str | int, ...]) -> None:
@@ -199,11 +257,13 @@ class _Run:
         self.versions.append(Version(ev.date, scope, table))
 
     def finish(self) -> Timeline:
+        """Close the run. The state from the end on: ``terminated`` by a terminate event or by a notice
+        pending (not suspended) the day before; otherwise (the term ran out) ``expired``."""
         end = self.end()
         if end is not None:
             if end == self.terminated:
                 self.mark(end, "terminated", "terminated by mutual decision")
-            elif self.pending is not None:
+            elif self.noticed and not self.suspended:
                 self.mark(end, "terminated", "notice took effect")
             else:
                 self.mark(end, "expired", "term ended without renewal")

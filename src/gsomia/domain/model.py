@@ -34,13 +34,18 @@ class Duration:
     def times(self, k: int) -> Duration:
         return Duration(self.amount * k, self.unit)
 
-    def after(self, start: date) -> date:
-        """The day ``start + self`` (calendar arithmetic; Jan 31 + 1m = Feb 28 or 29)."""
+    def after(self, start: date) -> date | None:
+        """The day ``start + self`` (calendar arithmetic; Jan 31 + 1m = Feb 28 or 29), or None when that
+        day falls past the calendar's last day, 9999-12-31 (an agreement can outlive the calendar)."""
         if self.unit == "d":
+            if self.amount > (date.max - start).days:
+                return None
             return start + timedelta(days=self.amount)
         months = self.amount * (12 if self.unit == "y" else 1)
         index = start.year * 12 + (start.month - 1) + months
         year, month = divmod(index, 12)
+        if year > date.max.year:
+            return None
         month += 1
         day = min(start.day, calendar.monthrange(year, month)[1])
         return date(year, month, day)

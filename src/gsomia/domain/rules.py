@@ -65,8 +65,8 @@ def in_force(hops: Sequence[Hop], at: date, extra: Sequence[Timeline] = ()) -> R
             continue
         state = timeline.state(at)
         if not state.in_force:
-            return Reason("agreement-in-force", False, _not_in_force(timeline, at, state.state))
-        used.append(f"{timeline.agreement.id} ({state.state})")
+            return Reason("agreement-in-force", False, _not_in_force(timeline, state.state))
+        used.append(f"{timeline.agreement.id} ({_in_force_note(timeline, state.state, at)})")
     for hop in hops:
         if hop.agreement is None:
             return Reason(
@@ -74,18 +74,30 @@ def in_force(hops: Sequence[Hop], at: date, extra: Sequence[Timeline] = ()) -> R
                 False,
                 hop.missing or f"no agreement covers {hop.sender} → {hop.receiver}",
             )
-    return Reason("agreement-in-force", True, f"in force on {at}: {', '.join(dict.fromkeys(used))}")
+    return Reason("agreement-in-force", True, f"in force that day: {', '.join(dict.fromkeys(used))}")
 
 
-def _not_in_force(timeline: Timeline, at: date, state: str) -> str:
+def _in_force_note(timeline: Timeline, state: str, at: date) -> str:
+    """``in-force``; ``notice-pending, ends on 2019-11-23``; ``notice-suspended, disputed``."""
+    if state == "notice-pending":
+        seg = timeline.segment(at)
+        end = seg.ends if seg is not None else None
+        return f"{state}, {'ends on ' + end.isoformat() if end else 'no end within the calendar'}"
+    if state == "notice-suspended":
+        return f"{state}, disputed"
+    return state
+
+
+def _not_in_force(timeline: Timeline, state: str) -> str:
+    """Why an agreement is out of force on a day: when it enters into force, or the day it ended (the
+    same whatever the day asked about) and its last day in force."""
     aid = timeline.agreement.id
     if state == "not-yet-in-force":
-        return f"{aid} not yet in force on {at} (enters into force {timeline.agreement.entry_into_force})"
-    return f"{aid} {state} on {at} (last day in force: {_day_before(timeline.end)})"
-
-
-def _day_before(day: date | None) -> str:
-    return "unknown" if day is None else date.fromordinal(day.toordinal() - 1).isoformat()
+        return f"{aid} not yet in force (enters into force on {timeline.agreement.entry_into_force})"
+    end = timeline.end
+    assert end is not None, "only an agreement with an end can be terminated or expired"
+    last = date.fromordinal(end.toordinal() - 1).isoformat()
+    return f"{aid} {state} on {end} (last day in force: {last})"
 
 
 def scope(item: Item, scopes: Sequence[tuple[str, tuple[str, ...] | None]]) -> Reason:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .errors import Path, WorldError
-from .model import Agreement, Consent, Item, Level, Table, WorldSpec
+from .ids import id_problem, quoted, unknown
+from .model import EVENT_KINDS, Agreement, Consent, Duration, Event, Item, Level, Table, WorldSpec
 
 
 def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level]:
@@ -26,34 +27,14 @@ def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level
     for i, agreement in enumerate(spec.agreements):
         _check_hops(agreement, ("agreements", i), by_id)
     for i, event in enumerate(spec.events):
-        where: Path = ("events", i)
-        if event.agreement not in by_id:
-            raise WorldError(
-                f"unknown agreement {event.agreement!r}; declare it under agreements", (*where, "agreement")
-            )
-        members = by_id[event.agreement].parties
-        if event.by is not None and event.by not in members:
-            raise WorldError(
-                f"{event.by!r} is not a party of {event.agreement}; parties are {list(members)}",
-                (*where, "by"),
-            )
-        if event.kind != "amend":
-            for key, given in (
-                ("scope", event.scope is not None or event.scope_any),
-                ("equivalence", event.equivalence),
-            ):
-                if given:
-                    raise WorldError(
-                        f"'{key}' belongs to amend events alone, not to {event.kind}", (*where, key)
-                    )
-        if event.equivalence is not None:
-            check_table(event.equivalence, members, levels, (*where, "equivalence"))
+        _check_event(event, ("events", i), by_id, levels)
     if items_checked:
         return levels
     items = _unique((item.id for item in spec.items), "items", "item")
     checked: set[tuple[object, ...]] = set()  # items repeat a few shapes: check each shape once
     for i, item in enumerate(spec.items):
-        shape = (item.originator, item.level, item.releasable_to)
+        check_id(item.id, ("items", i, "id"), "an item id")
+        shape = (item.originator, item.level, item.releasable_to, item.topics, item.caveats)
         if shape not in checked:
             _check_item(item, ("items", i), parties, levels)
             checked.add(shape)
@@ -62,13 +43,60 @@ def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level
     return levels
 
 
+def check_id(value: object, where: Path, what: str) -> None:
+    """``value`` is a good id (see :func:`gsomia.domain.ids.id_problem`), or a WorldError says why."""
+    if not isinstance(value, str):
+        raise WorldError(f"{what} must be a string, not {quoted(value)}", where)
+    problem = id_problem(value)
+    if problem is not None:
+        raise WorldError(f"{what} {quoted(value)} {problem}", where)
+
+
+def _check_topics(topics: Iterable[str], where: Path) -> None:
+    for k, topic in enumerate(topics):
+        check_id(topic, (*where, k), "a topic")
+
+
 def _unique(ids: Iterable[str], section: str, what: str) -> set[str]:
     seen: set[str] = set()
     for i, ident in enumerate(ids):
+        if section != "items":  # items are checked one by one with their other fields
+            check_id(ident, (section, i, "id"), f"{'an' if what[0] in 'aeiou' else 'a'} {what} id")
         if ident in seen:
-            raise WorldError(f"{what} id {ident!r} is used twice; ids must be unique", (section, i, "id"))
+            raise WorldError(
+                f"{what} id {quoted(ident)} is used twice; ids must be unique", (section, i, "id")
+            )
         seen.add(ident)
     return seen
+
+
+def _check_event(event: Event, where: Path, by_id: dict[str, Agreement], levels: dict[str, Level]) -> None:
+    if event.kind not in EVENT_KINDS:
+        raise WorldError(
+            f"{quoted(event.kind)} is not an event kind; write one of {', '.join(EVENT_KINDS)}",
+            (*where, "kind"),
+        )
+    if event.agreement not in by_id:
+        raise WorldError(
+            unknown("agreement", event.agreement, by_id, "declare it under agreements"), (*where, "agreement")
+        )
+    members = by_id[event.agreement].parties
+    if event.by is not None and event.by not in members:
+        raise WorldError(
+            f"{quoted(event.by)} is not a party of {event.agreement}; parties are {list(members)}",
+            (*where, "by"),
+        )
+    if event.kind != "amend":
+        for key, given in (
+            ("scope", event.scope is not None or event.scope_any),
+            ("equivalence", event.equivalence is not None),
+        ):
+            if given:
+                raise WorldError(f"'{key}' belongs to amend events alone, not to {event.kind}", (*where, key))
+    if event.scope is not None:
+        _check_topics(event.scope, (*where, "scope"))
+    if event.equivalence is not None:
+        check_table(event.equivalence, members, levels, (*where, "equivalence"))
 
 
 def _check_parties(spec: WorldSpec) -> dict[str, Level]:
@@ -76,9 +104,10 @@ def _check_parties(spec: WorldSpec) -> dict[str, Level]:
     levels: dict[str, Level] = {}
     for i, party in enumerate(spec.parties):
         for j, level in enumerate(party.levels):
+            check_id(level.id, ("parties", i, "levels", j, "id"), "a level id")
             if level.id in levels:
                 raise WorldError(
-                    f"level id {level.id!r} is already used by {levels[level.id].party}; "
+                    f"level id {quoted(level.id)} is already used by {levels[level.id].party}; "
                     "level ids are unique "
                     "across the world",
                     ("parties", i, "levels", j, "id"),
@@ -89,7 +118,7 @@ def _check_parties(spec: WorldSpec) -> dict[str, Level]:
 
 def _known_party(pid: str, parties: set[str], path: Path) -> None:
     if pid not in parties:
-        raise WorldError(f"unknown party {pid!r}; declare it under parties", path)
+        raise WorldError(unknown("party", pid, parties, "declare it under parties"), path)
 
 
 def _check_agreement(
@@ -101,10 +130,16 @@ def _check_agreement(
         raise WorldError("an agreement needs two or more distinct parties", (*where, "parties"))
     if agreement.conduit is not None and agreement.conduit not in agreement.parties:
         raise WorldError(
-            f"conduit {agreement.conduit!r} must be one of the agreement's parties", (*where, "conduit")
+            f"conduit {quoted(agreement.conduit)} must be one of the agreement's parties", (*where, "conduit")
         )
     if agreement.conduit is not None and agreement.kind != "arrangement":
         raise WorldError("only an arrangement has a conduit; write kind: arrangement", (*where, "kind"))
+    if agreement.kind not in ("treaty", "arrangement"):
+        raise WorldError(
+            f"{quoted(agreement.kind)} is not a kind; write treaty or arrangement", (*where, "kind")
+        )
+    for key, length in (("term", agreement.term), ("notice_period", agreement.notice_period)):
+        _check_duration(length, (*where, key))
     if agreement.term is not None and agreement.term.amount <= 0:
         raise WorldError(
             f"a term of {agreement.term} has no length; give a positive one or leave term out",
@@ -117,11 +152,29 @@ def _check_agreement(
     if agreement.hops and agreement.conduit is None:
         raise WorldError("hops only make sense with a conduit; add conduit or drop hops", (*where, "hops"))
     for j, hop in enumerate(agreement.hops):
-        if hop not in agreements or hop == agreement.id:
+        if hop == agreement.id:
             raise WorldError(
-                f"unknown hops agreement {hop!r}; declare it under agreements", (*where, "hops", j)
+                f"{agreement.id} lists itself in hops; hops are the hub's own agreements with the members",
+                (*where, "hops", j),
             )
+        if hop not in agreements:
+            raise WorldError(
+                unknown("hops agreement", hop, agreements, "declare it under agreements"), (*where, "hops", j)
+            )
+    if agreement.scope is not None:
+        _check_topics(agreement.scope, (*where, "scope"))
     check_table(agreement.equivalence, agreement.parties, levels, (*where, "equivalence"))
+
+
+def _check_duration(length: Duration | None, where: Path) -> None:
+    if length is None:
+        return
+    if type(length.amount) is not int or length.unit not in ("y", "m", "d"):
+        raise WorldError(
+            f"{quoted(str(length.amount) + str(length.unit))} is not a length; give a whole number and "
+            "a unit, y, m or d (like 1y or 90d)",
+            where,
+        )
 
 
 def _check_hops(agreement: Agreement, where: Path, by_id: dict[str, Agreement]) -> None:
@@ -152,18 +205,20 @@ def check_table(table: Table, members: tuple[str, ...], levels: dict[str, Level]
         for pid, ids in row.cells:
             at: Path = (*where, r, pid)
             if pid not in members:
-                raise WorldError(f"{pid!r} is not a party of this agreement; parties are {list(members)}", at)
+                raise WorldError(
+                    f"{quoted(pid)} is not a party of this agreement; parties are {list(members)}", at
+                )
             if not ids:
                 raise WorldError(f"row names no level for {pid}", at)
             for lid in ids:
                 level = levels.get(lid)
                 if level is None:
-                    raise WorldError(f"unknown level {lid!r}; declare it under the party's levels", at)
+                    raise WorldError(unknown("level", lid, levels, "declare it under the party's levels"), at)
                 if level.party != pid:
-                    raise WorldError(f"level {lid!r} belongs to {level.party}, not {pid}", at)
+                    raise WorldError(f"level {quoted(lid)} belongs to {level.party}, not {pid}", at)
                 if lid in seen:
                     raise WorldError(
-                        f"level {lid!r} is already in row {seen[lid] + 1}; a level sits in one row", at
+                        f"level {quoted(lid)} is already in row {seen[lid] + 1}; a level sits in one row", at
                     )
                 seen[lid] = r
     _check_no_crossing(table, levels, where)
@@ -195,9 +250,14 @@ def _check_item(item: Item, where: Path, parties: set[str], levels: dict[str, Le
     _known_party(item.originator, parties, (*where, "originator"))
     level = levels.get(item.level)
     if level is None or level.party != item.originator:
-        raise WorldError(f"level {item.level!r} is not one of {item.originator}'s levels", (*where, "level"))
+        raise WorldError(
+            f"level {quoted(item.level)} is not one of {item.originator}'s levels", (*where, "level")
+        )
     for j, pid in enumerate(item.releasable_to or ()):
         _known_party(pid, parties, (*where, "releasable_to", j))
+    _check_topics(item.topics, (*where, "topics"))
+    for j, caveat in enumerate(item.caveats):
+        check_id(caveat, (*where, "caveats", j), "a caveat")
 
 
 def _check_consent(consent: Consent, where: Path, parties: set[str], items: set[str]) -> None:
@@ -206,7 +266,9 @@ def _check_consent(consent: Consent, where: Path, parties: set[str], items: set[
     if consent.topic is not None and consent.originator is None:
         raise WorldError("a topic consent must name the originator whose items it covers", (*where, "topic"))
     if consent.item is not None and consent.item not in items:
-        raise WorldError(f"unknown item {consent.item!r}", (*where, "item"))
+        raise WorldError(unknown("item", consent.item, items, "declare it under items"), (*where, "item"))
+    if consent.topic is not None:
+        check_id(consent.topic, (*where, "topic"), "a topic")
     if consent.originator is not None:
         _known_party(consent.originator, parties, (*where, "originator"))
     _known_party(consent.holder, parties, (*where, "holder"))

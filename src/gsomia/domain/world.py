@@ -7,15 +7,16 @@ decisions read precomputed timelines and lookups only.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from . import engine
 from .decision import Alternative, Decision, Reason
 from .errors import QueryError
+from .ids import quoted, unknown
 from .impact import Change, ImpactReport, Progress, compare
-from .index import Index, Verdict
+from .index import MEMO_LIMIT, Index, Verdict
 from .lifecycle import AgreementState, Timeline, compile_timeline
 from .model import Consent, Event, Item, Level, Party, WorldSpec, map_level
 from .validate import validate
@@ -36,7 +37,7 @@ def parse_day(value: date | str, what: str = "at") -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise QueryError(f"{what}: {value!r} is not a date; write it as YYYY-MM-DD") from None
+        raise QueryError(f"{what}: {quoted(value)} is not a date; write it as YYYY-MM-DD") from None
 
 
 class World:
@@ -59,28 +60,44 @@ class World:
         self.timelines: dict[str, Timeline] = {
             a.id: compile_timeline(a, tuple(events[a.id])) for a in ordered
         }
-        self._pairs: dict[tuple[str, str], list[Timeline]] = defaultdict(list)
+        pairs: dict[tuple[str, str], list[Timeline]] = defaultdict(list)
         for timeline in self.timelines.values():
             for a in timeline.agreement.parties:
                 for b in timeline.agreement.parties:
                     if a != b:
-                        self._pairs[(a, b)].append(timeline)
-        self._conduits = [t for t in self.timelines.values() if t.agreement.conduit is not None]
+                        pairs[(a, b)].append(timeline)
+        self._pairs: dict[tuple[str, str], tuple[Timeline, ...]] = {k: tuple(v) for k, v in pairs.items()}
+        self._conduits = tuple(t for t in self.timelines.values() if t.agreement.conduit is not None)
         self._consents: dict[tuple[str, str], list[Consent]] = defaultdict(list)
         for consent in spec.consents:
             self._consents[(consent.holder, consent.recipient)].append(consent)
+        self._sorted_items: list[str] | None = None
+        self._explained: dict[
+            tuple[int, str, str, int], tuple[tuple[Reason, ...], tuple[Alternative, ...]]
+        ] = {}
+        # last, from the finished world and through its public API only
         self.index: Index = Index(self, base.index if same and base else None)
 
     @classmethod
     def from_spec(cls, spec: WorldSpec) -> World:
         return cls(spec)
 
-    # -- the Facts the engine reads -------------------------------------------------------------
+    # -- the Facts the engine reads (and the index compiles) -----------------------------------
     def timelines_naming(self, a: str, b: str) -> Sequence[Timeline]:
+        """The agreements naming both ``a`` and ``b`` (conduit arrangements included), in id order."""
         return self._pairs.get((a, b), ())
 
+    def party_pairs(self) -> Iterator[tuple[tuple[str, str], Sequence[Timeline]]]:
+        """Each ordered pair of parties some agreement names, with those agreements in id order."""
+        return iter(self._pairs.items())
+
     def conduits(self) -> Sequence[Timeline]:
+        """The conduit arrangements, in id order."""
         return self._conduits
+
+    def consents(self) -> Sequence[Consent]:
+        """Every consent on record, in the order given."""
+        return self.spec.consents
 
     def find_consent(self, item: Item, sender: str, receiver: str, at: date) -> Consent | None:
         for consent in self._consents.get((sender, receiver), ()):
@@ -106,34 +123,48 @@ class World:
         return None if best is None else best[2]
 
     # -- public API -----------------------------------------------------------------------------
-    def _query(self, item: str, recipient: str, at: date | str, holder: str | None) -> tuple[Item, str, date]:
-        found = self.items.get(item)
+    def resolve(
+        self, item: str, recipient: str, at: date | str, holder: str | None = None
+    ) -> tuple[Item, str, date]:
+        """A query's item, sender (the holder, by default the originator) and day; bad input (an unknown
+        id, a recipient equal to the holder, a day that is not a date) raises :class:`QueryError`."""
+        found = self.items.get(item) if isinstance(item, str) else None
         if found is None:
-            raise QueryError(f"unknown item {item!r}; the world has {len(self.items)} items")
+            raise QueryError(self._unknown_item(item))
         sender = found.originator if holder is None else holder
         if recipient not in self.parties:
-            raise QueryError(f"unknown recipient {recipient!r}; parties are {sorted(self.parties)}")
+            raise QueryError(unknown("recipient", recipient, self.parties, self._parties_are()))
         if sender not in self.parties:
-            raise QueryError(f"unknown holder {sender!r}; parties are {sorted(self.parties)}")
+            raise QueryError(unknown("holder", sender, self.parties, self._parties_are()))
         if sender == recipient:
-            raise QueryError(f"recipient {recipient!r} is the holder itself; name another party")
+            raise QueryError(f"recipient {quoted(recipient)} is the holder itself; name another party")
         return found, sender, at if type(at) is date else parse_day(at)
+
+    def _unknown_item(self, item: object) -> str:
+        if self._sorted_items is None and len(self.items) > 5_000:
+            self._sorted_items = sorted(self.items)
+        known = self._sorted_items if self._sorted_items is not None else self.items
+        return unknown("item", item, known, f"the world has {len(self.items)} items")
+
+    def _parties_are(self) -> str:
+        return f"parties are {sorted(self.parties)}"
 
     def decide(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
         """May ``item`` go from ``holder`` (default: its originator) to ``recipient`` on day ``at``?
 
-        The verdict, route and marking come from the compiled index; reasons are built when first read.
+        The verdict, route and marking come from the compiled index; reasons are built when first read
+        and shared by the decisions they fit (see :meth:`explain`).
         """
-        # the hot path: one lookup of the item, membership tests, the memo; anything odd takes _query's
+        # the hot path: one lookup of the item, membership tests, the memo; anything odd takes resolve's
         # road, which names what is wrong
         ci = self.index.items.get(item)
         parties = self.parties
         if ci is None or recipient not in parties or (holder is not None and holder not in parties):
-            self._query(item, recipient, at, holder)
-            raise AssertionError("unreachable: _query rejects what the hot path does not take")
+            self.resolve(item, recipient, at, holder)
+            raise AssertionError("unreachable: resolve rejects what the hot path does not take")
         sender = ci.item.originator if holder is None else holder
         if sender == recipient:
-            self._query(item, recipient, at, holder)
+            self.resolve(item, recipient, at, holder)
         day = at if type(at) is date else parse_day(at)
         v = self.index.cached(ci, recipient, day.toordinal(), sender)
         return Decision(
@@ -142,17 +173,25 @@ class World:
 
     def decide_plain(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
         """The same decision, worked out rule by rule by the engine (the index's reference)."""
-        found, sender, day = self._query(item, recipient, at, holder)
+        found, sender, day = self.resolve(item, recipient, at, holder)
         return engine.decide(self, found, recipient, day, sender)
 
     def explain(self, decision: Decision) -> tuple[tuple[Reason, ...], tuple[Alternative, ...]]:
-        full = engine.decide(
-            self, self.items[decision.item], decision.recipient, decision.at, decision.holder
-        )
-        verdict = (full.allowed, full.route, full.agreements, full.marking)
-        if verdict != (decision.allowed, decision.route, decision.agreements, decision.marking):
-            raise AssertionError(f"index and engine disagree on {decision!r}: the engine says {verdict}")
-        return full.reasons, full.alternatives
+        """The reasons and alternatives of ``decision``, worked out by the engine once per item shape,
+        recipient, holder and stretch of days on which no reason changes, and shared after that."""
+        index = self.index
+        ci = index.items[decision.item]
+        key = (id(ci), decision.recipient, decision.holder, index.reason_span(decision.at.toordinal()))
+        found = self._explained.get(key)
+        if found is None:
+            full = engine.decide(self, ci.item, decision.recipient, decision.at, decision.holder)
+            verdict = (full.allowed, full.route, full.agreements, full.marking)
+            if verdict != (decision.allowed, decision.route, decision.agreements, decision.marking):
+                raise AssertionError(f"index and engine disagree on {decision!r}: the engine says {verdict}")
+            if len(self._explained) >= MEMO_LIMIT:
+                self._explained.clear()
+            found = self._explained[key] = (full.reasons, full.alternatives)
+        return found
 
     def decide_many(
         self, queries: Iterable[Query | tuple[str, str, date | str] | tuple[str, str, date | str, str | None]]
@@ -170,9 +209,9 @@ class World:
     def timeline(self, agreement: str) -> Timeline:
         try:
             return self.timelines[agreement]
-        except KeyError:
+        except (KeyError, TypeError):
             raise QueryError(
-                f"unknown agreement {agreement!r}; agreements are {sorted(self.timelines)}"
+                unknown("agreement", agreement, self.timelines, f"agreements are {sorted(self.timelines)}")
             ) from None
 
     def impact(
@@ -192,11 +231,11 @@ class World:
         chosen = list(self.items) if items is None else list(items)
         for iid in chosen:
             if iid not in self.items:
-                raise QueryError(f"unknown item {iid!r}")
+                raise QueryError(self._unknown_item(iid))
         targets = sorted(self.parties) if recipients is None else list(dict.fromkeys(recipients))
         for pid in targets:
             if pid not in self.parties:
-                raise QueryError(f"unknown recipient {pid!r}; parties are {sorted(self.parties)}")
+                raise QueryError(unknown("recipient", pid, self.parties, self._parties_are()))
         groups: dict[tuple[object, ...], list[str]] = defaultdict(list)
         for iid in chosen:
             ci = self.index.items[iid]
