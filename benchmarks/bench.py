@@ -1,4 +1,4 @@
-"""The decision benchmark of design.md §6: gsomia beside cedarpy and pycasbin on the same world, same run.
+"""The decision benchmark: gsomia beside cedarpy and pycasbin on the same world, in the same run.
 
 Steps: build the seeded world; check each anchor agrees with gsomia on a sample of queries (an engine
 that disagrees gets no speed numbers); time single decisions (p50, p99, decisions/s) and batches; time the

@@ -2,7 +2,7 @@
 
 What it covers: a query whose holder is the item's originator and whose recipient is another party. For
 those it answers "does some direct route pass?" -- rules 1 (NOFORN), 2 (releasable-to), 3 (an agreement
-without a conduit, in force on the day), 4 (scope) and 5 (level covered), per design.md §3. gsomia allows
+without a conduit, in force on the day), 4 (scope) and 5 (level covered), per docs/rules.md. gsomia allows
 such a query by a direct route exactly when its decision is allowed with a two-party route (the direct
 route is tried first), so the comparison is ``casbin.decide(q) == (d.allowed and len(d.route) == 2)``.
 It does not cover conduits, onward holders (marking, consent) or returns: casbin's flat policy lines and

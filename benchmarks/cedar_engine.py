@@ -1,4 +1,4 @@
-"""design.md §3 judged by Cedar (cedarpy): an independent anchor for gsomia's engine.
+"""the decision rules (docs/rules.md) judged by Cedar (cedarpy): an independent anchor for gsomia's engine.
 
 The rules live in ``benchmarks/cedar/gsomia.cedar`` (schema beside it). This module only turns a world into
 Cedar entities and a query into Cedar requests:

@@ -1,4 +1,4 @@
-"""A seeded benchmark world (design.md §6): parties, bilaterals with lifecycles, conduits, items, consents.
+"""A seeded benchmark world: parties, bilaterals with lifecycles, conduits, items, consents.
 
 ``make_world`` builds :class:`gsomia.domain.model.WorldSpec` values directly (no YAML at this size). Every
 equivalence table is built by aligning levels by rank, so rows never cross; every lifecycle event is checked
@@ -256,7 +256,7 @@ def make_world(
     consents: int = 2_000,
     classes: int = 3_000,
 ) -> WorldSpec:
-    """The benchmark world of design.md §6, the same for the same arguments."""
+    """The benchmark world of benchmarks/README.md, the same for the same arguments."""
     rng = random.Random(seed)
     people = make_parties(rng, parties)
     agreements, events = make_agreements(rng, people, bilaterals, conduits)

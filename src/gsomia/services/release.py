@@ -41,7 +41,7 @@ class ReleaseOutcome:
     leaf: LeafRow
 
     def to_dict(self) -> dict[str, Any]:
-        """The decision JSON (design.md §4), with where it was recorded."""
+        """The decision JSON (docs/cli.md), with where it was recorded."""
         return {
             **self.decision.to_dict(),
             "release": self.release.seq,

@@ -91,7 +91,7 @@ class Worldbook:
             return uow.records()
 
     def export_world(self) -> Data:
-        """The node's world as a world file's data (design.md §2): load it again and get the same world."""
+        """The node's world as a world file's data: load it again and get the same world."""
         with self._store.read() as uow:
             data = replay(uow.records()).data
         return worlddata.world_file({k: v for k, v in data.items() if v or k == "parties"})

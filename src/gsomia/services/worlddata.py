@@ -1,4 +1,4 @@
-"""Domain values back to the plain data of a world file (design.md §2), as JSON-ready dicts.
+"""Domain values back to the plain data of a world file (docs/world-file.md), as JSON-ready dicts.
 
 The inverse of :func:`gsomia.scenario.spec_from_data`: for any valid spec, reading these dicts back gives
 the same values. The node stores every world record in this normalized form, so what it exports is what
@@ -136,7 +136,7 @@ def _ordered(entry: Data, keys: tuple[str, ...]) -> Data:
 
 
 def world_file(data: Data) -> Data:
-    """World data with keys in the order a person writes a world file (as design.md §2 does)."""
+    """World data with keys in the order a person writes a world file (as docs/world-file.md does)."""
     out = _ordered(data, _ORDER[""])
     for section, keys in _ORDER.items():
         if section and section in out:
