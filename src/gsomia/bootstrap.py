@@ -27,7 +27,7 @@ from .services.logcheck import Audit
 from .services.logstore import LoggedStore
 from .services.ports import KeyRing, Store
 from .services.release import Releases
-from .services.worldbook import Worldbook
+from .services.worldbook import ImportReport, Worldbook
 
 Clock = Callable[[], datetime]
 
@@ -50,6 +50,13 @@ class Services:
     consents: Consents
     events: Events
     audit: Audit
+
+    def import_world(self, path: str | os.PathLike[str]) -> ImportReport:
+        """Read the world file at ``path`` and add everything it holds (see ``Worldbook.import_spec``)."""
+        from .scenario import read_spec
+
+        spec, lines = read_spec(path)
+        return self.worldbook.import_spec(spec, os.fspath(path), lines)
 
     def close(self) -> None:
         self.store.close()

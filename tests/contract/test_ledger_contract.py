@@ -26,7 +26,7 @@ def services(store, tmp_path):
 
 def test_every_write_extends_the_tree_and_signs_a_head(services):
     """After an import, an item and two releases, the log verifies and its newest head covers every leaf."""
-    services.worldbook.import_world(EXAMPLES)
+    services.import_world(EXAMPLES)
     services.items.add_item("K-B1", "KOR", "KR-II", ["dprk-missile"], body=b"b1")
     services.releases.release("K-B1", "JPN", "2019-10-01")
     services.releases.release("K-NF-1", "USA", "2019-10-01")
@@ -43,7 +43,7 @@ def test_every_write_extends_the_tree_and_signs_a_head(services):
 
 def test_an_inclusion_proof_of_every_leaf_verifies(services):
     """Each leaf's proof, served from the stored nodes, leads to the signed root."""
-    services.worldbook.import_world(EXAMPLES)
+    services.import_world(EXAMPLES)
     head: TreeHead = services.audit.head()
     for leaf in range(head.size):
         proof = services.audit.prove(leaf)
@@ -55,7 +55,7 @@ def test_a_failed_write_leaves_no_leaf_node_or_head(services):
     """A release that fails inside its unit of work (no body to send) writes nothing to the log either."""
     from gsomia.domain.errors import GsomiaError
 
-    services.worldbook.import_world(EXAMPLES)
+    services.import_world(EXAMPLES)
     with services.store.read() as uow:
         before = (uow.leaf_count(), len(uow.tree_nodes()), len(uow.heads()))
     with pytest.raises(GsomiaError):

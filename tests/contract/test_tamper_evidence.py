@@ -58,7 +58,7 @@ def opened() -> Iterator[list[Services]]:
 def node(sql_url: str, keys: NodeKeys, tmp_path: Path) -> Iterator[tuple[str, Services]]:
     """A KOR node with the examples world, two items with bodies and three releases (one refused)."""
     services = services_on(sql_url, keys, tmp_path)
-    services.worldbook.import_world(EXAMPLES)
+    services.import_world(EXAMPLES)
     services.items.add_item("K-B1", "KOR", "KR-II", ["dprk-missile"], body=b"body one")
     services.items.add_item("K-B2", "KOR", "KR-III", ["dprk-nuclear"], body=b"body two")
     services.releases.release("K-B1", "JPN", "2019-10-01")
@@ -130,7 +130,7 @@ def test_a_forged_agreement_with_a_well_formed_leaf_is_never_acted_on(node, fres
     _, services = node
     heads_before = len(services.audit.verify().to_dict()["faults"]), services.audit.head().size
     named = forge_agreement(services)
-    raw_world = Worldbook(services.store.inner).world()  # what a node without the check would act on
+    raw_world = Worldbook(services.store.inner).full_world()  # what a node without the check would act on
     assert raw_world.decide("K-TOP-1", "USA", "2019-10-01").allowed
     for node_now in (services, fresh()):
         with pytest.raises(TamperError, match=re.escape(f"{named} is not covered by a signed head")):
@@ -225,7 +225,9 @@ def test_an_edited_record_is_refused_by_a_fresh_node_and_named_by_verify(node, f
     tamper(services, "UPDATE records SET data = replace(data, 'KR-I\"', 'KR-II\"') WHERE key = 'K-TOP-1'")
     assert any("does not hold record:" in f for f in faults(services))
     with pytest.raises(TamperError, match="it was edited"):
-        fresh().worldbook.world()
+        fresh().worldbook.full_world()
+    with pytest.raises(TamperError, match="it was edited"):
+        fresh().releases.release("K-TOP-1", "USA", "2019-10-01")
 
 
 def test_a_truncated_tail_with_its_heads_is_caught_only_against_a_kept_head(node, fresh):
@@ -320,7 +322,7 @@ def _node_once(sql_url: str, keys: NodeKeys, tmp_path: Path) -> Iterator[Service
         else:
             url = stack.enter_context(pg.fresh_schema(pg.server_url()))
         services = stack.enter_context(services_on(url, keys, tmp_path))
-        services.worldbook.import_world(EXAMPLES)
+        services.import_world(EXAMPLES)
         services.items.add_item("K-B1", "KOR", "KR-II", ["dprk-missile"], body=b"body one")
         services.items.add_item("K-B2", "KOR", "KR-III", ["dprk-nuclear"], body=b"body two")
         services.releases.release("K-B1", "JPN", "2019-10-01")

@@ -32,7 +32,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     node = tmp_path_factory.mktemp("node") / "kor"
     create_node(node, party="KOR")
     with build(Settings.load(node)) as s:
-        s.worldbook.import_world(EXAMPLES)
+        s.import_world(EXAMPLES)
         s.items.add_item("K-B1", "KOR", "KR-II", ["dprk-missile"], body=b"body one")
         s.releases.release("K-B1", "JPN", "2019-10-01")
         kept = s.audit.head().to_dict()

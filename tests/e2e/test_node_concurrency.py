@@ -36,7 +36,7 @@ def _seeded_node(tmp_path: Path, database_url: str = "") -> Path:
     world = tmp_path / "examples.yaml"
     world.write_text(EXAMPLES_YAML, encoding="utf-8")
     with build(Settings.load(node, environ={})) as services:
-        services.worldbook.import_world(world)
+        services.import_world(world)
         services.items.add_item("K-BODY-1", "KOR", "KR-II", ["dprk-missile"], body=b"body")
     return node
 

@@ -57,7 +57,7 @@ def make_node(tmp_path: Path) -> Path:
     world = tmp_path / "examples.yaml"
     world.write_text(EXAMPLES_YAML, encoding="utf-8")
     with build(Settings.load(node, environ={})) as services:
-        services.worldbook.import_world(world)
+        services.import_world(world)
         services.items.add_item("K-BODY-1", "KOR", "KR-II", ["dprk-missile"], body=BODY)
     return node
 

@@ -41,7 +41,7 @@ def test_item_bodies_are_in_no_file_of_the_node_directory(tmp_path: Path):
     world.write_text(EXAMPLES_YAML, encoding="utf-8")
     services = build(Settings.load(node, environ={}))
     try:
-        services.worldbook.import_world(world)
+        services.import_world(world)
         for item, body in BODIES.items():
             services.items.add_item(item, "KOR", "KR-II", ["dprk-missile"], body=body)
         services.items.attach_body("K-MSL-1", BODIES["K-CANARY-1"] + b"-attached")

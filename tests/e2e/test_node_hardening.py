@@ -29,7 +29,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     node = tmp_path_factory.mktemp("review") / "kor"
     create_node(node, party="KOR")
     with build(Settings.load(node)) as s:
-        s.worldbook.import_world(EXAMPLES)
+        s.import_world(EXAMPLES)
         s.items.add_item("K-B1", "KOR", "KR-II", ["dprk-missile"], body=b"body one")
         assert s.releases.release("K-B1", "JPN", "2019-10-01").release.allowed
         assert s.releases.release("K-B1", "USA", "2019-10-01").release.allowed

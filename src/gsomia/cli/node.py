@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -91,8 +92,13 @@ def import_world(
     as_json: JsonOpt = False,
 ) -> None:
     """Add everything a world file holds to the node, all or nothing (items come without bodies)."""
-    with open_node(node) as services:
-        report = services.worldbook.import_world(world)
+    from ..scenario import read_spec  # deferred for start-up speed: the world-file reader
+    from .whatif import progress_bar
+
+    spec, lines = read_spec(world)
+    bar = progress_bar(not as_json and sys.stderr.isatty(), "import", "items")
+    with open_node(node) as services, bar as tick:
+        report = services.worldbook.import_spec(spec, os.fspath(world), lines, tick)
     counts = ", ".join(f"{n} {section}" for section, n in report.counts.items())
     emit(as_json, {"file": report.file, "added": report.counts}, lambda: f"imported {report.file}: {counts}")
 

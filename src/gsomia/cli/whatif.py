@@ -77,20 +77,20 @@ def show(
 
 
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Tick | None]:
-    """A progress bar over item classes on stderr, for people; nothing for machines."""
+def progress_bar(enabled: bool, what: str = "impact", unit: str = "classes") -> Iterator[Tick | None]:
+    """A progress bar over ``unit`` on stderr, for people; nothing for machines."""
     if not enabled:
         yield None
         return
     columns = (
-        TextColumn("impact"),
+        TextColumn(what),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("classes"),
+        TextColumn(unit),
         TimeElapsedColumn(),
     )
     with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("impact", total=None)
+        task = bar.add_task(what, total=None)
 
         def tick(done: int, total: int) -> None:
             if done == 1 or done == total or done % 256 == 0:

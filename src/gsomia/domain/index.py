@@ -107,7 +107,7 @@ class Index:
             for b in world.parties
             if a != b
         }
-        consented = {c.item for c in world.consents() if c.item is not None}
+        self._named = consented = {c.item for c in world.consents() if c.item is not None}
         self._classes: dict[tuple[object, ...], int] = dict(base._classes) if base else {}
         self.items: dict[str, CItem] = base.items if base else self._items(world, consented)
         self.consents: dict[tuple[str, str], list[CConsent]] = defaultdict(list)
@@ -185,6 +185,10 @@ class Index:
                 ci = shapes[key] = self._item(item, own)
             out[iid] = ci
         return out
+
+    def admit(self, item: Item) -> None:
+        """Compile one more item (see :meth:`World.admit`); one a consent names is a class of its own."""
+        self.items[item.id] = self._item(item, item.id in self._named)
 
     def _item(self, item: Item, consented: bool) -> CItem:
         releasable = None if item.releasable_to is None else frozenset((*item.releasable_to, item.originator))

@@ -36,7 +36,7 @@ def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level
         check_id(item.id, ("items", i, "id"), "an item id")
         shape = (item.originator, item.level, item.releasable_to, item.topics, item.caveats)
         if shape not in checked:
-            _check_item(item, ("items", i), parties, levels)
+            check_item(item, ("items", i), parties, levels)
             checked.add(shape)
     for i, consent in enumerate(spec.consents):
         _check_consent(consent, ("consents", i), parties, items)
@@ -246,7 +246,8 @@ def _check_no_crossing(table: Table, levels: dict[str, Level], where: Path) -> N
                 order = here
 
 
-def _check_item(item: Item, where: Path, parties: set[str], levels: dict[str, Level]) -> None:
+def check_item(item: Item, where: Path, parties: set[str], levels: dict[str, Level]) -> None:
+    """``item`` names a known originator, one of its levels, known parties and well-formed topics."""
     _known_party(item.originator, parties, (*where, "originator"))
     level = levels.get(item.level)
     if level is None or level.party != item.originator:

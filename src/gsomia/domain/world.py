@@ -19,7 +19,7 @@ from .impact import Change, ImpactReport, Progress, compare
 from .index import MEMO_LIMIT, Index, Verdict
 from .lifecycle import AgreementState, Timeline, compile_timeline
 from .model import Consent, Event, Item, Level, Party, WorldSpec, map_level
-from .validate import validate
+from .validate import check_item, validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,23 @@ class World:
     @classmethod
     def from_spec(cls, spec: WorldSpec) -> World:
         return cls(spec)
+
+    def fits(self, item: Item) -> None:
+        """Whether ``item`` could join this world: a :class:`WorldError` saying why not."""
+        check_item(item, ("items", item.id), set(self.parties), self.levels)
+
+    def admit(self, items: Iterable[Item]) -> None:
+        """Add ``items`` to this world, each checked against its parties and levels as a world file's
+        items are (a :class:`WorldError` for one that does not fit): a node's world holds its parties,
+        agreements, events and consents, and takes in the items a decision needs as they are read."""
+        fresh = [item for item in items if item.id not in self.items]
+        for item in fresh:
+            check_item(item, ("items", item.id), set(self.parties), self.levels)
+        for item in fresh:
+            self.items[item.id] = item
+            self.index.admit(item)
+        if fresh:
+            self._sorted_items = None
 
     # -- the Facts the engine reads (and the index compiles) -----------------------------------
     def timelines_naming(self, a: str, b: str) -> Sequence[Timeline]:

@@ -8,8 +8,17 @@ validates and compiles it; ``spec_from_data`` takes data already parsed; ``locat
 from __future__ import annotations
 
 from .fragments import load_agreement, load_table
-from .loader import load_spec, load_world, locate
+from .loader import load_spec, load_world, locate, read_spec
 from .reader import spec_from_data
 from .source import Lines
 
-__all__ = ["Lines", "load_agreement", "load_spec", "load_table", "load_world", "locate", "spec_from_data"]
+__all__ = [
+    "Lines",
+    "load_agreement",
+    "load_spec",
+    "load_table",
+    "load_world",
+    "locate",
+    "read_spec",
+    "spec_from_data",
+]

@@ -26,6 +26,11 @@ def load_spec(path: str | os.PathLike[str]) -> WorldSpec:
     return spec
 
 
+def read_spec(path: str | os.PathLike[str]) -> tuple[WorldSpec, Lines | None]:
+    """:func:`load_spec`, with the file's line map (None when not known) for errors found later."""
+    return _load(path)
+
+
 def load_world(path: str | os.PathLike[str]) -> World:
     """Read, validate and compile the world file at ``path``; any problem is a ScenarioError."""
     from gsomia.domain.world import World  # imported here: the domain needs nothing from us to load

@@ -74,8 +74,8 @@ class Consents:
     def request(self, ask: ConsentRequest, *, id: str | None = None) -> ConsentView:
         """Record a holder's request; checked as if it were granted, so a request names real things."""
         with self._store.begin() as uow:
-            cid = id or new_consent_id(uow.records())
-            if cid in replay(uow.records()).consents:
+            cid = id or new_consent_id(uow.world_records())
+            if cid in replay(uow.world_records()).consents:
                 raise ConsentStateError(f"consent id {cid!r} is already used; choose another")
             data = {"id": cid, **ask.terms()}
             checked = self._worldbook.check(uow, [Pending("consent", cid, {**data, "status": "granted"})])
@@ -123,11 +123,11 @@ class Consents:
     def consents(self) -> list[ConsentView]:
         """Every consent ever requested or imported, with its history, oldest first."""
         with self._store.read() as uow:
-            return list(replay(uow.records()).consents.values())
+            return list(replay(uow.world_records()).consents.values())
 
     # -- helpers -----------------------------------------------------------------------------------
     def _view(self, uow: UnitOfWork, cid: str) -> ConsentView:
-        found = replay(uow.records()).consents.get(cid)
+        found = replay(uow.world_records()).consents.get(cid)
         if found is None:
             raise UnknownConsentError(f"unknown consent {cid!r}; see: gsomia consent list")
         return found
@@ -142,7 +142,8 @@ class Consents:
 
     def _decider(self, uow: UnitOfWork, view: ConsentView, by: str | None) -> str:
         """The originator, who alone decides on the consent; ``by``, if given, must be that party."""
-        originator = originator_of(view, self._worldbook.world_in(uow))
+        named = [str(view.terms["item"])] if "item" in view.terms else []
+        originator = originator_of(view, self._worldbook.with_items(uow, named))
         if by is not None and by != originator:
             raise ConsentStateError(
                 f"only the originator {originator} can decide on consent {view.id!r}, not {by}"

@@ -57,7 +57,7 @@ class Events:
     def events(self) -> list[Record]:
         """Every lifecycle event on record, in the order added."""
         with self._store.read() as uow:
-            return [r for r in uow.records() if r.kind == "event"]
+            return [r for r in uow.world_records() if r.kind == "event"]
 
     def timeline(self) -> list[Timeline]:
         """Each agreement's states with their dates, in id order."""

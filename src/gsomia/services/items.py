@@ -14,9 +14,10 @@ from . import journal
 from .errors import MissingBodyError, ServiceError
 from .ports import KeyRing, Record, Store, UnitOfWork
 from .worldbook import Worldbook
-from .worlddata import item_data
+from .worlddata import from_record
 
 BODY_AAD = b"gsomia/body/v1|"
+PAGE = 5_000
 
 
 def body_aad(item: str) -> bytes:
@@ -65,7 +66,7 @@ class Items:
     def attach_body(self, item: str, body: bytes) -> None:
         """Give a metadata-only item (one imported from a world file) its body; a body is never replaced."""
         with self._store.begin() as uow:
-            if item not in self._worldbook.world_in(uow).items:
+            if not uow.item_records([item]):
                 raise ServiceError(f"unknown item {item!r}; add it first with its metadata")
             if uow.get_body(item) is not None:
                 raise ServiceError(f"item {item!r} already has a body; bodies are never replaced")
@@ -76,11 +77,20 @@ class Items:
         with self._store.read() as uow:
             return open_body(uow, self._keys, item)
 
-    def items(self) -> list[ItemView]:
-        """Every item on the node, in the order added."""
+    def items(self, after: int = 0, limit: int | None = None) -> list[ItemView]:
+        """The items on the node in the order added (those added after record ``after``, at most
+        ``limit``), each checked against its leaf; no body is read."""
+        out: list[ItemView] = []
         with self._store.read() as uow:
-            spec = self._worldbook.world_in(uow).spec
-            return [ItemView(item_data(i), uow.get_body(i.id) is not None) for i in spec.items]
+            while limit is None or len(out) < limit:
+                want = PAGE if limit is None else min(PAGE, limit - len(out))
+                page = uow.item_records_page(after, want)
+                if not page:
+                    break
+                held = uow.body_items(r.key for r in page)
+                out += [ItemView(from_record(r.data), r.key in held) for r in page]
+                after = page[-1].seq
+        return out
 
 
 def open_body(uow: UnitOfWork, keys: KeyRing, item: str) -> bytes:

@@ -11,6 +11,7 @@ no longer matches its leaf.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from gsomia.ledger.canonical import canonical
@@ -71,6 +72,14 @@ def add_record(uow: UnitOfWork, kind: str, key: str, data: dict[str, Any]) -> tu
     """Append a world record and its leaf."""
     record = uow.add_record(kind, key, data)
     return record, uow.append_leaf(LEAF_KINDS[kind], record_ref(record.seq), canonical(record_json(record)))
+
+
+def add_records(uow: UnitOfWork, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]:
+    """Append many world records and their leaves, two statements in all."""
+    records = uow.add_records(entries)
+    leaves = [(LEAF_KINDS[r.kind], record_ref(r.seq), canonical(record_json(r))) for r in records]
+    uow.append_leaves(leaves)
+    return records
 
 
 def add_release_leaf(uow: UnitOfWork, row: ReleaseRow, payload: SealedBody | None) -> LeafRow:

@@ -9,21 +9,19 @@ chained to the head before it. So the record, its leaf, the tree that proves it 
 together or not at all, and a proof never recomputes the tree (it reads the stored nodes).
 
 Extending the tree starts from the verified right edge (one node per set bit of the size), so a write
-costs O(log n) plus the rows written since the last check, whatever the log's size.
+costs O(log n) plus the rows it writes and reads, whatever the log's size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from gsomia.ledger import MerkleTree, frontier, leaf_hash, sign_head
 
-from . import journal
-from .errors import TamperError
-from .ports import KeyRing, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody, Store, UnitOfWork
-from .trust import INVESTIGATE, LogTrust, Verified
+from .ports import KeyRing, Record, Store, UnitOfWork
+from .trust import LogTrust, Verified, sealed
+from .trusted import TrustedUnit
 
 
 def tree_of(uow: UnitOfWork) -> MerkleTree:
@@ -59,125 +57,41 @@ class LoggedStore:
         accepted: tuple[Verified, list[Record]] | None = None
         with self._inner.begin() as raw:
             verified = self._trust.check(raw)
-            yield TrustedUnit(raw, verified, self._trust.records(verified))
+            unit = TrustedUnit(raw, self._trust, verified)
+            yield unit
             if raw.leaf_count() > verified.size:
-                accepted = self._seal(raw, verified)
+                accepted = self._seal(raw, unit, verified)
         if accepted is not None:  # committed: what this unit wrote is now part of the verified log
             self._trust.accept(*accepted)
 
-    def _seal(self, uow: UnitOfWork, verified: Verified) -> tuple[Verified, list[Record]]:
+    def _seal(self, uow: UnitOfWork, unit: TrustedUnit, verified: Verified) -> tuple[Verified, list[Record]]:
         """Extend the verified tree by this unit's leaves, store the nodes, sign the new head (chained to
-        the last), and check the unit's rows against their leaves as any later reader will."""
-        hashes = (leaf_hash(row.data) for row in uow.leaves(verified.size))
-        size, created, root = frontier.extend(verified.size, verified.frontier, hashes)
+        the last, vouching for the world records and row numbers), after checking that every row the unit
+        wrote has its leaf."""
+        leaves = uow.leaves(verified.size)
+        unit.check_own(leaves)
+        size, created, root = frontier.extend(
+            verified.size, verified.frontier, (leaf_hash(r.data) for r in leaves)
+        )
         uow.add_tree_nodes(created)
-        head = sign_head(size, root, self._keys, self._keys.key_id, (verified.size, verified.root))
+        world = unit.new_world()
+        reached = Verified(
+            size,
+            root,
+            {},
+            verified.world.extend(world),
+            max(verified.records, unit.last_record()),
+            max(verified.releases, unit.last_release()),
+        )
+        prev = (verified.size, verified.root)
+        head = sign_head(size, root, self._keys, self._keys.key_id, prev, reached.state_json())
         uow.add_head(head.to_dict())
-        return self._trust.advance(uow, verified, head)
+        return sealed(verified, created, head), world
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
         with self._inner.read() as raw:
-            verified = self._trust.check(raw)
-            yield TrustedUnit(raw, verified, self._trust.records(verified))
+            yield TrustedUnit(raw, self._trust, self._trust.check(raw))
 
     def close(self) -> None:
         self._inner.close()
-
-
-class TrustedUnit:
-    """A unit of work whose world records are the verified ones (plus its own writes) and whose bodies
-    open only if they are the ones their leaves prove. Everything else passes through."""
-
-    def __init__(self, raw: UnitOfWork, verified: Verified, records: list[Record]) -> None:
-        self._raw = raw
-        self._verified = verified
-        self._records = records  # this unit's own list: its writes are appended here
-        self._bodies: dict[str, str] = {}
-
-    def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record:
-        record = self._raw.add_record(kind, key, data)
-        self._records.append(record)
-        return record
-
-    def records(self, after: int = 0) -> Sequence[Record]:
-        if after <= 0:
-            return tuple(self._records)
-        return tuple(r for r in self._records if r.seq > after)
-
-    def put_body(self, item: str, body: SealedBody) -> None:
-        self._raw.put_body(item, body)
-        self._bodies[item] = journal.sealed_digest(body)
-
-    def bodies(self) -> Iterable[tuple[str, SealedBody]]:
-        for item, _unchecked in self._raw.bodies():
-            sealed = self.get_body(item)
-            if sealed is not None:
-                yield item, sealed
-
-    def get_body(self, item: str) -> SealedBody | None:
-        sealed = self._raw.get_body(item)
-        proven = self._bodies.get(item) or self._verified.bodies.get(item)
-        if sealed is None:
-            if proven is not None:
-                raise TamperError(f"the body of item {item!r} is gone from the store; {INVESTIGATE}")
-            return None
-        if proven is None:
-            raise TamperError(f"item {item!r} has a stored body that no leaf proves; {INVESTIGATE}")
-        if journal.sealed_digest(sealed) != proven:
-            raise TamperError(
-                f"the stored body of item {item!r} is not the one its leaf proves (swapped or edited); "
-                f"{INVESTIGATE}"
-            )
-        return sealed
-
-    def add_release(
-        self,
-        item: str,
-        recipient: str,
-        holder: str,
-        at: str,
-        allowed: bool,
-        decision: dict[str, Any],
-        recorded: str,
-    ) -> ReleaseRow:
-        return self._raw.add_release(item, recipient, holder, at, allowed, decision, recorded)
-
-    def releases(self, after: int = 0) -> Sequence[ReleaseRow]:
-        return self._raw.releases(after)
-
-    def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow:
-        return self._raw.add_outbox(release_seq, recipient, payload)
-
-    def outbox(self, after: int = 0) -> Sequence[OutboxRow]:
-        return self._raw.outbox(after)
-
-    def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
-        return self._raw.append_leaf(kind, ref, data)
-
-    def append_leaves(self, entries: Sequence[tuple[str, str, bytes]]) -> Sequence[LeafRow]:
-        return self._raw.append_leaves(entries)
-
-    def leaves(self, start: int = 0, stop: int | None = None) -> Sequence[LeafRow]:
-        return self._raw.leaves(start, stop)
-
-    def leaf_count(self) -> int:
-        return self._raw.leaf_count()
-
-    def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        self._raw.add_tree_nodes(nodes)
-
-    def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]:
-        return self._raw.tree_nodes()
-
-    def tree_nodes_at(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        return self._raw.tree_nodes_at(keys)
-
-    def add_head(self, head: dict[str, Any]) -> None:
-        self._raw.add_head(head)
-
-    def heads(self) -> Sequence[dict[str, Any]]:
-        return self._raw.heads()
-
-    def latest_head(self) -> tuple[int, dict[str, Any]] | None:
-        return self._raw.latest_head()

@@ -65,7 +65,7 @@ class Releases:
         allowed release of an item whose body this node does not hold.
         """
         with self._store.begin() as uow:
-            decision = self._worldbook.world_in(uow).decide(item, to, at, holder)
+            decision = self._worldbook.decide(uow, item, to, at, holder)
             body = open_body(uow, self._keys, item) if decision.allowed else None
             row = uow.add_release(
                 decision.item,

@@ -1,49 +1,89 @@
-"""A node acts only on what its signed log proves, as a Certificate Transparency monitor trusts only
-entries under a signed tree head.
+"""A node acts only on what its signed log proves, and checks only what it reads.
 
-Before a unit of work reaches a use case, :class:`LogTrust` checks that the store is exactly what the
-node's newest signed head covers:
+Before a unit of work reaches a use case, :class:`LogTrust` checks the store against the node's newest
+signed head, at a cost that does not grow with the log:
 
-- the head is well formed, signed by this node's key, and its size is the number of leaves stored (a leaf
-  appended without a head, say a forged record with a well-formed leaf, is refused, never signed over);
-- the leaves added since the last check hash, from the frontier already verified, to the head's root;
-- every record, release and outbox row added since is what its leaf holds, byte for byte, and no row lacks
-  a leaf; body leaves give the digest each sealed body must have.
+- the head is well formed and signed by this node's key, and its size is the number of leaves stored (a
+  leaf appended without a head, say a forged record with a well-formed leaf, is refused, never signed over);
+- the stored tree's right edge hashes to the head's root, and the head extends (a consistency proof) the
+  one this process verified before: O(log n) stored nodes;
+- the head vouches (in its signed ``state``) for the world's small records (parties, agreements, events,
+  consents: everything but items) by their count and a running digest, and for the last record and release
+  numbers. The records read since the last check must extend the digest to the signed one, so an edited,
+  inserted or deleted world record is caught before anything acts on it.
 
-What it verified it remembers (size, root, frontier, records, body digests), so a check costs the rows
-added since the last one, not the whole log. Use cases then read world records from that verified list,
-never straight from the store, and a body opens only if its sealed bytes match their leaf. Anything else
-is a :class:`~gsomia.services.errors.TamperError` naming the first bad row; ``gsomia log verify`` shows
-the whole picture.
+Everything else a unit reads (an item's record, a body, a release, an outbox row) is checked when it is
+read, against its leaf, with an inclusion proof from the stored tree to the signed root
+(:mod:`gsomia.services.proofs`). What reads the whole node uses the whole-log check of
+:mod:`gsomia.services.fullcheck`, as do heads signed before the state existed. Anything amiss is a
+:class:`~gsomia.services.errors.TamperError` naming it; ``gsomia log verify`` shows the whole picture.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from gsomia.ledger import EMPTY_ROOT, LedgerError, TreeHead, canonical, frontier, leaf_hash
+from gsomia.ledger import EMPTY_ROOT, LedgerError, TreeHead, canonical, frontier, verify_consistency
 
 from . import journal
 from .errors import StoredRowError, TamperError
-from .ports import KeyRing, LeafRow, OutboxRow, Record, ReleaseRow, UnitOfWork
+from .fullcheck import INVESTIGATE, FullTrust, refuse_unsigned
+from .ports import KeyRing, Record, UnitOfWork
 
-INVESTIGATE = "the node will not act on it; investigate with gsomia log verify"
-RECORD_LEAF_KINDS = frozenset(journal.LEAF_KINDS.values())
+ZERO = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class WorldMark:
+    """The world records (all but items) up to record ``last``: how many, and their running digest."""
+
+    count: int = 0
+    digest: str = ZERO
+    last: int = 0
+
+    def extend(self, records: Sequence[Record]) -> WorldMark:
+        """This mark after ``records`` (world records with higher seqs, in seq order)."""
+        digest, last = self.digest, self.last
+        for record in records:
+            leaf = canonical(journal.record_json(record))
+            digest = hashlib.sha256(bytes.fromhex(digest) + hashlib.sha256(leaf).digest()).hexdigest()
+            last = record.seq
+        return WorldMark(self.count + len(records), digest, last)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "digest": self.digest, "last": self.last}
 
 
 @dataclass(frozen=True, slots=True)
 class Verified:
-    """What a check proved: the log up to ``size`` leaves, and the rows those leaves cover."""
+    """What a check proved: the log up to ``size`` leaves, the world records and the row numbers it covers."""
 
     size: int = 0
     root: bytes = EMPTY_ROOT
     frontier: dict[tuple[int, int], bytes] = field(default_factory=dict)
-    records: int = 0  # how many of LogTrust's verified records (seq 1..records) this state covers
-    releases: int = 0  # the last release seq covered
-    bodies: dict[str, str] = field(default_factory=dict)  # item -> SHA-256 of its sealed body
+    world: WorldMark = WorldMark()
+    records: int = 0  # the last record seq the head covers
+    releases: int = 0  # the last release seq the head covers
+
+    def state_json(self) -> dict[str, Any]:
+        """What a head signed over this state vouches for (a v3 head's ``state``)."""
+        return {"records": self.records, "releases": self.releases, "world": self.world.to_json()}
+
+
+def _state_of(head: TreeHead, row: int) -> tuple[WorldMark, int, int]:
+    """(world mark, last record, last release) a v3 head vouches for; TamperError if malformed."""
+    state: Mapping[str, Any] = head.state or {}
+    try:
+        world = state["world"]
+        mark = WorldMark(int(world["count"]), str(world["digest"]), int(world["last"]))
+        records, releases = int(state["records"]), int(state["releases"])
+    except (KeyError, TypeError, ValueError):
+        raise TamperError(f"signed head {row} has a malformed state; {INVESTIGATE}") from None
+    return mark, records, releases
 
 
 class LogTrust:
@@ -53,54 +93,63 @@ class LogTrust:
         self._keys = keys
         self._lock = threading.Lock()
         self._state = Verified()
-        self._records: list[Record] = []
+        self._world: list[Record] = []  # the verified world records, seq order, up to _state.world.last
+        self._full = FullTrust()
 
-    def records(self, state: Verified) -> list[Record]:
-        """The verified records ``state`` covers, in seq order."""
+    def world(self, state: Verified) -> list[Record]:
+        """The verified world records ``state`` covers, in seq order."""
         with self._lock:
-            return self._records[: state.records]
+            return self._world[: state.world.count]
 
     def check(self, uow: UnitOfWork) -> Verified:
-        """The verified state of the log ``uow`` sees; TamperError if the store holds anything else."""
+        """The verified state of the log ``uow`` sees; TamperError if the store is not what it signed."""
         with self._lock:
-            head = self._newest_head(uow)
-            state = self._state
-            if head is None:
-                _refuse_unsigned(uow, 0)
-                return state
+            found = self._newest_head(uow)
+            if found is None:
+                refuse_unsigned(uow, 0)
+                return Verified()
+            row, head = found
             count = uow.leaf_count()
             if count > head.size:
-                _refuse_unsigned(uow, head.size)
+                refuse_unsigned(uow, head.size)
             if count != head.size:
                 raise TamperError(
                     f"the newest signed head covers {head.size} leaves, but the store holds only {count}: "
                     f"leaves were deleted; {INVESTIGATE}"
                 )
-            if head.size < state.size or (head.size == state.size and head.root_hash != state.root):
+            state = self._state
+            if head.size == state.size and head.root_hash == state.root:
+                return state
+            if head.size <= state.size:
                 raise TamperError(
                     f"the newest signed head (size {head.size}) does not extend the log this node verified "
                     f"(size {state.size}): the store was rolled back or replaced; {INVESTIGATE}"
                 )
-            if head.size > state.size:
-                self._state, records = self._advance(uow, state, head)
-                self._records[state.records :] = records
+            self._state = self._legacy(uow, head) if head.state is None else self._advance(uow, row, head)
             return self._state
 
-    def advance(self, uow: UnitOfWork, state: Verified, head: TreeHead) -> tuple[Verified, list[Record]]:
-        """``state`` extended by the leaves ``uow`` appended and ``head`` signs (not yet committed), with
-        the records those leaves cover; :meth:`accept` them once the unit commits."""
-        with self._lock:
-            return self._advance(uow, state, head)
+    def full(self, uow: UnitOfWork, state: Verified) -> list[Record]:
+        """Every record ``state`` covers, each checked against its leaf by rehashing the whole log (cached:
+        later calls cost only what was added since). For what reads the whole node anyway."""
+        if state.size == 0:
+            return []
+        found = self._newest_head(uow)
+        if found is None or found[1].size != state.size or found[1].root_hash != state.root:
+            raise TamperError(f"the store changed while it was read; {INVESTIGATE}")
+        _, records = self._full.check(uow, found[1])
+        return records
 
-    def accept(self, state: Verified, records: Sequence[Record]) -> None:
-        """Make ``state`` (and its new ``records``) current, once the unit that wrote them committed."""
+    def accept(self, state: Verified, world: Sequence[Record]) -> None:
+        """Make ``state`` current once the unit that wrote it committed; ``world``: its new world records."""
         with self._lock:
-            if state.size > self._state.size:
-                del self._records[self._state.records :]
-                self._records.extend(records)
+            if state.size > self._state.size and self._state.world.count + len(world) == state.world.count:
+                del self._world[self._state.world.count :]
+                self._world.extend(world)
                 self._state = state
 
-    def _newest_head(self, uow: UnitOfWork) -> TreeHead | None:
+    # -- the checks ---------------------------------------------------------------------------------------
+
+    def _newest_head(self, uow: UnitOfWork) -> tuple[int, TreeHead] | None:
         try:
             latest = uow.latest_head()
         except StoredRowError as exc:
@@ -116,107 +165,59 @@ class LogTrust:
             head.key_id, head.signed_bytes(), head.signature
         ):
             raise TamperError(f"signed head {row} is not signed by this node's key; {INVESTIGATE}")
-        return head
+        return row, head
 
-    def _advance(self, uow: UnitOfWork, state: Verified, head: TreeHead) -> tuple[Verified, list[Record]]:
-        leaves = uow.leaves(state.size, head.size)
-        size, created, root = frontier.extend(state.size, state.frontier, (leaf_hash(r.data) for r in leaves))
-        if size != head.size or root != head.root_hash:
-            raise TamperError(
-                f"leaves {state.size} to {head.size - 1} do not hash to the root the newest signed head "
-                f"signs: a leaf or the tree was rewritten; {INVESTIGATE}"
-            )
-        nodes = {**state.frontier, **{(level, index): digest for level, index, digest in created}}
-        last = self._records[state.records - 1].seq if state.records else 0
+    def _advance(self, uow: UnitOfWork, row: int, head: TreeHead) -> Verified:
+        """The state ``head`` signs, checked in O(log n) nodes plus the world records added since."""
+        state = self._state
+        nodes = uow.tree_nodes_at(frontier.needed_for_consistency(state.size, head.size))
         try:
-            records = uow.records(after=last)
-            releases = uow.releases(after=state.releases)
-            outbox = uow.outbox(after=state.releases)
+            root = frontier.root_from(nodes, head.size)
+            proof = frontier.consistency_from(nodes, state.size, head.size)
+        except KeyError:
+            raise TamperError(
+                f"the stored tree lacks nodes of the signed head's tree; {INVESTIGATE}"
+            ) from None
+        if root != head.root_hash:
+            raise TamperError(
+                f"the stored tree does not hash to the root the newest signed head signs: a leaf or the "
+                f"tree was rewritten; {INVESTIGATE}"
+            )
+        if state.size and not verify_consistency(state.size, head.size, state.root, head.root_hash, proof):
+            raise TamperError(
+                f"the newest signed head (size {head.size}) does not extend the log this node verified "
+                f"(size {state.size}): the store was rolled back or replaced; {INVESTIGATE}"
+            )
+        mark, records, releases = _state_of(head, row)
+        try:
+            added = list(uow.world_records(after=state.world.last))
         except StoredRowError as exc:
             raise TamperError(f"{exc.table} row {exc.row} is malformed; {INVESTIGATE}") from None
-        bodies = dict(state.bodies)
-        _match(leaves, _expected(records, releases, outbox), bodies)
-        verified = Verified(
-            size,
-            root,
-            {key: nodes[key] for key in frontier.runs(0, size)},
-            state.records + len(records),
-            releases[-1].seq if releases else state.releases,
-            bodies,
-        )
-        return verified, list(records)
-
-
-def _refuse_unsigned(uow: UnitOfWork, covered: int) -> None:
-    """TamperError if the store holds leaves or rows past the ``covered`` leaves a head signs."""
-    extra = uow.leaves(covered, covered + 1)
-    if extra:
-        raise TamperError(
-            f"leaf {extra[0].index} ({extra[0].ref}) is not covered by a signed head of this node; "
-            + INVESTIGATE
-        )
-    if covered == 0 and (uow.records() or uow.releases()):
-        raise TamperError(f"the store holds records or releases but no signed head; {INVESTIGATE}")
-
-
-def _expected(
-    records: Sequence[Record], releases: Sequence[ReleaseRow], outbox: Sequence[OutboxRow]
-) -> dict[str, tuple[str, bytes]]:
-    """The (leaf kind, leaf bytes) each row's leaf must hold, by ref."""
-    payloads: dict[int, OutboxRow] = {}
-    by_seq = {r.seq: r for r in releases}
-    for row in outbox:
-        release = by_seq.get(row.release_seq)
-        if release is None or not release.allowed or row.release_seq in payloads:
+        if mark.count < state.world.count:
+            raise TamperError(f"signed head {row} vouches for fewer world records than before; {INVESTIGATE}")
+        reached = state.world.extend(added)
+        if reached != mark or any(r.seq > records for r in added):
             raise TamperError(
-                f"an outbox row for release {row.release_seq} is not that release's; {INVESTIGATE}"
+                "the world records (parties, agreements, events, consents) are not the ones the newest "
+                f"signed head vouches for: one was edited, inserted or deleted; {INVESTIGATE}"
             )
-        if row.recipient != release.recipient:
-            raise TamperError(f"the outbox row of release {row.release_seq} is misaddressed; {INVESTIGATE}")
-        payloads[row.release_seq] = row
-    expected = {
-        journal.record_ref(r.seq): (journal.LEAF_KINDS.get(r.kind, "?"), canonical(journal.record_json(r)))
-        for r in records
-    }
-    for r in releases:
-        payload = payloads.get(r.seq)
-        if r.allowed and payload is None:
-            raise TamperError(
-                f"allowed release {r.seq} has no outbox row: its payload was removed; {INVESTIGATE}"
-            )
-        leaf = journal.release_leaf_json(r, None if payload is None else payload.payload)
-        expected[journal.release_ref(r.seq)] = ("release", canonical(leaf))
-    return expected
+        self._world[state.world.count :] = added
+        edge = {key: nodes[key] for key in frontier.runs(0, head.size)}
+        return Verified(head.size, head.root_hash, edge, mark, records, releases)
+
+    def _legacy(self, uow: UnitOfWork, head: TreeHead) -> Verified:
+        """A head signed before heads carried a state: check the whole log once (then incrementally)."""
+        full, records = self._full.check(uow, head)
+        world = [r for r in records if r.kind != "item"]
+        self._world[:] = world
+        mark = WorldMark().extend(world)
+        last = records[-1].seq if records else 0
+        return Verified(full.size, full.root, full.frontier, mark, last, full.releases)
 
 
-def _match(leaves: Sequence[LeafRow], expected: dict[str, tuple[str, bytes]], bodies: dict[str, str]) -> None:
-    """Each leaf is its row (``expected`` is emptied as rows are found); body leaves fill ``bodies``."""
-    for leaf in leaves:
-        if leaf.kind == "body":
-            item, digest = _body_leaf(leaf)
-            bodies[item] = digest
-            continue
-        want = expected.pop(leaf.ref, None)
-        if want is None:
-            raise TamperError(
-                f"leaf {leaf.index} proves {leaf.ref}, which the store does not hold as a new row; "
-                + INVESTIGATE
-            )
-        if want != (leaf.kind, leaf.data):
-            raise TamperError(
-                f"{leaf.ref} as stored is not what leaf {leaf.index} holds: it was edited; {INVESTIGATE}"
-            )
-    if expected:
-        ref = next(iter(expected))
-        raise TamperError(f"{ref} is in the store but in no leaf: it was never logged; {INVESTIGATE}")
-
-
-def _body_leaf(leaf: LeafRow) -> tuple[str, str]:
-    try:
-        data = json.loads(leaf.data)
-        item, digest = data["item"], data["sha256"]
-    except (ValueError, TypeError, KeyError):
-        raise TamperError(f"body leaf {leaf.index} is malformed; {INVESTIGATE}") from None
-    if not isinstance(item, str) or not isinstance(digest, str) or leaf.ref != journal.body_ref(item):
-        raise TamperError(f"body leaf {leaf.index} does not name its item; {INVESTIGATE}")
-    return item, digest
+def sealed(state: Verified, created: Sequence[tuple[int, int, bytes]], head: TreeHead) -> Verified:
+    """The state a unit of work reaches once it commits ``head``, having created the tree ``nodes``."""
+    nodes = {**state.frontier, **{(level, index): digest for level, index, digest in created}}
+    mark, records, releases = _state_of(head, 0)
+    edge = {key: nodes[key] for key in frontier.runs(0, head.size)}
+    return Verified(head.size, head.root_hash, edge, mark, records, releases)

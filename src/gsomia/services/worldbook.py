@@ -10,19 +10,22 @@ form of what was validated (:mod:`gsomia.services.worlddata`), with a ledger lea
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
+from gsomia.domain.decision import Decision
 from gsomia.domain.errors import LifecycleError, WorldError, format_path
-from gsomia.domain.model import WorldSpec
+from gsomia.domain.model import Item, WorldSpec
+from gsomia.domain.validate import validate
 from gsomia.domain.world import World
-from gsomia.scenario import Lines, load_world, locate, spec_from_data
+from gsomia.scenario import Lines, locate, spec_from_data
 
 from . import journal, worlddata
 from .ports import Record, Store, UnitOfWork
 from .replay import SECTIONS, Data, Replay, replay
+from .worlddata import from_record
 
 NODE_FILE = "<node>"
 NOUNS = {"parties": "party", "agreements": "agreement", "events": "event", "items": "item"}
@@ -68,7 +71,15 @@ class ImportReport:
 
 
 class Worldbook:
-    """Reads and changes the node's world through its records."""
+    """Reads and changes the node's world through its records.
+
+    The node's world (:meth:`world_in`) holds its parties, agreements, events and consents, compiled once
+    and kept while its world records stay the same (the trust check hands every unit the verified list, so
+    a write by another process is seen), and the items consents name. Any other item is read from the
+    store by id when a decision needs it, checked against its leaf, and kept. A write therefore costs the
+    same on a node of a thousand items as on one of a million. What reads every item (an export, the item
+    list, a what-if) uses :meth:`full_world`.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -76,9 +87,14 @@ class Worldbook:
 
     # -- reading -----------------------------------------------------------------------------------
     def world(self) -> World:
-        """The node's world now."""
+        """The node's world now, with the items it has read so far (:meth:`decide` reads any other)."""
         with self._store.read() as uow:
             return self.world_in(uow)
+
+    def full_world(self) -> World:
+        """The node's world with every item (reads the whole node)."""
+        with self._store.read() as uow:
+            return World(spec_from_data(replay(uow.records()).data, file=NODE_FILE))
 
     def world_as_of(self, seq: int) -> World:
         """The world as it stood once record ``seq`` was written (history is never rewritten)."""
@@ -100,17 +116,48 @@ class Worldbook:
         return self.world().spec
 
     def world_in(self, uow: UnitOfWork) -> World:
-        """The world of the records ``uow`` sees, rebuilt only when they differ from last time.
+        """The world of the world records ``uow`` sees, compiled only when they differ from last time.
 
-        The whole record list is compared, not just its length: a unit of work that added records and
-        then rolled back may leave the next one with the same count and seqs but other records.
+        The records are compared one by one (the same verified objects mean the same records): a unit that
+        added records and then rolled back may leave the next one with as many records but other ones.
         """
-        records = tuple(uow.records())
-        if self._cache is not None and self._cache[0] == records:
-            return self._cache[1]
-        world = World(spec_from_data(replay(records).data, file=NODE_FILE))
+        records = tuple(uow.world_records())
+        cached = self._cache
+        if (
+            cached is not None
+            and len(cached[0]) == len(records)
+            and all(a is b or a == b for a, b in zip(cached[0], records, strict=True))
+        ):
+            return cached[1]
+        world = World(spec_from_data(self._data(uow, records).data, file=NODE_FILE))
         self._cache = (records, world)
         return world
+
+    def decide(
+        self, uow: UnitOfWork, item: str, to: str, at: date | str, holder: str | None = None
+    ) -> Decision:
+        """The decision on ``item`` by the world ``uow`` sees, its item read from the store if need be.
+
+        Only committed items are taken into the kept world: no use case adds an item and decides on it in
+        one unit of work, and an item read here is one the trust check proved."""
+        return self.with_items(uow, [item]).decide(item, to, at, holder)
+
+    def with_items(self, uow: UnitOfWork, items: Sequence[str]) -> World:
+        """The world ``uow`` sees, holding ``items`` as far as the node has them (read if need be)."""
+        world = self.world_in(uow)
+        missing = [i for i in items if isinstance(i, str) and i not in world.items]
+        if missing:
+            world.admit(_items(uow.item_records(missing)))
+        return world
+
+    def _data(self, uow: UnitOfWork, records: Sequence[Record]) -> Replay:
+        """The replay of ``records`` with the items its consents name, read from the store."""
+        folded = replay(records)
+        named = {str(c["item"]) for c in folded.data["consents"] if c.get("item") is not None}
+        named -= {str(i.get("id")) for i in folded.data["items"]}
+        if named:
+            folded.data["items"] += [from_record(r.data) for r in uow.item_records(named)]
+        return folded
 
     # -- checking ----------------------------------------------------------------------------------
     def check(
@@ -121,14 +168,13 @@ class Worldbook:
         file: str | None = None,
         lines: Lines | None = None,
     ) -> Checked:
-        """The world with ``pending`` added; a WorldError naming the record at fault if it is not valid.
-
-        ``file`` and ``lines`` locate errors in the file a single pending entry was read from.
-        """
-        records = list(uow.records())
-        first = (records[-1].seq if records else 0) + 1
+        """The world with ``pending`` (world records, not items) added; a WorldError naming the record at
+        fault if it is not valid. ``file`` and ``lines`` locate errors in the file a single pending entry
+        was read from."""
+        records = list(uow.world_records())
+        first = (records[-1].seq if records else 0) + 1  # after every world record: the replay's order
         hypothetical = [Record(first + i, p.kind, p.key, dict(p.data)) for i, p in enumerate(pending)]
-        folded = replay([*records, *hypothetical])
+        folded = self._data(uow, [*records, *hypothetical])
         try:
             world = World(spec_from_data(folded.data, file=NODE_FILE))
         except WorldError as error:
@@ -145,11 +191,33 @@ class Worldbook:
         lines: Lines | None = None,
     ) -> Record:
         """Validate and append one party, agreement, event or item in ``uow``; returns its record."""
+        if kind == "item":
+            return self._add_item(uow, entry, file=file, lines=lines)
         id_key = "agreement" if kind == "event" else "id"
         pending = Pending(kind, str(entry.get(id_key, "")), entry)
         checked = self.check(uow, [pending], file=file, lines=lines)
         data = checked.normalized(SECTIONS[kind], checked.first_new)
         record, _leaf = journal.add_record(uow, kind, str(data[id_key]), worlddata.to_record(data))
+        return record
+
+    def _add_item(
+        self, uow: UnitOfWork, entry: Mapping[str, Any], *, file: str | None, lines: Lines | None
+    ) -> Record:
+        """One item, checked against the node's world without reading its other items."""
+        source = file if file is not None else NODE_FILE
+        try:
+            (item,) = spec_from_data({"gsomia": 1, "parties": [], "items": [dict(entry)]}, file=source).items
+            self.world_in(uow).fits(item)
+            if uow.item_records([item.id]):
+                raise WorldError(f"item {item.id!r} is already on the node; " + NO_REUSE, ("items", 0, "id"))
+        except WorldError as error:
+            rest = error.path[2:]
+            if file is not None and lines is not None:
+                raise locate(WorldError(error.message, rest), file, lines) from None
+            where = f", {format_path(rest)}" if rest else ""
+            raise WorldError(f"item {shown(entry)}{where}: {error.message}") from None
+        data = worlddata.item_data(item)
+        record, _leaf = journal.add_record(uow, "item", item.id, worlddata.to_record(data))
         return record
 
     # -- writing -----------------------------------------------------------------------------------
@@ -165,16 +233,61 @@ class Worldbook:
         with self._store.begin() as uow:
             return self.add_in(uow, "agreement", entry, file=file, lines=lines)
 
-    def import_world(self, path: str | os.PathLike[str]) -> ImportReport:
-        """Add everything a world file holds, in one unit of work; items come in without a body."""
-        spec = load_world(path).spec
+    def import_spec(
+        self, spec: WorldSpec, file: str, lines: Lines | None = None, progress: Progress | None = None
+    ) -> ImportReport:
+        """Add everything a world file holds (already read into ``spec``; ``lines`` locates its errors) in
+        one unit of work. The file must hold a valid world on its own, and fit the node's; items come in
+        without a body, in batches, each with a new id."""
+        try:
+            validate(spec)
+        except WorldError as error:
+            raise locate(error, file, lines) from None
         with self._store.begin() as uow:
-            pending = _pending_of(spec, _consent_ids(uow.records()))
-            self.check(uow, pending, file=os.fspath(path))
+            pending = _pending_of(replace(spec, items=()), _consent_ids(uow.world_records()))
+            named = {c.item for c in spec.consents if c.item is not None}
+            self.check(uow, [*pending, *_named_items(spec, named)], file=file)
             for p in pending:
                 journal.add_record(uow, p.kind, p.key, worlddata.to_record(dict(p.data)))
+            _import_items(uow, spec.items, file, lines, progress)
         counts = {section: len(getattr(spec, section)) for section in (*NOUNS, "consents")}
-        return ImportReport(os.fspath(path), counts)
+        return ImportReport(file, counts)
+
+
+NO_REUSE = "item ids are never reused"
+Progress = Callable[[int, int], None]  # (items done, items in all)
+BATCH = 5_000
+
+
+def _import_items(
+    uow: UnitOfWork, items: Sequence[Item], file: str, lines: Lines | None, progress: Progress | None
+) -> None:
+    """Append ``items`` (checked with their world already) and their leaves in batches, each id new."""
+    for start in range(0, len(items), BATCH):
+        batch = items[start : start + BATCH]
+        taken = {r.key for r in uow.item_records([i.id for i in batch])}
+        if taken:
+            index = next(n for n, i in enumerate(batch) if i.id in taken)
+            message = f"item {batch[index].id!r} is already on the node; {NO_REUSE}"
+            raise locate(WorldError(message, ("items", start + index, "id")), file, lines)
+        entries = [("item", i.id, worlddata.to_record(worlddata.item_data(i))) for i in batch]
+        journal.add_records(uow, entries)
+        if progress is not None:
+            progress(start + len(batch), len(items))
+
+
+def _named_items(spec: WorldSpec, named: set[str]) -> list[Pending]:
+    return [Pending("item", i.id, worlddata.item_data(i)) for i in spec.items if i.id in named]
+
+
+def _items(records: Sequence[Record]) -> list[Item]:
+    """The items these item records hold."""
+    data = {"gsomia": 1, "parties": [], "items": [from_record(r.data) for r in records]}
+    return list(spec_from_data(data, file=NODE_FILE).items)
+
+
+def shown(entry: Mapping[str, Any]) -> str:
+    return repr(entry.get("id")) if isinstance(entry.get("id"), str) else "(no id)"
 
 
 def _pending_of(spec: WorldSpec, consent_ids: Callable[[], str]) -> list[Pending]:

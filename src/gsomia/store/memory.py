@@ -43,8 +43,22 @@ class MemoryUnitOfWork:
         t.records.append(record)
         return record
 
+    def add_records(self, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]:
+        return tuple(self.add_record(kind, key, data) for kind, key, data in entries)
+
     def records(self, after: int = 0) -> Sequence[Record]:
         return tuple(self._t.records[max(after, 0) :])
+
+    def world_records(self, after: int = 0) -> Sequence[Record]:
+        return tuple(r for r in self._t.records[max(after, 0) :] if r.kind != "item")
+
+    def item_records(self, keys: Iterable[str]) -> Sequence[Record]:
+        wanted = set(keys)
+        return tuple(r for r in self._t.records if r.kind == "item" and r.key in wanted)
+
+    def item_records_page(self, after: int, limit: int) -> Sequence[Record]:
+        found = (r for r in self._t.records[max(after, 0) :] if r.kind == "item")
+        return tuple(r for _, r in zip(range(limit), found, strict=False))
 
     def put_body(self, item: str, body: SealedBody) -> None:
         t = self._write()
@@ -57,6 +71,9 @@ class MemoryUnitOfWork:
 
     def bodies(self) -> Iterable[tuple[str, SealedBody]]:
         return tuple(self._t.bodies.items())
+
+    def body_items(self, items: Iterable[str]) -> set[str]:
+        return {item for item in items if item in self._t.bodies}
 
     def add_release(
         self,
@@ -107,6 +124,10 @@ class MemoryUnitOfWork:
 
     def leaves(self, start: int = 0, stop: int | None = None) -> Sequence[LeafRow]:
         return tuple(self._t.leaves[start:stop])
+
+    def leaves_by_ref(self, refs: Iterable[str]) -> Sequence[LeafRow]:
+        wanted = set(refs)
+        return tuple(leaf for leaf in self._t.leaves if leaf.ref in wanted)
 
     def leaf_count(self) -> int:
         return len(self._t.leaves)

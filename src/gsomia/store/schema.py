@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -47,6 +48,7 @@ records = Table(
     Column("kind", String(32), nullable=False),
     Column("key", Text, nullable=False),
     Column("data", Text, nullable=False),
+    Index("ix_records_kind_key", "kind", "key"),
 )
 
 bodies = Table(
@@ -89,6 +91,7 @@ leaves = Table(
     Column("kind", String(32), nullable=False),
     Column("ref", Text, nullable=False),
     Column("data", LargeBinary, nullable=False),
+    Index("ix_leaves_ref", "ref"),
 )
 
 tree_nodes = Table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy import Connection, Select, and_, func, or_, select, text
 
 from ..services.errors import StoredRowError
 from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
@@ -56,9 +56,44 @@ class SqlUnitOfWork:
         conn.execute(s.records.insert(), {"seq": seq, "kind": kind, "key": key, "data": text})
         return Record(seq, kind, key, s.load_json(text))
 
+    def add_records(self, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]:
+        """Append many records in one statement: what ``add_record`` does, many at once."""
+        conn = self._write()
+        first = self._peek("records")
+        texts = [(kind, key, s.dump_json(data)) for kind, key, data in entries]
+        if texts:
+            rows = [
+                {"seq": first + i, "kind": k, "key": key, "data": d} for i, (k, key, d) in enumerate(texts)
+            ]
+            conn.execute(s.records.insert(), rows)
+            self._next["records"] = first + len(texts)
+        return tuple(Record(first + i, k, key, s.load_json(d)) for i, (k, key, d) in enumerate(texts))
+
     def records(self, after: int = 0) -> Sequence[Record]:
         t = s.records.c
-        query = select(t.seq, t.kind, t.key, t.data).where(t.seq > after).order_by(t.seq)
+        return self._records(select(t.seq, t.kind, t.key, t.data).where(t.seq > after).order_by(t.seq))
+
+    def world_records(self, after: int = 0) -> Sequence[Record]:
+        t = s.records.c
+        query = select(t.seq, t.kind, t.key, t.data).where(t.seq > after, t.kind != "item")
+        return self._records(query.order_by(t.seq))
+
+    def item_records(self, keys: Iterable[str]) -> Sequence[Record]:
+        wanted = sorted(set(keys))
+        t = s.records.c
+        found: list[Record] = []
+        for start in range(0, len(wanted), 500):  # bounded IN lists, each an index lookup per key
+            chunk = wanted[start : start + 500]
+            query = select(t.seq, t.kind, t.key, t.data).where(t.kind == "item", t.key.in_(chunk))
+            found.extend(self._records(query))
+        return tuple(sorted(found, key=lambda r: r.seq))
+
+    def item_records_page(self, after: int, limit: int) -> Sequence[Record]:
+        t = s.records.c
+        query = select(t.seq, t.kind, t.key, t.data).where(t.seq > after, t.kind == "item")
+        return self._records(query.order_by(t.seq).limit(limit))
+
+    def _records(self, query: Select[Any]) -> tuple[Record, ...]:
         return tuple(
             Record(int(r.seq), r.kind, r.key, _stored_json("records", r.seq, r.data))
             for r in self._conn.execute(query)
@@ -84,6 +119,15 @@ class SqlUnitOfWork:
         query = select(t.item, t.wrapped_key, t.nonce, t.ciphertext).order_by(t.item)
         for row in self._conn.execute(query).yield_per(64):  # streamed: bodies can be large
             yield row.item, _sealed("bodies", row.item, row.wrapped_key, row.nonce, row.ciphertext)
+
+    def body_items(self, items: Iterable[str]) -> set[str]:
+        wanted = sorted(set(items))
+        t = s.bodies.c
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            rows = self._conn.execute(select(t.item).where(t.item.in_(wanted[start : start + 500])))
+            found.update(r.item for r in rows)
+        return found
 
     # -- releases and the outbox ----------------------------------------------------------------------
 
@@ -181,6 +225,18 @@ class SqlUnitOfWork:
 
     def leaf_count(self) -> int:
         return self._peek("leaves")
+
+    def leaves_by_ref(self, refs: Iterable[str]) -> Sequence[LeafRow]:
+        wanted = sorted(set(refs))
+        t = s.leaves.c
+        out: list[LeafRow] = []
+        for start in range(0, len(wanted), 500):
+            query = select(t.idx, t.kind, t.ref, t.data).where(t.ref.in_(wanted[start : start + 500]))
+            for r in self._conn.execute(query):
+                if not isinstance(r.data, bytes) or not isinstance(r.ref, str):
+                    raise StoredRowError("leaves", r.idx, "its data is not bytes or its ref not text")
+                out.append(LeafRow(int(r.idx), r.kind, r.ref, bytes(r.data)))
+        return tuple(out)
 
     def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         conn = self._write()

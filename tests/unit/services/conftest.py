@@ -46,7 +46,7 @@ def empty(store: Store, keys: NodeKeys, tmp_path: Path) -> Services:
 @pytest.fixture
 def node(empty: Services) -> Services:
     """A node holding the examples world (items without bodies) and K-BODY-1, an item with a body."""
-    empty.worldbook.import_world(EXAMPLES)
+    empty.import_world(EXAMPLES)
     empty.items.add_item("K-BODY-1", "KOR", "KR-II", ["dprk-missile"], body=b"PLAINTEXT-CANARY-body-1")
     return empty
 

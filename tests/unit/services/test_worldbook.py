@@ -18,7 +18,7 @@ KOREA_JAPAN = Path(__file__).parents[3] / "src" / "gsomia" / "scenarios" / "kore
 @pytest.mark.parametrize("world", [EXAMPLES, KOREA_JAPAN], ids=["examples", "korea-japan-2019"])
 def test_import_then_export_gives_the_same_world_spec(empty, world):
     """Round trip: export of an imported world reads back into an equal WorldSpec."""
-    empty.worldbook.import_world(world)
+    empty.import_world(world)
     assert spec_from_data(empty.worldbook.export_world()) == load_spec(world)
 
 
@@ -29,7 +29,7 @@ def test_export_keeps_equivalence_rows_in_the_order_written(empty, tmp_path):
     )
     world = tmp_path / "reordered.yaml"
     world.write_text(text, encoding="utf-8")
-    empty.worldbook.import_world(world)
+    empty.import_world(world)
     exported = empty.worldbook.export_world()
     assert list(exported["agreements"][0]["equivalence"][0]) == ["JPN", "KOR"]
     assert spec_from_data(exported) == load_spec(world)
@@ -40,7 +40,7 @@ def test_the_node_world_decides_as_the_loaded_world_does(node):
     from gsomia import load_world
 
     loaded = load_world(EXAMPLES)
-    mine = node.worldbook.world()
+    mine = node.worldbook.full_world()
     for item in loaded.items:
         for to in ("KOR", "JPN", "USA"):
             if to != loaded.items[item].originator:
@@ -58,7 +58,7 @@ def test_an_invalid_world_file_is_refused_naming_the_file_and_line_and_nothing_i
     )
     before = snapshot(empty.store)
     with pytest.raises(ScenarioError, match=r"bad\.yaml:\d+: items\[1\]\.level"):
-        empty.worldbook.import_world(bad)
+        empty.import_world(bad)
     assert snapshot(empty.store) == before
 
 
@@ -66,7 +66,7 @@ def test_importing_a_world_twice_is_refused_as_a_whole(node):
     """The second import would repeat every id: refused, nothing written."""
     before = snapshot(node.store)
     with pytest.raises(WorldError, match=r"party 'KOR'.*used twice"):
-        node.worldbook.import_world(EXAMPLES)
+        node.import_world(EXAMPLES)
     assert snapshot(node.store) == before
 
 

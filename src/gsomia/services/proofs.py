@@ -1,0 +1,92 @@
+"""Checking the rows a unit of work reads, one by one, against the signed log.
+
+A row is trusted when the leaf that names it holds exactly the row's canonical bytes and that leaf is in
+the tree the newest signed head signs: an RFC 9162 inclusion proof, built from the stored tree's nodes
+and checked against the signed root. Forging a row then needs a leaf the head covers with those bytes,
+which needs a new signature. The cost is a lookup of the leaf by its ``ref`` and O(log n) stored nodes,
+whatever the size of the node.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from gsomia.ledger import frontier, leaf_hash, verify_inclusion
+
+from . import journal
+from .errors import StoredRowError, TamperError
+from .fullcheck import INVESTIGATE
+from .ports import LeafRow, UnitOfWork
+from .trust import Verified
+
+
+def prove(uow: UnitOfWork, state: Verified, rows: Sequence[tuple[str, str, bytes]]) -> None:
+    """Each ``(ref, leaf kind, leaf bytes)`` is a leaf under ``state``'s signed root, or TamperError."""
+    if not rows:
+        return
+    found = _leaves(uow, state, [ref for ref, _kind, _data in rows])
+    chosen: list[LeafRow] = []
+    for ref, kind, data in rows:
+        leaves = found.get(ref, [])
+        leaf = next((lf for lf in leaves if lf.kind == kind and lf.data == data), None)
+        if leaf is None:
+            if leaves:
+                raise TamperError(
+                    f"{ref} as stored is not what leaf {leaves[0].index} holds: it was edited; " + INVESTIGATE
+                )
+            raise TamperError(
+                f"{ref} is in the store but in no leaf a signed head covers: it was never "
+                f"logged; {INVESTIGATE}"
+            )
+        chosen.append(leaf)
+    _included(uow, state, chosen)
+
+
+def body_digest(uow: UnitOfWork, state: Verified, item: str) -> str | None:
+    """The SHA-256 a stored body of ``item`` must have, by its proven leaf; None if no leaf names one."""
+    ref = journal.body_ref(item)
+    leaves = _leaves(uow, state, [ref]).get(ref, [])
+    if not leaves:
+        return None
+    leaf = leaves[0]
+    try:
+        data = json.loads(leaf.data)
+        named, digest = data["item"], data["sha256"]
+    except (ValueError, TypeError, KeyError):
+        raise TamperError(f"body leaf {leaf.index} is malformed; {INVESTIGATE}") from None
+    if named != item or not isinstance(digest, str):
+        raise TamperError(f"body leaf {leaf.index} does not name item {item!r}; {INVESTIGATE}")
+    _included(uow, state, [leaf])
+    return digest
+
+
+def _leaves(uow: UnitOfWork, state: Verified, refs: Sequence[str]) -> dict[str, list[LeafRow]]:
+    """The leaves the signed head covers that name one of ``refs``, by ref."""
+    try:
+        stored = uow.leaves_by_ref(refs)
+    except StoredRowError as exc:
+        raise TamperError(f"{exc.table} row {exc.row} is malformed; {INVESTIGATE}") from None
+    found: dict[str, list[LeafRow]] = {}
+    for leaf in stored:
+        if leaf.index < state.size:
+            found.setdefault(leaf.ref, []).append(leaf)
+    return found
+
+
+def _included(uow: UnitOfWork, state: Verified, leaves: Sequence[LeafRow]) -> None:
+    """Each leaf is in the tree of ``state`` (inclusion proofs from stored nodes, to the signed root)."""
+    needed: set[tuple[int, int]] = set()
+    for leaf in leaves:
+        needed |= frontier.needed_for_inclusion(leaf.index, state.size)
+    nodes = {**state.frontier, **uow.tree_nodes_at(needed - state.frontier.keys())}
+    for leaf in leaves:
+        try:
+            path = frontier.inclusion_from(nodes, leaf.index, state.size)
+        except KeyError:
+            path = []
+        if not verify_inclusion(leaf_hash(leaf.data), leaf.index, state.size, path, state.root):
+            raise TamperError(
+                f"leaf {leaf.index} ({leaf.ref}) is not in the tree the newest signed head signs: the leaf "
+                f"or the tree was rewritten; {INVESTIGATE}"
+            )

@@ -1,0 +1,218 @@
+"""A unit of work that hands use cases only rows the signed log proves (see :mod:`gsomia.services.trust`).
+
+World records come from the list the trust check verified; items, bodies, releases and outbox rows are
+checked as they are read, each against its leaf with an inclusion proof (:mod:`gsomia.services.proofs`);
+whole-node reads (every record) go through the whole-log check. The unit's own writes are trusted as
+written, and :meth:`TrustedUnit.check_own` makes sure, before they are sealed, that each has its leaf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from gsomia.ledger import canonical
+
+from . import journal, proofs
+from .errors import TamperError
+from .fullcheck import INVESTIGATE
+from .ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody, UnitOfWork
+from .trust import LogTrust, Verified
+
+
+class TrustedUnit:
+    """A unit of work over ``raw`` that returns only verified rows; everything else passes through."""
+
+    def __init__(self, raw: UnitOfWork, trust: LogTrust, verified: Verified) -> None:
+        self._raw = raw
+        self._trust = trust
+        self._verified = verified
+        self._records: list[Record] = []  # written by this unit
+        self._releases: dict[int, ReleaseRow] = {}
+        self._payloads: dict[int, SealedBody] = {}
+        self._bodies: dict[str, str] = {}
+
+    # -- what this unit wrote --------------------------------------------------------------------------
+    def new_world(self) -> list[Record]:
+        return [r for r in self._records if r.kind != "item"]
+
+    def last_record(self) -> int:
+        return self._records[-1].seq if self._records else 0
+
+    def last_release(self) -> int:
+        return max(self._releases, default=0)
+
+    def check_own(self, leaves: Sequence[LeafRow]) -> None:
+        """Every row this unit wrote has its leaf among ``leaves`` (the unit's new leaves)."""
+        held = {(leaf.ref, leaf.kind, leaf.data) for leaf in leaves}
+        wanted = [_record_leaf(r) for r in self._records]
+        for seq, row in self._releases.items():
+            leaf = journal.release_leaf_json(row, self._payloads.get(seq))
+            wanted.append((journal.release_ref(seq), "release", canonical(leaf)))
+        for item, digest in self._bodies.items():
+            wanted.append((journal.body_ref(item), "body", canonical({"item": item, "sha256": digest})))
+        missing = next((ref for ref, kind, data in wanted if (ref, kind, data) not in held), None)
+        if missing is not None:
+            raise TamperError(f"{missing} was written without its leaf; nothing was committed")
+
+    # -- world records ---------------------------------------------------------------------------------
+    def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record:
+        record = self._raw.add_record(kind, key, data)
+        self._records.append(record)
+        return record
+
+    def add_records(self, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]:
+        records = self._raw.add_records(entries)
+        self._records.extend(records)
+        return records
+
+    def records(self, after: int = 0) -> Sequence[Record]:
+        everything = [*self._trust.full(self._raw, self._verified), *self._records]
+        return tuple(r for r in everything if r.seq > after)
+
+    def world_records(self, after: int = 0) -> Sequence[Record]:
+        world = [*self._trust.world(self._verified), *self.new_world()]
+        return tuple(r for r in world if r.seq > after)
+
+    def item_records(self, keys: Iterable[str]) -> Sequence[Record]:
+        return self._proven_records(self._raw.item_records(keys))
+
+    def item_records_page(self, after: int, limit: int) -> Sequence[Record]:
+        return self._proven_records(self._raw.item_records_page(after, limit))
+
+    def _proven_records(self, rows: Sequence[Record]) -> Sequence[Record]:
+        own = {r.seq for r in self._records}
+        for row in rows:
+            if row.seq > self._verified.records and row.seq not in own:
+                raise TamperError(
+                    f"{journal.record_ref(row.seq)} is in the store but in no leaf a signed head covers: "
+                    f"it was never logged; {INVESTIGATE}"
+                )
+        checked = [_record_leaf(r) for r in rows if r.seq not in own]
+        proofs.prove(self._raw, self._verified, checked)
+        return rows
+
+    # -- bodies ----------------------------------------------------------------------------------------
+    def put_body(self, item: str, body: SealedBody) -> None:
+        self._raw.put_body(item, body)
+        self._bodies[item] = journal.sealed_digest(body)
+
+    def bodies(self) -> Iterable[tuple[str, SealedBody]]:
+        for item, _unchecked in self._raw.bodies():
+            sealed = self.get_body(item)
+            if sealed is not None:
+                yield item, sealed
+
+    def body_items(self, items: Iterable[str]) -> set[str]:
+        return self._raw.body_items(items)
+
+    def get_body(self, item: str) -> SealedBody | None:
+        sealed = self._raw.get_body(item)
+        proven = self._bodies.get(item) or proofs.body_digest(self._raw, self._verified, item)
+        if sealed is None:
+            if proven is not None:
+                raise TamperError(f"the body of item {item!r} is gone from the store; {INVESTIGATE}")
+            return None
+        if proven is None:
+            raise TamperError(f"item {item!r} has a stored body that no leaf proves; {INVESTIGATE}")
+        if journal.sealed_digest(sealed) != proven:
+            raise TamperError(
+                f"the stored body of item {item!r} is not the one its leaf proves (swapped or edited); "
+                f"{INVESTIGATE}"
+            )
+        return sealed
+
+    # -- releases and the outbox -----------------------------------------------------------------------
+    def add_release(
+        self,
+        item: str,
+        recipient: str,
+        holder: str,
+        at: str,
+        allowed: bool,
+        decision: dict[str, Any],
+        recorded: str,
+    ) -> ReleaseRow:
+        row = self._raw.add_release(item, recipient, holder, at, allowed, decision, recorded)
+        self._releases[row.seq] = row
+        return row
+
+    def releases(self, after: int = 0) -> Sequence[ReleaseRow]:
+        return self._proven_releases(after)[0]
+
+    def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow:
+        row = self._raw.add_outbox(release_seq, recipient, payload)
+        self._payloads[release_seq] = payload
+        return row
+
+    def outbox(self, after: int = 0) -> Sequence[OutboxRow]:
+        return self._proven_releases(after)[1]
+
+    def _proven_releases(self, after: int) -> tuple[Sequence[ReleaseRow], Sequence[OutboxRow]]:
+        """The releases after ``after`` and their outbox rows, each release proven by its leaf (which
+        carries its payload's digest), none missing up to the last one the head covers."""
+        rows, outbox = self._raw.releases(after), self._raw.outbox(after)
+        last = self._verified.releases
+        signed = [r.seq for r in rows if r.seq <= last]
+        if signed != list(range(after + 1, last + 1)):
+            raise TamperError(f"releases {after + 1} to {last} are not all in the store; {INVESTIGATE}")
+        payloads: dict[int, OutboxRow] = {}
+        for box in outbox:
+            if box.release_seq in payloads:
+                raise TamperError(f"release {box.release_seq} has two outbox rows; {INVESTIGATE}")
+            payloads[box.release_seq] = box
+        checked = []
+        for row in rows:
+            paid = payloads.get(row.seq)
+            if paid is not None and (not row.allowed or paid.recipient != row.recipient):
+                raise TamperError(f"the outbox row of release {row.seq} is not that release's; {INVESTIGATE}")
+            if row.seq in self._releases:
+                continue
+            if row.seq > last:
+                raise TamperError(f"release {row.seq} is in the store but in no signed head; {INVESTIGATE}")
+            leaf = journal.release_leaf_json(row, None if paid is None else paid.payload)
+            checked.append((journal.release_ref(row.seq), "release", canonical(leaf)))
+        if set(payloads) - {r.seq for r in rows}:
+            raise TamperError(f"an outbox row names a release that is not in the store; {INVESTIGATE}")
+        proofs.prove(self._raw, self._verified, checked)
+        return rows, outbox
+
+    # -- the log itself: the tree and heads it keeps, read and written as they are ---------------------
+    def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
+        return self._raw.append_leaf(kind, ref, data)
+
+    def append_leaves(self, entries: Sequence[tuple[str, str, bytes]]) -> Sequence[LeafRow]:
+        return self._raw.append_leaves(entries)
+
+    def leaves(self, start: int = 0, stop: int | None = None) -> Sequence[LeafRow]:
+        return self._raw.leaves(start, stop)
+
+    def leaves_by_ref(self, refs: Iterable[str]) -> Sequence[LeafRow]:
+        return self._raw.leaves_by_ref(refs)
+
+    def leaf_count(self) -> int:
+        return self._raw.leaf_count()
+
+    def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        self._raw.add_tree_nodes(nodes)
+
+    def tree_nodes(self) -> Sequence[tuple[int, int, bytes]]:
+        return self._raw.tree_nodes()
+
+    def tree_nodes_at(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        return self._raw.tree_nodes_at(keys)
+
+    def add_head(self, head: dict[str, Any]) -> None:
+        self._raw.add_head(head)
+
+    def heads(self) -> Sequence[dict[str, Any]]:
+        return self._raw.heads()
+
+    def latest_head(self) -> tuple[int, dict[str, Any]] | None:
+        return self._raw.latest_head()
+
+
+def _record_leaf(record: Record) -> tuple[str, str, bytes]:
+    """(ref, leaf kind, leaf bytes) of the leaf that proves ``record``."""
+    kind = journal.LEAF_KINDS.get(record.kind, "?")
+    return journal.record_ref(record.seq), kind, canonical(journal.record_json(record))
