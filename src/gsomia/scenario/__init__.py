@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .fragments import load_agreement, load_table
 from .loader import load_spec, load_world, locate, read_spec
-from .reader import spec_from_data
+from .reader import read_items, spec_from_data
 from .source import Lines
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "load_table",
     "load_world",
     "locate",
+    "read_items",
     "read_spec",
     "spec_from_data",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gsomia.ledger import MerkleTree, frontier, leaf_hash, sign_head
+from gsomia.ledger import MerkleTree, TreeHead, frontier, leaf_hash, sign_head
 
 from .ports import KeyRing, Record, Store, UnitOfWork
 from .trust import LogTrust, Verified, sealed
@@ -54,7 +54,7 @@ class LoggedStore:
 
     @contextmanager
     def begin(self) -> Iterator[UnitOfWork]:
-        accepted: tuple[Verified, list[Record]] | None = None
+        accepted: tuple[Verified, list[Record], TreeHead] | None = None
         with self._inner.begin() as raw:
             verified = self._trust.check(raw)
             unit = TrustedUnit(raw, self._trust, verified)
@@ -64,7 +64,9 @@ class LoggedStore:
         if accepted is not None:  # committed: what this unit wrote is now part of the verified log
             self._trust.accept(*accepted)
 
-    def _seal(self, uow: UnitOfWork, unit: TrustedUnit, verified: Verified) -> tuple[Verified, list[Record]]:
+    def _seal(
+        self, uow: UnitOfWork, unit: TrustedUnit, verified: Verified
+    ) -> tuple[Verified, list[Record], TreeHead]:
         """Extend the verified tree by this unit's leaves, store the nodes, sign the new head (chained to
         the last, vouching for the world records and row numbers), after checking that every row the unit
         wrote has its leaf."""
@@ -86,7 +88,7 @@ class LoggedStore:
         prev = (verified.size, verified.root)
         head = sign_head(size, root, self._keys, self._keys.key_id, prev, reached.state_json())
         uow.add_head(head.to_dict())
-        return sealed(verified, created, head), world
+        return sealed(verified, created, head), world, head
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:

@@ -11,7 +11,7 @@ dies). SQLite adapters take the write lock up front (``BEGIN IMMEDIATE``) so two
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -87,6 +87,8 @@ class UnitOfWork(Protocol):
     # the small part of the world, every record but items (seq > after), and items by id: what a write
     # reads, so that its cost does not grow with the number of items
     def world_records(self, after: int = 0) -> Sequence[Record]: ...
+    # equal for two units exactly when their world_records() are equal (so a compiled world can be kept)
+    def world_key(self) -> Hashable: ...
     def item_records(self, keys: Iterable[str]) -> Sequence[Record]: ...
     def item_records_page(self, after: int, limit: int) -> Sequence[Record]: ...  # items, seq > after
 

@@ -95,6 +95,8 @@ class LogTrust:
         self._state = Verified()
         self._world: list[Record] = []  # the verified world records, seq order, up to _state.world.last
         self._full = FullTrust()
+        self._head: tuple[dict[str, Any], TreeHead] | None = None  # the last head known to be ours
+        self.bodies: dict[str, str] = {}  # item -> its sealed body's digest, once its leaf was proven
 
     def world(self, state: Verified) -> list[Record]:
         """The verified world records ``state`` covers, in seq order."""
@@ -139,9 +141,11 @@ class LogTrust:
         _, records = self._full.check(uow, found[1])
         return records
 
-    def accept(self, state: Verified, world: Sequence[Record]) -> None:
-        """Make ``state`` current once the unit that wrote it committed; ``world``: its new world records."""
+    def accept(self, state: Verified, world: Sequence[Record], head: TreeHead) -> None:
+        """Make ``state`` current once the unit that wrote it committed; ``world``: its new world records,
+        ``head``: the head it signed (no need to check its signature again)."""
         with self._lock:
+            self._head = (head.to_dict(), head)
             if state.size > self._state.size and self._state.world.count + len(world) == state.world.count:
                 del self._world[self._state.world.count :]
                 self._world.extend(world)
@@ -157,6 +161,8 @@ class LogTrust:
         if latest is None:
             return None
         row, data = latest
+        if self._head is not None and self._head[0] == data:
+            return row, self._head[1]  # the very head checked (or signed) before: one check per head
         try:
             head = TreeHead.from_dict(data)
         except (LedgerError, ValueError, TypeError, KeyError) as exc:
@@ -165,6 +171,7 @@ class LogTrust:
             head.key_id, head.signed_bytes(), head.signature
         ):
             raise TamperError(f"signed head {row} is not signed by this node's key; {INVESTIGATE}")
+        self._head = (data, head)
         return row, head
 
     def _advance(self, uow: UnitOfWork, row: int, head: TreeHead) -> Verified:

@@ -8,7 +8,7 @@ written, and :meth:`TrustedUnit.check_own` makes sure, before they are sealed, t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from gsomia.ledger import canonical
@@ -18,6 +18,8 @@ from .errors import TamperError
 from .fullcheck import INVESTIGATE
 from .ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody, UnitOfWork
 from .trust import LogTrust, Verified
+
+BODY_MEMO = 1_000_000  # proven body digests kept per process (64 bytes and an id each)
 
 
 class TrustedUnit:
@@ -43,15 +45,14 @@ class TrustedUnit:
         return max(self._releases, default=0)
 
     def check_own(self, leaves: Sequence[LeafRow]) -> None:
-        """Every row this unit wrote has its leaf among ``leaves`` (the unit's new leaves)."""
-        held = {(leaf.ref, leaf.kind, leaf.data) for leaf in leaves}
-        wanted = [_record_leaf(r) for r in self._records]
-        for seq, row in self._releases.items():
-            leaf = journal.release_leaf_json(row, self._payloads.get(seq))
-            wanted.append((journal.release_ref(seq), "release", canonical(leaf)))
-        for item, digest in self._bodies.items():
-            wanted.append((journal.body_ref(item), "body", canonical({"item": item, "sha256": digest})))
-        missing = next((ref for ref, kind, data in wanted if (ref, kind, data) not in held), None)
+        """Every row this unit wrote has a leaf among ``leaves`` (the unit's new leaves). The bytes are
+        :mod:`gsomia.services.journal`'s, the one writer of rows and leaves, and every later reader checks
+        them; this guards against a use case that writes a row some other way."""
+        held = {(leaf.ref, leaf.kind) for leaf in leaves}
+        wanted = [(journal.record_ref(r.seq), journal.LEAF_KINDS.get(r.kind, "?")) for r in self._records]
+        wanted += [(journal.release_ref(seq), "release") for seq in self._releases]
+        wanted += [(journal.body_ref(item), "body") for item in self._bodies]
+        missing = next((ref for ref, kind in wanted if (ref, kind) not in held), None)
         if missing is not None:
             raise TamperError(f"{missing} was written without its leaf; nothing was committed")
 
@@ -73,6 +74,10 @@ class TrustedUnit:
     def world_records(self, after: int = 0) -> Sequence[Record]:
         world = [*self._trust.world(self._verified), *self.new_world()]
         return tuple(r for r in world if r.seq > after)
+
+    def world_key(self) -> Hashable:
+        """The verified world mark and this unit's own new world records: equal keys, equal records."""
+        return self._verified.world, tuple(self.new_world())
 
     def item_records(self, keys: Iterable[str]) -> Sequence[Record]:
         return self._proven_records(self._raw.item_records(keys))
@@ -108,7 +113,11 @@ class TrustedUnit:
 
     def get_body(self, item: str) -> SealedBody | None:
         sealed = self._raw.get_body(item)
-        proven = self._bodies.get(item) or proofs.body_digest(self._raw, self._verified, item)
+        proven = self._bodies.get(item) or self._trust.bodies.get(item)
+        if proven is None:
+            proven = proofs.body_digest(self._raw, self._verified, item)
+            if proven is not None and len(self._trust.bodies) < BODY_MEMO:
+                self._trust.bodies[item] = proven  # a body is never replaced: its proven digest stands
         if sealed is None:
             if proven is not None:
                 raise TamperError(f"the body of item {item!r} is gone from the store; {INVESTIGATE}")

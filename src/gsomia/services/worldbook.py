@@ -10,7 +10,7 @@ form of what was validated (:mod:`gsomia.services.worlddata`), with a ledger lea
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -20,7 +20,7 @@ from gsomia.domain.errors import LifecycleError, WorldError, format_path
 from gsomia.domain.model import Item, WorldSpec
 from gsomia.domain.validate import validate
 from gsomia.domain.world import World
-from gsomia.scenario import Lines, locate, spec_from_data
+from gsomia.scenario import Lines, locate, read_items, spec_from_data
 
 from . import journal, worlddata
 from .ports import Record, Store, UnitOfWork
@@ -83,7 +83,7 @@ class Worldbook:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._cache: tuple[tuple[Record, ...], World] | None = None
+        self._cache: tuple[Hashable, World] | None = None
 
     # -- reading -----------------------------------------------------------------------------------
     def world(self) -> World:
@@ -118,19 +118,14 @@ class Worldbook:
     def world_in(self, uow: UnitOfWork) -> World:
         """The world of the world records ``uow`` sees, compiled only when they differ from last time.
 
-        The records are compared one by one (the same verified objects mean the same records): a unit that
-        added records and then rolled back may leave the next one with as many records but other ones.
+        The unit's ``world_key`` says whether they are the records of last time: a count is not enough, as
+        a unit that added records and then rolled back may leave the next one as many but other ones.
         """
-        records = tuple(uow.world_records())
-        cached = self._cache
-        if (
-            cached is not None
-            and len(cached[0]) == len(records)
-            and all(a is b or a == b for a, b in zip(cached[0], records, strict=True))
-        ):
-            return cached[1]
-        world = World(spec_from_data(self._data(uow, records).data, file=NODE_FILE))
-        self._cache = (records, world)
+        key = uow.world_key()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        world = World(spec_from_data(self._data(uow, uow.world_records()).data, file=NODE_FILE))
+        self._cache = (key, world)
         return world
 
     def decide(
@@ -282,8 +277,7 @@ def _named_items(spec: WorldSpec, named: set[str]) -> list[Pending]:
 
 def _items(records: Sequence[Record]) -> list[Item]:
     """The items these item records hold."""
-    data = {"gsomia": 1, "parties": [], "items": [from_record(r.data) for r in records]}
-    return list(spec_from_data(data, file=NODE_FILE).items)
+    return list(read_items([from_record(r.data) for r in records], file=NODE_FILE))
 
 
 def shown(entry: Mapping[str, Any]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +51,9 @@ class MemoryUnitOfWork:
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
         return tuple(r for r in self._t.records[max(after, 0) :] if r.kind != "item")
+
+    def world_key(self) -> Hashable:
+        return tuple(self.world_records())  # the records themselves: nothing cheaper is known unverified
 
     def item_records(self, keys: Iterable[str]) -> Sequence[Record]:
         wanted = set(keys)

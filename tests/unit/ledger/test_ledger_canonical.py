@@ -10,6 +10,9 @@ import json
 import struct
 
 import pytest
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gsomia.ledger import CanonicalError, canonical
 
@@ -98,3 +101,37 @@ def test_values_without_a_json_form_raise_canonical_error(value):
     """Unsafe integers, non-string keys, bytes, sets and lone surrogates raise CanonicalError."""
     with pytest.raises(CanonicalError):
         canonical(value)
+
+
+# -- the quick road equals the rfc8785 one --------------------------------------------------------------
+
+_TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=12)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=6) | _TEXT, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_VALUES)
+def test_the_quick_encoder_writes_exactly_what_rfc8785_writes(value):
+    """For any JSON value (floats, non-ASCII keys, controls, surrogates, big integers included), canonical()
+    gives the rfc8785 package's bytes, or both refuse."""
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(CanonicalError):
+            canonical(value)
+        return
+    assert canonical(value) == expected
