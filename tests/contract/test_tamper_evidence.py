@@ -277,6 +277,8 @@ def _new_value(table: str, column: str) -> str:
         return f"{column} + 1000"
     if column in BLOB_COLUMNS:
         return f"{column} || {column}"  # longer bytes: never equal to what was there
+    if column == "at":
+        return "'0001-01-01'"  # a day no release here is on, and as long as a day (VARCHAR(10))
     return f"{column} || 'X'"
 
 

@@ -6,17 +6,21 @@ scenario loader can name the line. Lifecycle checks live in :mod:`gsomia.domain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .errors import Path, WorldError
 from .ids import id_problem, quoted, unknown
 from .model import EVENT_KINDS, Agreement, Consent, Duration, Event, Item, Level, Table, WorldSpec
 
 
-def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level]:
+def validate(
+    spec: WorldSpec, *, items_checked: bool = False, known_items: Callable[[str], bool] | None = None
+) -> dict[str, Level]:
     """Check ``spec``; return its levels by id. Raises :class:`WorldError` at the first problem.
 
     ``items_checked``: the items and consents were already checked against these very parties.
+    ``known_items``: where items are kept outside ``spec`` (a node's store), whether an item id is one; a
+    consent may name such an item as well as one of ``spec.items``.
     """
     levels = _check_parties(spec)
     parties = {p.id for p in spec.parties}
@@ -39,7 +43,9 @@ def validate(spec: WorldSpec, *, items_checked: bool = False) -> dict[str, Level
             check_item(item, ("items", i), parties, levels)
             checked.add(shape)
     for i, consent in enumerate(spec.consents):
-        _check_consent(consent, ("consents", i), parties, items)
+        named = consent.item
+        elsewhere = known_items is not None and named is not None and named not in items and known_items(named)
+        _check_consent(consent, ("consents", i), parties, items, elsewhere)
     return levels
 
 
@@ -261,12 +267,14 @@ def check_item(item: Item, where: Path, parties: set[str], levels: dict[str, Lev
         check_id(caveat, (*where, "caveats", j), "a caveat")
 
 
-def _check_consent(consent: Consent, where: Path, parties: set[str], items: set[str]) -> None:
+def _check_consent(
+    consent: Consent, where: Path, parties: set[str], items: set[str], kept_elsewhere: bool = False
+) -> None:
     if (consent.item is None) == (consent.topic is None):
         raise WorldError("a consent names exactly one of item or topic", where)
     if consent.topic is not None and consent.originator is None:
         raise WorldError("a topic consent must name the originator whose items it covers", (*where, "topic"))
-    if consent.item is not None and consent.item not in items:
+    if consent.item is not None and consent.item not in items and not kept_elsewhere:
         raise WorldError(unknown("item", consent.item, items, "declare it under items"), (*where, "item"))
     if consent.topic is not None:
         check_id(consent.topic, (*where, "topic"), "a topic")

@@ -43,14 +43,18 @@ def parse_day(value: date | str, what: str = "at") -> date:
 class World:
     """Parties, agreements and their lifecycles, items and consents, ready to decide on."""
 
-    def __init__(self, spec: WorldSpec, base: World | None = None) -> None:
+    def __init__(
+        self, spec: WorldSpec, base: World | None = None, known_items: Callable[[str], bool] | None = None
+    ) -> None:
         """Validate and compile ``spec``. ``base``: a world with the very same parties, items and consents
-        (say, before a what-if change to agreements or events), whose item work is reused, not redone."""
+        (say, before a what-if change to agreements or events), whose item work is reused, not redone.
+        ``known_items``: for a world whose items are kept elsewhere and taken in as needed (:meth:`admit`),
+        whether a consent's item is one of them."""
         same = base is not None and all(
             getattr(spec, f) is getattr(base.spec, f) for f in ("parties", "items", "consents")
         )
         self.spec: WorldSpec = spec
-        self.levels: dict[str, Level] = validate(spec, items_checked=same)
+        self.levels: dict[str, Level] = validate(spec, items_checked=same, known_items=known_items)
         self.parties: dict[str, Party] = {p.id: p for p in spec.parties}
         self.items: dict[str, Item] = base.items if same and base else {i.id: i for i in spec.items}
         events: dict[str, list[Event]] = defaultdict(list)

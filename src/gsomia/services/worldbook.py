@@ -124,7 +124,9 @@ class Worldbook:
         key = uow.world_key()
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        world = World(spec_from_data(self._data(uow, uow.world_records()).data, file=NODE_FILE))
+        folded = replay(uow.world_records())
+        # every consent was checked against the node's items when it was written, and the log proves it
+        world = World(spec_from_data(folded.data, file=NODE_FILE), known_items=lambda _item: True)
         self._cache = (key, world)
         return world
 
@@ -145,14 +147,13 @@ class Worldbook:
             world.admit(_items(uow.item_records(missing)))
         return world
 
-    def _data(self, uow: UnitOfWork, records: Sequence[Record]) -> Replay:
-        """The replay of ``records`` with the items its consents name, read from the store."""
-        folded = replay(records)
-        named = {str(c["item"]) for c in folded.data["consents"] if c.get("item") is not None}
-        named -= {str(i.get("id")) for i in folded.data["items"]}
-        if named:
-            folded.data["items"] += [from_record(r.data) for r in uow.item_records(named)]
-        return folded
+    @staticmethod
+    def _consent_items(uow: UnitOfWork, records: Sequence[Record], pending: Sequence[Record]) -> set[str]:
+        """The items consents may name: those named by consents on record (checked when written) and
+        those new consents name that the node holds (read, and proven, now)."""
+        named = {str(r.data["item"]) for r in records if r.kind == "consent" and r.data.get("item")}
+        new = {str(r.data["item"]) for r in pending if r.kind == "consent" and r.data.get("item")} - named
+        return named | {r.key for r in uow.item_records(new)} if new else named
 
     # -- checking ----------------------------------------------------------------------------------
     def check(
@@ -169,9 +170,10 @@ class Worldbook:
         records = list(uow.world_records())
         first = (records[-1].seq if records else 0) + 1  # after every world record: the replay's order
         hypothetical = [Record(first + i, p.kind, p.key, dict(p.data)) for i, p in enumerate(pending)]
-        folded = self._data(uow, [*records, *hypothetical])
+        folded = replay([*records, *hypothetical])
+        known = self._consent_items(uow, records, hypothetical)
         try:
-            world = World(spec_from_data(folded.data, file=NODE_FILE))
+            world = World(spec_from_data(folded.data, file=NODE_FILE), known_items=known.__contains__)
         except WorldError as error:
             raise _explain(error, folded, first, file, lines) from None
         return Checked(world, folded, first)

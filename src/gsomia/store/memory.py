@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+from ..services.ports import RECORD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+
+WORLD_KINDS = frozenset(kind for kind in RECORD_KINDS if kind != "item")
 
 
 @dataclass(slots=True)
@@ -50,7 +52,7 @@ class MemoryUnitOfWork:
         return tuple(self._t.records[max(after, 0) :])
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
-        return tuple(r for r in self._t.records[max(after, 0) :] if r.kind != "item")
+        return tuple(r for r in self._t.records[max(after, 0) :] if r.kind in WORLD_KINDS)
 
     def world_key(self) -> Hashable:
         return tuple(self.world_records())  # the records themselves: nothing cheaper is known unverified

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from ..services.errors import StoredRowError
-from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+from ..services.ports import RECORD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
 from . import schema as s
 
+WORLD_KINDS = tuple(kind for kind in RECORD_KINDS if kind != "item")
 # every counter in one round trip; each is a max() over a primary key, so an index lookup
 _COUNTERS = "SELECT " + ", ".join(
     f"(SELECT max({column.name}) FROM {table.name})" for table, column, _ in s.NUMBERED.values()
@@ -77,8 +78,9 @@ class SqlUnitOfWork:
         return self._records(select(t.seq, t.kind, t.key, t.data).where(t.seq > after).order_by(t.seq))
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
+        # by kind, so the (kind, key) index finds them: "kind != 'item'" would scan every item
         t = s.records.c
-        query = select(t.seq, t.kind, t.key, t.data).where(t.seq > after, t.kind != "item")
+        query = select(t.seq, t.kind, t.key, t.data).where(t.kind.in_(WORLD_KINDS), t.seq > after)
         return self._records(query.order_by(t.seq))
 
     def world_key(self) -> Hashable:
