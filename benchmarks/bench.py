@@ -8,6 +8,7 @@ impact of terminating the busiest agreement if ``World.impact`` exists.
 from __future__ import annotations
 
 import gc
+import json
 import resource
 import sys
 import time
@@ -90,8 +91,36 @@ def batch_numbers(world: World, queries: list[Query], sample: list[Query]) -> di
         f"encoding {encode_s:.2f} s ({len(queries) / encode_s:,.0f}/s)"
     )
     return {
+        "batch_queries": len(queries),
+        "batch_s": round(seconds, 4),
         "batch_per_s": round(len(queries) / seconds),
+        "batch_encode_s": round(encode_s, 4),
         "batch_encode_per_s": round(len(queries) / encode_s),
+        # what a caller holding item and party ids feels: encoding (with each query's checks) plus deciding
+        "batch_from_ids_per_s": round(len(queries) / (encode_s + seconds)),
+    }
+
+
+def explained(world: World, queries: Sequence[Query]) -> dict[str, Any]:
+    """Decisions with every reason, as JSON text (what --json, the API and every recorded release pay),
+    each query once from cold memos."""
+    world.index.memo.clear()
+    world._explained.clear()
+    once = latency(lambda *q: json.dumps(world.decide(*q).to_dict()), queries, min_seconds=0.0)
+    warm = latency(lambda *q: json.dumps(world.decide(*q).to_dict()), queries, min_seconds=0.5)
+    out = {f"explained_{k.removeprefix('single_')}": v for k, v in once.items()}
+    out |= {f"explained_warm_{k.removeprefix('single_')}": v for k, v in warm.items()}
+    return out
+
+
+def cedar_requests(engine: Any, queries: Sequence[Query]) -> dict[str, Any]:
+    """How many Cedar requests the anchor sends per query: median, mean, max (measured, not assumed)."""
+    counts = sorted(engine.requests_per_query(queries))
+    return {
+        "median": counts[len(counts) // 2],
+        "mean": round(sum(counts) / len(counts), 2),
+        "max": counts[-1],
+        "queries": len(counts),
     }
 
 
@@ -212,7 +241,9 @@ def run(
     ours["single_warm_p50_us"] = warm["single_p50_us"]
     ours["decide_many_per_s"] = throughput(world.decide_many, batch_queries[:100_000])
     ours.update(batch_numbers(world, batch_queries, queries))
+    ours.update(explained(world, fresh[:20_000]))
     engines: dict[str, Any] = {"gsomia": ours}
+    comparisons: dict[str, Any] = {}
     disagreements: dict[str, int | None] = {}
     ratios: dict[str, float | None] = {"gsomia": 1.0}
     covered: dict[str, int] = {"gsomia": len(queries)}
@@ -230,14 +261,29 @@ def run(
             continue
         numbers: dict[str, Any] = latency(engine.decide, mine, min_seconds=0.3)
         numbers["batch_per_s"] = throughput(engine.decide_many, mine) if name == "cedarpy" else None
+        theirs = latency(lambda *q, e=engine: json.dumps(e.explain(*q)), mine, min_seconds=0.3)
+        numbers.update({f"explained_{k.removeprefix('single_')}": v for k, v in theirs.items()})
+        if name == "cedarpy":
+            numbers["requests_per_query"] = cedar_requests(engine, mine)
         engines[name] = numbers
         world.index.memo.clear()  # the same decisions, each once, from a cold memo: no flattering repeats
         same = latency(world.decide, mine, min_seconds=0.0)
+        ours_explained = explained(world, mine)
         ratios[name] = round(same["single_per_s"] / numbers["single_per_s"], 1)
+        comparisons[name] = {
+            "queries": len(mine),
+            "gsomia_single_per_s": same["single_per_s"],
+            f"{name}_single_per_s": numbers["single_per_s"],
+            "single_ratio": ratios[name],
+            "gsomia_explained_per_s": ours_explained["explained_per_s"],
+            f"{name}_explained_per_s": numbers["explained_per_s"],
+            "explained_ratio": round(ours_explained["explained_per_s"] / numbers["explained_per_s"], 1),
+        }
     result = {
         "world": sizes,
         "disagreements": disagreements,
         "engines": engines,
+        "comparisons": comparisons,
         "impact": impact(spec, world),
     }
     if ledger_leaves:
@@ -247,8 +293,6 @@ def run(
         result["ledger"] = run_ledger(ledger_leaves)
     gc.unfreeze()
     if as_json:
-        import json
-
         print(json.dumps(result))
     else:
         from .report import show

@@ -107,5 +107,13 @@ class CasbinEngine:
             return False
         return bool(enforcer.enforce(holder, recipient, subject(self.items[item]), at.isoformat()))
 
+    def explain(self, item: str, recipient: str, at: date, holder: str) -> dict[str, object]:
+        """The verdict with casbin's own reason: the policy line that matched (``enforce_ex``)."""
+        enforcer = self.enforcers.get((holder, recipient))
+        if enforcer is None:
+            return {"allowed": False, "policy": []}
+        allowed, matched = enforcer.enforce_ex(holder, recipient, subject(self.items[item]), at.isoformat())
+        return {"allowed": bool(allowed), "policy": list(matched)}
+
     def decide_many(self, queries: list[tuple[str, str, date, str]]) -> list[bool]:
         return [self.decide(*q) for q in queries]

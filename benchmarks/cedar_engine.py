@@ -324,10 +324,12 @@ class CedarEngine:
         return out
 
     def judge(self, requests: Sequence[Request]) -> list[bool]:
+        return [r.allowed for r in self._results(requests)]
+
+    def _results(self, requests: Sequence[Request]) -> list[Any]:
         if not requests:
             return []
-        results = cedarpy.is_authorized_batch(list(requests), self.policies, self.entities)
-        return [r.allowed for r in results]
+        return list(cedarpy.is_authorized_batch(list(requests), self.policies, self.entities))
 
     # -- public -----------------------------------------------------------------------------------------
     def routes(self, queries: Iterable[Query]) -> list[tuple[str, ...]]:
@@ -343,6 +345,50 @@ class CedarEngine:
             if ok and not out[n]:
                 out[n] = route
         return out
+
+    def requests_per_query(self, queries: Iterable[Query]) -> list[int]:
+        """How many Cedar requests each query takes (its probes, then its candidate routes)."""
+        counts = []
+        for q in queries:
+            ask = self._ask(q)
+            probes = self._probes(ask)
+            for (key, aid, _), ok in zip(probes, self.judge([p[2] for p in probes]), strict=True):
+                if ok and key not in ask.chosen:
+                    ask.chosen[key] = aid
+            counts.append(len(probes) + len(self._routes(ask)))
+        return counts
+
+    def explain(self, item: str, recipient: str, at: date, holder: str) -> dict[str, Any]:
+        """The decision with Cedar's own reasons: the route and, for every request judged, its verdict and
+        the ids of the policies that decided it (what Cedar gives as reasons)."""
+        ask = self._ask((item, recipient, at, holder))
+        probes = self._probes(ask)
+        judged = []
+        for (key, aid, _), result in zip(probes, self._results([p[2] for p in probes]), strict=True):
+            if result.allowed and key not in ask.chosen:
+                ask.chosen[key] = aid
+            judged.append(
+                {
+                    "probe": list(key),
+                    "agreement": aid,
+                    "allowed": result.allowed,
+                    "policies": list(result.diagnostics.reasons),
+                }
+            )
+        route: tuple[str, ...] = ()
+        for (candidate, _), result in zip(
+            routes := self._routes(ask), self._results([r[1] for r in routes]), strict=True
+        ):
+            judged.append(
+                {
+                    "route": list(candidate),
+                    "allowed": result.allowed,
+                    "policies": list(result.diagnostics.reasons),
+                }
+            )
+            if result.allowed and not route:
+                route = candidate
+        return {"allowed": bool(route), "route": list(route), "judged": judged}
 
     def route(self, item: str, recipient: str, at: date, holder: str) -> tuple[str, ...]:
         return self.routes([(item, recipient, at, holder)])[0]

@@ -140,6 +140,7 @@ def size_run(where: Path, items: int, url: str | None, releases: int, cli_runs: 
 def cli_numbers(where: Path, queries: list[Query], party: str, level: str) -> dict[str, float]:
     """Median wall time of whole ``gsomia release`` and ``gsomia item add`` processes on the node."""
     gsomia = [shutil.which("gsomia") or str(Path(sys.executable).with_name("gsomia"))]
+    _timed([*gsomia, "log", "head", "--node", str(where)])  # untimed: the first process after an import
     release, add = [], []
     for n, (item, recipient, at, holder) in enumerate(queries):
         args = ["release", item, "--to", recipient, "--at", str(at), "--holder", holder]

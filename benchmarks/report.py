@@ -78,9 +78,27 @@ def show(result: dict[str, Any], ratios: dict[str, float | None], covered: dict[
     g = result["engines"]["gsomia"]
     notes.append(
         f"gsomia single: p50 {g['single_p50_us']} µs on fresh queries (each once), "
-        f"{g['single_warm_p50_us']} µs warm; numpy batch {g['batch_per_s']:,}/s on encoded arrays "
-        f"(encoding ids: {g['batch_encode_per_s']:,}/s)"
+        f"{g['single_warm_p50_us']} µs warm; explained (decide + to_dict as JSON) each once "
+        f"{g['explained_per_s']:,}/s (p50 {g['explained_p50_us']} µs), reasons' memo warm "
+        f"{g['explained_warm_per_s']:,}/s (p50 {g['explained_warm_p50_us']} µs)"
     )
+    notes.append(
+        f"gsomia batch: {g['batch_queries']:,} encoded queries in {g['batch_s']} s = {g['batch_per_s']:,}/s; "
+        f"from item and party ids (encoding {g['batch_encode_s']} s included) {g['batch_from_ids_per_s']:,}/s"
+    )
+    for name, c in result.get("comparisons", {}).items():
+        notes.append(
+            f"vs {name} on the same {c['queries']:,} queries: single {c['gsomia_single_per_s']:,}/s vs "
+            f"{c[f'{name}_single_per_s']:,}/s = {c['single_ratio']}×; explained "
+            f"{c['gsomia_explained_per_s']:,}/s vs {c[f'{name}_explained_per_s']:,}/s "
+            f"= {c['explained_ratio']}×"
+        )
+    cedar = (result["engines"].get("cedarpy") or {}).get("requests_per_query")
+    if cedar:
+        notes.append(
+            f"cedarpy requests per query: median {cedar['median']}, mean {cedar['mean']}, max {cedar['max']} "
+            f"(over {cedar['queries']:,} queries)"
+        )
     ledger = result.get("ledger")
     if ledger:
         notes.append(
@@ -88,6 +106,20 @@ def show(result: dict[str, Any], ratios: dict[str, float | None], covered: dict[
             f"leaves/s, verify {ledger['verify_s']} s, inclusion proof {ledger['prove_ms']} ms; records "
             f"with their leaves {ledger['records_per_s']:,}/s, full verify with record checks "
             f"{ledger['records_verify_us_per_leaf']} µs/leaf"
+        )
+        if "single_leaf_per_s" in ledger:
+            notes.append(
+                f"ledger, one leaf per transaction (as a release writes it): {ledger['single_leaf_per_s']:,} "
+                f"leaves/s beside {ledger['append_per_s']:,}/s in units of {ledger['batch']:,}"
+            )
+    node = result.get("node")
+    if node:
+        f = node["flatness"]
+        notes.append(
+            f"node (SQLite): durable release {node['release_per_s']:,}/s (p50 {f['release_p50_ms'][0]} ms at "
+            f"{node['sizes'][0]:,} items, {f['release_p50_ms'][1]} ms at {node['sizes'][-1]:,}); one fsync'd "
+            f"transaction on this disk {node['fsync_floor']['txn_ms']} ms; import "
+            f"{node['import_items_per_s']:,} items/s"
         )
     for note in notes:
         print(note)

@@ -70,7 +70,7 @@ class LoggedStore:
         """Extend the verified tree by this unit's leaves, store the nodes, sign the new head (chained to
         the last, vouching for the world records and row numbers), after checking that every row the unit
         wrote has its leaf."""
-        leaves = uow.leaves(verified.size)
+        leaves = unit.new_leaves()
         unit.check_own(leaves)
         size, created, root = frontier.extend(
             verified.size, verified.frontier, (leaf_hash(r.data) for r in leaves)

@@ -82,7 +82,10 @@ class UnitOfWork(Protocol):
     """
 
     def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record: ...
-    def add_records(self, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]: ...
+    # ``texts``: each data's canonical JSON text, when the caller has it already (a big import does)
+    def add_records(
+        self, entries: Sequence[tuple[str, str, dict[str, Any]]], texts: Sequence[str] | None = None
+    ) -> Sequence[Record]: ...
     def records(self, after: int = 0) -> Sequence[Record]: ...  # those with seq > after, in seq order
     # the small part of the world, every record but items (seq > after), and items by id: what a write
     # reads, so that its cost does not grow with the number of items

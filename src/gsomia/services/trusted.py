@@ -33,6 +33,7 @@ class TrustedUnit:
         self._releases: dict[int, ReleaseRow] = {}
         self._payloads: dict[int, SealedBody] = {}
         self._bodies: dict[str, str] = {}
+        self._leaves: list[LeafRow] = []  # appended by this unit, in order
 
     # -- what this unit wrote --------------------------------------------------------------------------
     def new_world(self) -> list[Record]:
@@ -62,8 +63,10 @@ class TrustedUnit:
         self._records.append(record)
         return record
 
-    def add_records(self, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]:
-        records = self._raw.add_records(entries)
+    def add_records(
+        self, entries: Sequence[tuple[str, str, dict[str, Any]]], texts: Sequence[str] | None = None
+    ) -> Sequence[Record]:
+        records = self._raw.add_records(entries, texts)
         self._records.extend(records)
         return records
 
@@ -188,10 +191,24 @@ class TrustedUnit:
 
     # -- the log itself: the tree and heads it keeps, read and written as they are ---------------------
     def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
-        return self._raw.append_leaf(kind, ref, data)
+        leaf = self._raw.append_leaf(kind, ref, data)
+        self._leaves.append(leaf)
+        return leaf
 
     def append_leaves(self, entries: Sequence[tuple[str, str, bytes]]) -> Sequence[LeafRow]:
-        return self._raw.append_leaves(entries)
+        leaves = self._raw.append_leaves(entries)
+        self._leaves.extend(leaves)
+        return leaves
+
+    def new_leaves(self) -> Sequence[LeafRow]:
+        """The leaves this unit appended (the store holds exactly these past the verified size: it is the
+        one writer while the unit is open); read back from the store if anything else appended some."""
+        start = self._verified.size
+        if len(self._leaves) == self._raw.leaf_count() - start and all(
+            leaf.index == start + n for n, leaf in enumerate(self._leaves)
+        ):
+            return self._leaves
+        return self._raw.leaves(start)
 
     def leaves(self, start: int = 0, stop: int | None = None) -> Sequence[LeafRow]:
         return self._raw.leaves(start, stop)

@@ -45,7 +45,9 @@ class MemoryUnitOfWork:
         t.records.append(record)
         return record
 
-    def add_records(self, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]:
+    def add_records(
+        self, entries: Sequence[tuple[str, str, dict[str, Any]]], texts: Sequence[str] | None = None
+    ) -> Sequence[Record]:
         return tuple(self.add_record(kind, key, data) for kind, key, data in entries)
 
     def records(self, after: int = 0) -> Sequence[Record]:

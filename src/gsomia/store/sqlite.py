@@ -24,6 +24,11 @@ PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}",
+    # a node of a million items is a file of a few GB: a write's look-ups (an item, its leaf, the O(log n)
+    # tree nodes of its proof) then read pages through the memory map and a 64 MiB page cache, not one
+    # read(2) per page through SQLite's default 2 MiB cache
+    "PRAGMA cache_size=-65536",
+    f"PRAGMA mmap_size={1 << 30}",
 )
 _BEGIN_OPTION = "gsomia_sqlite_begin"
 

@@ -62,12 +62,20 @@ class SqlUnitOfWork:
         conn.execute(s.records.insert(), {"seq": seq, "kind": kind, "key": key, "data": text})
         return Record(seq, kind, key, s.load_json(text))
 
-    def add_records(self, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]:
+    def add_records(
+        self, entries: Sequence[tuple[str, str, dict[str, Any]]], texts: Sequence[str] | None = None
+    ) -> Sequence[Record]:
         """Append many records in one statement: what ``add_record`` does, many at once. Each record keeps
-        the caller's ``data`` (a fresh object the caller no longer changes), stored as canonical text."""
+        the caller's ``data`` (a fresh object the caller no longer changes), stored as canonical text
+        (``texts`` when given: the caller computed it already)."""
         self._write()
         first = self._peek("records")
-        rows = [(first + i, kind, key, s.dump_json(data)) for i, (kind, key, data) in enumerate(entries)]
+        if texts is None:
+            texts = [s.dump_json(data) for _, _, data in entries]
+        rows = [
+            (first + i, kind, key, text)
+            for i, ((kind, key, _), text) in enumerate(zip(entries, texts, strict=True))
+        ]
         if rows:
             self._insert_raw("INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {}, {})", rows)
             self._next["records"] = first + len(rows)
