@@ -19,6 +19,8 @@ from . import config
 from .config import Settings
 from .crypto import create_keys, load_keys
 from .crypto.keys import KEY_DIR
+from .peers.partners import Partners
+from .peers.sync import Sync
 from .services.consent import Consents
 from .services.errors import NodeError
 from .services.events import Events
@@ -50,6 +52,8 @@ class Services:
     consents: Consents
     events: Events
     audit: Audit
+    partners: Partners
+    sync: Sync
 
     def import_world(self, path: str | os.PathLike[str]) -> ImportReport:
         """Read the world file at ``path`` and add everything it holds (see ``Worldbook.import_spec``)."""
@@ -75,6 +79,8 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
     signs a head in the same transaction (:class:`~gsomia.services.logstore.LoggedStore`)."""
     logged = LoggedStore(store, keys)
     worldbook = Worldbook(logged)
+    party = settings.party if settings is not None else ""
+    partners = Partners(logged, keys, party)
     return Services(
         settings=settings,
         store=logged,
@@ -85,6 +91,8 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
         consents=Consents(logged, worldbook),
         events=Events(logged, worldbook),
         audit=Audit(store, keys),  # the raw store: verify reads what is there, trusting none of it
+        partners=partners,
+        sync=Sync(logged, keys, worldbook, partners, party),
     )
 
 

@@ -1,5 +1,6 @@
 """``gsomia bench``: the benchmark harness of a source checkout (``benchmarks/``), or with ``--startup``
-the start-up time of ``gsomia --help`` and of one ``gsomia decide`` (``benchmarks/startup.py``).
+the start-up time of ``gsomia --help`` and of one ``gsomia decide`` (``benchmarks/startup.py``), or with
+``--taxii`` the TAXII 2.1 server beside OASIS medallion (``benchmarks/taxii_bench.py``).
 """
 
 from __future__ import annotations
@@ -40,11 +41,23 @@ def bench(
     runs: Annotated[
         int, typer.Option(help="With --startup: runs per command (median).", min=1, metavar="N")
     ] = 11,
+    taxii: Annotated[
+        bool,
+        typer.Option(
+            "--taxii", help="Time only the TAXII server, beside OASIS medallion 3.0.0.", show_default=False
+        ),
+    ] = False,
+    big: Annotated[
+        bool, typer.Option("--big", help="With --taxii: also 1,000,000 stored objects.", show_default=False)
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Speed beside cedarpy and pycasbin on one seeded world, after checking they all agree."""
     if startup:
         _benchmarks("startup").run(runs=runs, as_json=as_json)
+        return
+    if taxii:
+        _benchmarks("taxii_bench").run(big=big, as_json=as_json)
         return
     _benchmarks("bench").run(
         items=items, sample=sample, as_json=as_json, batch=batch, ledger_leaves=ledger_leaves

@@ -6,6 +6,9 @@ A node directory holds them under ``keys/``::
     keys/kek.bin            32 random bytes, the AES key-wrapping key       (mode 0600)
     keys/signing.pem        the Ed25519 private key, PKCS#8 PEM             (mode 0600)
     keys/signing.pub.pem    its public key, SubjectPublicKeyInfo PEM         (for partners)
+    keys/hpke.key           32 raw bytes, the X25519 private key partners seal bodies to (mode 0600)
+
+A node made before the HPKE key existed gets one the first time its keys are loaded.
 
 The directory is refused if its group or others may read, write or enter it: whoever can write it can
 swap the key files for their own.
@@ -25,6 +28,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from gsomia.services.ports import SealedBody
 
@@ -35,6 +39,7 @@ KEY_DIR = "keys"
 KEK_FILE = "kek.bin"
 SIGNING_FILE = "signing.pem"
 PUBLIC_FILE = "signing.pub.pem"
+HPKE_FILE = "hpke.key"
 _MAX_KEY_BYTES = 64 * 1024  # a key file is under a kilobyte; anything larger is not one
 
 
@@ -48,11 +53,16 @@ class NodeKeys:
     """Implements :class:`gsomia.services.ports.KeyRing` with keys held in memory."""
 
     def __init__(
-        self, kek: bytes, signing: Ed25519PrivateKey, trusted: Mapping[str, Ed25519PublicKey] | None = None
+        self,
+        kek: bytes,
+        signing: Ed25519PrivateKey,
+        trusted: Mapping[str, Ed25519PublicKey] | None = None,
+        hpke: X25519PrivateKey | None = None,
     ) -> None:
         if len(kek) != KEY_SIZE:
             raise KeyFileError(f"the key-encryption key must be {KEY_SIZE} bytes, not {len(kek)}")
         self._kek = bytes(kek)
+        self._hpke = hpke if hpke is not None else X25519PrivateKey.generate()
         self._signing = signing
         self.public_key = signing.public_key()
         self._key_id = key_id_of(self.public_key)
@@ -66,6 +76,25 @@ class NodeKeys:
     @property
     def key_id(self) -> str:
         return self._key_id
+
+    @property
+    def signing_public(self) -> bytes:
+        """The raw 32-byte Ed25519 public key (for the node's partner card)."""
+        return self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    @property
+    def hpke_public(self) -> bytes:
+        """The raw 32-byte X25519 public key partners seal item bodies to."""
+        return self._hpke.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    def hpke_private(self) -> bytes:
+        """The raw X25519 private key, for opening what partners sealed to this node (never stored
+        anywhere else, never shown)."""
+        return self._hpke.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
 
     def seal(self, plaintext: bytes, associated: bytes) -> SealedBody:
         return seal(self._kek, plaintext, associated)
@@ -114,6 +143,7 @@ def create_keys(node_dir: Path) -> NodeKeys:
     _write_new(directory / KEK_FILE, keys._kek, 0o600)
     _write_new(directory / SIGNING_FILE, private_pem, 0o600)
     _write_new(directory / PUBLIC_FILE, keys.public_pem(), 0o644)
+    _write_new(directory / HPKE_FILE, keys.hpke_private(), 0o600)
     return keys
 
 
@@ -131,7 +161,21 @@ def load_keys(node_dir: Path) -> NodeKeys:
         raise KeyFileError(f"{path}: not a PEM private key ({exc})") from None
     if not isinstance(signing, Ed25519PrivateKey):
         raise KeyFileError(f"{path}: not an Ed25519 private key")
-    return NodeKeys(kek, signing)
+    return NodeKeys(kek, signing, hpke=_hpke_key(directory / HPKE_FILE))
+
+
+def _hpke_key(path: Path) -> X25519PrivateKey:
+    """The node's X25519 key; made (once) for a node created before nodes had one."""
+    if not path.exists():
+        fresh = X25519PrivateKey.generate()
+        raw = fresh.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        _write_new(path, raw, 0o600)
+    raw = _read(path)
+    if len(raw) != KEY_SIZE:
+        raise KeyFileError(f"{path}: expected {KEY_SIZE} bytes, found {len(raw)}")
+    return X25519PrivateKey.from_private_bytes(raw)
 
 
 def _public_from_pem(pem: bytes, what: str) -> Ed25519PublicKey:

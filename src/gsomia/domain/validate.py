@@ -44,7 +44,9 @@ def validate(
             checked.add(shape)
     for i, consent in enumerate(spec.consents):
         named = consent.item
-        elsewhere = known_items is not None and named is not None and named not in items and known_items(named)
+        elsewhere = (
+            known_items is not None and named is not None and named not in items and known_items(named)
+        )
         _check_consent(consent, ("consents", i), parties, items, elsewhere)
     return levels
 

@@ -821,3 +821,30 @@ __all__ = [
     "open_bundle",
     "stix_problems",
 ]
+
+
+def bundles_from_objects(objects: list[Any]) -> list[tuple[str, dict[str, Any] | None, str]]:
+    """Release bundles put back together from the objects of a TAXII collection (which serves each
+    release's objects in order, and the objects every bundle shares once).
+
+    One ``(report id, bundle or None, problem)`` per report: a report whose bundle cannot be rebuilt (an
+    object missing, a report that is not gsomia's) comes with None and the problem, for quarantine."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for obj in objects:
+        if isinstance(obj, dict) and isinstance(obj.get("id"), str):
+            by_id.setdefault(obj["id"], obj)
+    out: list[tuple[str, dict[str, Any] | None, str]] = []
+    for obj in objects:
+        if not isinstance(obj, dict) or obj.get("type") != "report":
+            continue
+        rid = str(obj.get("id"))
+        try:
+            release = obj["extensions"][EXTENSION_ID]["release"]
+            ids = bundle_ids(str(release["sender"]), int(release["seq"]))
+            wanted = [obj["object_marking_refs"][0], GSOMIA_IDENTITY_ID, EXTENSION_ID, ids["identity"]]
+            parts = [by_id[w] for w in wanted] + [obj, by_id[ids["artifact"]]]
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            out.append((rid, None, f"the collection does not hold this release's whole bundle ({exc!s:.80})"))
+            continue
+        out.append((rid, {"type": "bundle", "id": ids["bundle"], "objects": parts}, ""))
+    return out

@@ -27,6 +27,8 @@ LEAF_KINDS = {
     "item": "item",
     "consent": "consent",
     "consent-status": "consent",
+    "partner": "partner",  # a partner node registered or changed (its card, URL and token digest)
+    "received": "received",  # a bundle from a partner, accepted or quarantined
 }
 
 

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 # World records, replayed in ``seq`` order into a world file's structure (see services.worldbook):
-RECORD_KINDS = ("meta", "party", "agreement", "event", "item", "consent", "consent-status")
+RECORD_KINDS = (
+    "meta",
+    "party",
+    "agreement",
+    "event",
+    "item",
+    "consent",
+    "consent-status",
+    "partner",
+    "received",  # a bundle a partner sent: accepted (its item then recorded too) or quarantined, and why
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,3 +158,8 @@ class KeyRing(Protocol):
     def open(self, sealed: SealedBody, associated: bytes) -> bytes: ...
     def sign(self, data: bytes) -> bytes: ...
     def verify(self, key_id: str, data: bytes, signature: bytes) -> bool: ...
+    @property
+    def signing_public(self) -> bytes: ...  # raw Ed25519 public key
+    @property
+    def hpke_public(self) -> bytes: ...  # raw X25519 public key partners seal bodies to
+    def hpke_private(self) -> bytes: ...

@@ -134,3 +134,53 @@ def load_json(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"stored JSON is not an object: {text[:60]!r}")
     return value
+
+
+# -- people on the node (migration 0003): unlike the tables above these rows change (a password is replaced,
+# a session ends), so they are outside the log and its triggers; each user, token and session row carries a
+# seal (an HMAC under a key derived from the node's signing key) instead. See gsomia.services.users.
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("temporary", Boolean, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created", String(32), nullable=False),
+    Column("seal", String(64), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("created", String(32), nullable=False),
+    Column("seal", String(64), nullable=False),
+    Index("ix_api_tokens_user_name", "user_name"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("csrf", Text, nullable=False),
+    Column("created", String(32), nullable=False),
+    Column("expires", String(32), nullable=False),
+    Column("seal", String(64), nullable=False),
+    Index("ix_sessions_user_name", "user_name"),
+    Index("ix_sessions_expires", "expires"),
+)
+
+rate_counts = Table(
+    "rate_counts",
+    metadata,
+    Column("principal", String(200), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True, autoincrement=False),
+    Column("hits", Integer, nullable=False),
+)

@@ -1,0 +1,35 @@
+"""``gsomia serve``: the node's HTTP server (TAXII 2.1 for partners) under uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..domain.errors import GsomiaError
+from .shared import NodeOpt, add, open_node, option
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gsomia serve`` to ``app``."""
+    add(app, "serve", serve)
+
+
+def serve(
+    node: NodeOpt = None,
+    host: Annotated[str, option("Address to listen on.", "HOST", "--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535, metavar="PORT")] = 8600,
+) -> None:
+    """Serve this node: partners pull the releases addressed to them over TAXII 2.1 (/taxii2/), each with
+    the token gsomia partner add issued it."""
+    import uvicorn  # deferred for start-up speed: the server stack loads only to serve
+
+    from ..web.app import create_app
+    from ..web.node_source import NodeTaxiiSource
+
+    with open_node(node) as services:
+        if not services.settings.party:
+            raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
+        app = create_app(taxii_source=NodeTaxiiSource(services), services=services)
+        typer.echo(f"gsomia node {services.settings.party} serving at http://{host}:{port}/taxii2/", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,57 @@
+"""``gsomia sync`` and ``gsomia inbox``: pull what partners released to this node; what came in."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .shared import JsonOpt, NodeOpt, add, emit, open_node, option, table
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gsomia sync`` and ``gsomia inbox`` to ``app``."""
+    add(app, "sync", sync)
+    add(app, "inbox", inbox)
+
+
+def sync(
+    from_: Annotated[str | None, option("Only this partner.", "PARTY", "--from")] = None,
+    node: NodeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pull what each partner released to this node; check every bundle (signature, seal, and this node's
+    own agreements on the sender's day); keep it or quarantine it with the reason."""
+    from ..web.client import pull  # deferred for start-up speed: the HTTP client loads only to sync
+
+    with open_node(node) as services:
+        taken = services.sync.run(pull, from_)
+    fresh = [r.to_dict() for r in taken if r.new]
+    emit(as_json, fresh, lambda: _table("Pulled (new)", fresh) if fresh else "nothing new")
+
+
+def inbox(node: NodeOpt = None, as_json: JsonOpt = False) -> None:
+    """Every bundle received: sender, route, originator, the originator's level and this node's marking,
+    accepted or quarantined (with the reason)."""
+    with open_node(node) as services:
+        rows = [r.to_dict() for r in services.sync.inbox()]
+    emit(as_json, rows, lambda: _table("Inbox", rows))
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> Table:
+    body = [
+        [
+            str(r["item"] or "-"),
+            str(r["sender"]),
+            " → ".join(r["route"]) or "-",
+            str(r["originator"] or "-"),
+            str(r["level"] or "-"),
+            str(r["marking"] or "-"),
+            str(r["status"]) + (f": {r['reason']}" if r["reason"] else ""),
+        ]
+        for r in rows
+    ]
+    return table(title, ["Item", "From", "Route", "Originator", "Level", "Our marking", "Status"], body)

@@ -1,0 +1,214 @@
+"""Receiving: pull what partners released to this node, check every bundle, keep it or quarantine it.
+
+For each partner with a URL and a pull token, :meth:`Sync.run` fetches the collection of releases the
+partner holds for this node (the fetching is injected: :data:`Pull`), puts each release's bundle back
+together and checks it:
+
+1. the bundle opens: it is signed by the key on the partner's card, addressed to this node, and its body
+   unseals with this node's HPKE key (:func:`gsomia.exchange.bundle.open_bundle`);
+2. this node's own engine and its own copy of the agreements allow the sender to send that item to this
+   node on the day the sender decided it (the originator's level, topics, releasable-to and caveats as the
+   bundle states them);
+3. the item id is not already on this node as another item.
+
+An accepted bundle becomes an item of this node (the originator kept as originator), its body sealed at
+rest under this node's key, and a ``received`` record saying who sent it, by which route, the
+originator's level and this node's equivalent marking. A bundle failing a check is recorded as
+quarantined with the reason, and nothing of it is stored as received. Each bundle is recorded once: a
+second pull of the same release changes nothing (the bundle id is the record's key), and a crash between
+two bundles loses nothing (each is its own unit of work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gsomia.domain import engine
+from gsomia.domain.errors import GsomiaError
+from gsomia.domain.model import Item
+from gsomia.exchange.bundle import Opened, bundles_from_objects, open_bundle
+from gsomia.exchange.errors import ExchangeError
+from gsomia.services import journal, worlddata
+from gsomia.services.items import body_aad
+from gsomia.services.ports import KeyRing, Store, UnitOfWork
+from gsomia.services.worldbook import Worldbook
+
+from .partners import Partner, Partners
+
+Pull = Callable[[str, str, str], list[dict[str, Any]]]
+"""``pull(url, party, token)``: every object of the collection the partner at ``url`` holds for ``party``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One bundle as this node took it: accepted, or quarantined with the reason."""
+
+    bundle: str
+    sender: str
+    status: str  # accepted | quarantined
+    reason: str
+    item: str | None = None
+    originator: str | None = None
+    route: tuple[str, ...] = ()
+    level: str | None = None  # the originator's level
+    marking: str | None = None  # this node's equivalent
+    new: bool = True  # False when it was already on record (a repeated pull)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bundle": self.bundle,
+            "sender": self.sender,
+            "status": self.status,
+            "reason": self.reason,
+            "item": self.item,
+            "originator": self.originator,
+            "route": list(self.route),
+            "level": self.level,
+            "marking": self.marking,
+        }
+
+
+class Sync:
+    def __init__(
+        self, store: Store, keys: KeyRing, worldbook: Worldbook, partners: Partners, party: str
+    ) -> None:
+        self._store = store
+        self._keys = keys
+        self._worldbook = worldbook
+        self._partners = partners
+        self._party = party
+
+    def run(self, pull: Pull, only: str | None = None) -> list[Received]:
+        """Pull from every partner this node pulls from (or only ``only``) and take in what is new."""
+        if not self._party:
+            raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
+        chosen = [p for p in self._partners.partners() if only is None or p.party == only]
+        if only is not None and not chosen:
+            raise GsomiaError(f"{only} is not a partner of this node; see gsomia partner list")
+        out: list[Received] = []
+        for partner in chosen:
+            token = self._partners.pull_token(partner)
+            if partner.url is None or token is None:
+                if only is not None:
+                    raise GsomiaError(
+                        f"no URL or token to pull from {partner.party}; gsomia partner add --url --token"
+                    )
+                continue
+            objects = pull(partner.url, self._party, token)
+            for report, bundle, problem in bundles_from_objects(objects):
+                out.append(self._take(partner, report, bundle, problem))
+        return out
+
+    def inbox(self) -> list[Received]:
+        """Every bundle received, oldest first."""
+        with self._store.read() as uow:
+            return [_from_record(r.data) for r in uow.world_records() if r.kind == "received"]
+
+    # -- one bundle ---------------------------------------------------------------------------------
+    def _take(self, partner: Partner, report: str, bundle: dict[str, Any] | None, problem: str) -> Received:
+        key = str(bundle["id"]) if bundle is not None else report
+        with self._store.begin() as uow:
+            known = _received(uow, key)
+            if known is not None:
+                return _again(known)
+            if bundle is None:
+                return self._quarantine(uow, key, partner.party, problem)
+            try:
+                opened = open_bundle(bundle, partner.card, self._keys.hpke_private(), recipient=self._party)
+            except ExchangeError as exc:
+                return self._quarantine(uow, key, partner.party, str(exc))
+            return self._check_and_store(uow, key, partner, opened)
+
+    def _check_and_store(self, uow: UnitOfWork, key: str, partner: Partner, opened: Opened) -> Received:
+        shipment = opened.shipment
+        meta = shipment.item
+        if shipment.sender != partner.party:
+            return self._quarantine(
+                uow, key, partner.party, f"sent by {shipment.sender}, pulled from {partner.party}"
+            )
+        item = Item(meta.id, shipment.originator, meta.level, meta.topics, meta.releasable_to, meta.caveats)
+        world = self._worldbook.world_in(uow)
+        try:
+            world.fits(item)
+            decision = engine.decide(world, item, self._party, shipment.decided, shipment.sender)
+        except GsomiaError as exc:
+            return self._quarantine(uow, key, partner.party, f"not an item of this node's world: {exc}")
+        if not decision.allowed:
+            failing = next((r for r in decision.reasons if not r.ok), None)
+            why = f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
+            return self._quarantine(
+                uow,
+                key,
+                partner.party,
+                f"this node's agreements do not allow {shipment.sender} to send {meta.id} here on "
+                f"{shipment.decided}: {why}",
+            )
+        if uow.item_records([meta.id]):
+            return self._quarantine(
+                uow, key, partner.party, f"item id {meta.id!r} is already used on this node"
+            )
+        data = worlddata.to_record(worlddata.item_data(item))
+        journal.add_record(uow, "item", item.id, data)
+        journal.add_body(uow, item.id, self._keys.seal(shipment.body, body_aad(item.id)))
+        accepted = Received(
+            key,
+            partner.party,
+            "accepted",
+            "",
+            item.id,
+            item.originator,
+            tuple(shipment.route),
+            item.level,
+            decision.marking,
+        )
+        self._record(uow, accepted, shipment.log_head)
+        return accepted
+
+    def _quarantine(self, uow: UnitOfWork, key: str, sender: str, reason: str) -> Received:
+        found = Received(key, sender, "quarantined", reason[:2000])
+        self._record(uow, found, None)
+        return found
+
+    def _record(self, uow: UnitOfWork, received: Received, head: dict[str, Any] | None) -> None:
+        data = {**received.to_dict(), "at": datetime.now(UTC).isoformat(), "sender_head": head}
+        journal.add_record(uow, "received", received.bundle, data)
+
+
+def _received(uow: UnitOfWork, key: str) -> Received | None:
+    for record in uow.world_records():
+        if record.kind == "received" and record.key == key:
+            return _from_record(record.data)
+    return None
+
+
+def _again(known: Received) -> Received:
+    return Received(
+        known.bundle,
+        known.sender,
+        known.status,
+        known.reason,
+        known.item,
+        known.originator,
+        known.route,
+        known.level,
+        known.marking,
+        new=False,
+    )
+
+
+def _from_record(data: dict[str, Any]) -> Received:
+    route: Sequence[str] = data.get("route") or ()
+    return Received(
+        str(data["bundle"]),
+        str(data["sender"]),
+        str(data["status"]),
+        str(data.get("reason", "")),
+        data.get("item"),
+        data.get("originator"),
+        tuple(route),
+        data.get("level"),
+        data.get("marking"),
+    )

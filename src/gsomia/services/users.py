@@ -1,0 +1,459 @@
+"""People on a node: users with one role each, their secrets, their sessions, and what each role may do.
+
+A user is created by an admin (``gsomia user add NAME --role R``), which shows a one-time password and an
+API token exactly once: only their argon2id hashes are stored (:class:`Secrets`, implemented in
+:mod:`gsomia.crypto.secrets`). The one-time password must be changed at the first login before the session
+may do anything else. Programs use the token (``Authorization: Bearer gsomia_<id>_<secret>``); browsers
+log in for a session (a signed cookie, see :mod:`gsomia.web.auth`).
+
+Every stored user, token and session row carries a seal (an HMAC under a key derived from the node's
+signing key): a row written by anyone without the node's keys is refused as tampering, never trusted.
+
+:data:`ROLE_PERMISSIONS` is the role table; the web layer asks :meth:`Principal.may` before every use case,
+so no role ever sees or does more than its row allows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal, Protocol, TypeVar, get_args
+
+from .errors import ServiceError, TamperError
+
+Role = Literal["officer", "legal", "auditor", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+Clock = Callable[[], datetime]
+TOKEN_PREFIX = "gsomia"
+MIN_PASSWORD = 12
+MAX_SECRET = 1024  # characters in any password or token accepted for checking
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class Permission(StrEnum):
+    """One thing a role may do; the web layer checks exactly one (or none) per operation."""
+
+    WORLD_READ = "world:read"  # parties, agreements, events, states, timelines, item metadata
+    WORLD_WRITE = "world:write"  # add parties, agreements and lifecycle events
+    ITEM_BODY = "item:body"  # read an item's body in the clear
+    DECIDE = "decide"  # ask for decisions (nothing is recorded)
+    IMPACT = "impact"  # what-if analysis (nothing is recorded)
+    RELEASE = "release"  # decide and record a release
+    RELEASE_READ = "release:read"  # the releases recorded
+    CONSENT_READ = "consent:read"
+    CONSENT_REQUEST = "consent:request"
+    CONSENT_DECIDE = "consent:decide"  # grant, deny, revoke
+    LOG_READ = "log:read"  # heads, proofs, verification
+    USERS = "users"  # add, list, reset and disable users
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    "officer": frozenset(
+        {
+            P.WORLD_READ,
+            P.ITEM_BODY,
+            P.DECIDE,
+            P.IMPACT,
+            P.RELEASE,
+            P.RELEASE_READ,
+            P.CONSENT_READ,
+            P.CONSENT_REQUEST,
+        }
+    ),
+    "legal": frozenset({P.WORLD_READ, P.WORLD_WRITE, P.IMPACT, P.CONSENT_READ, P.CONSENT_DECIDE}),
+    "auditor": frozenset({P.WORLD_READ, P.RELEASE_READ, P.CONSENT_READ, P.LOG_READ}),  # reads, no bodies
+    "admin": frozenset({P.USERS}),
+}
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+
+
+class UserError(ServiceError):
+    """A user name, role or password that cannot be used (bad input); nothing was written."""
+
+
+class UnknownUserError(UserError):
+    """No user has that name on this node."""
+
+
+class UserStateError(UserError):
+    """The change conflicts with the node's users (a name taken, the last admin removed)."""
+
+
+class CredentialsError(UserError):
+    """A password given to confirm a change does not match."""
+
+
+# -- stored rows ----------------------------------------------------------------------------------------
+
+
+def _sealed_bytes(kind: str, fields: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in fields.items() if k != "seal"}
+    return (kind + "|" + json.dumps(body, sort_keys=True, separators=(",", ":"))).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    name: str
+    role: str
+    password_hash: str
+    temporary: bool  # the password is the one-time one: it must be changed at the first login
+    disabled: bool
+    created: str
+    seal: str = ""
+
+    def sealed_bytes(self) -> bytes:
+        return _sealed_bytes("user", asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    id: str
+    user: str
+    secret_hash: str
+    created: str
+    seal: str = ""
+
+    def sealed_bytes(self) -> bytes:
+        return _sealed_bytes("token", asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: str
+    user: str
+    secret_hash: str
+    csrf: str
+    created: str
+    expires: str
+    seal: str = ""
+
+    def sealed_bytes(self) -> bytes:
+        return _sealed_bytes("session", asdict(self))
+
+
+Row = UserRow | TokenRow | SessionRow
+R = TypeVar("R", UserRow, TokenRow, SessionRow)
+
+
+# -- ports ----------------------------------------------------------------------------------------------
+
+
+class UserStore(Protocol):
+    """Where users, tokens, sessions and rate counters live (the node's database, beside its log).
+
+    Unlike the node's records these rows change: a password is replaced, a session ends. Each method is
+    one transaction."""
+
+    def create(self, user: UserRow, token: TokenRow) -> bool: ...  # False: the name is taken
+    def user(self, name: str) -> UserRow | None: ...
+    def users(self, after: str, limit: int) -> Sequence[UserRow]: ...  # names > after, in name order
+    # replace the user's row; with ``tokens``, replace all its tokens; with end_sessions, end its sessions
+    def replace(
+        self, user: UserRow, *, tokens: Sequence[TokenRow] | None = None, end_sessions: bool = False
+    ) -> None: ...
+    def token(self, id: str) -> TokenRow | None: ...
+    def add_session(self, session: SessionRow) -> None: ...
+    def session(self, id: str) -> SessionRow | None: ...
+    def end_session(self, id: str) -> None: ...
+    def purge_sessions(self, before: str) -> int: ...  # end sessions that expired before this time
+    def hit(self, key: str, window: int) -> int: ...  # count one more hit in ``window``; the new count
+
+
+class Secrets(Protocol):
+    """Hashing, checking and making secrets, and sealing rows (see :mod:`gsomia.crypto.secrets`)."""
+
+    def hash_password(self, password: str) -> str: ...
+    def hash_token(self, secret: str) -> str: ...
+    def verify(self, stored: str, secret: str) -> bool: ...
+    def new_id(self) -> str: ...
+    def new_secret(self) -> str: ...
+    def new_password(self) -> str: ...
+    def seal(self, data: bytes) -> str: ...
+    def sealed(self, data: bytes, seal: str) -> bool: ...
+    def same(self, a: str, b: str) -> bool: ...
+
+
+# -- what callers see -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    name: str
+    role: Role
+    must_change_password: bool
+    disabled: bool
+    created: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A user's new credentials, shown once: the one-time password and the API token."""
+
+    user: UserView
+    password: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, and how: by API ``token`` or by browser ``session`` (with its CSRF token)."""
+
+    user: str
+    role: Role
+    via: Literal["token", "session"]
+    session: str | None = None
+    csrf: str | None = None
+    expires: str | None = None
+    must_change_password: bool = False
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return ROLE_PERMISSIONS[self.role]
+
+    def may(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session just opened: ``cookie`` is what the browser keeps (``id.secret``), shown once."""
+
+    principal: Principal
+    cookie: str
+
+
+def stamp(moment: datetime) -> str:
+    """A UTC timestamp as stored (fixed width, so stored stamps compare as text)."""
+    return moment.astimezone(UTC).strftime(_TIME)
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise UserError(
+            "a user name is 1 to 64 characters: lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_role(role: object) -> Role:
+    if role not in ROLES:
+        raise UserError(f"unknown role {str(role)[:40]!r}; roles are {', '.join(ROLES)}")
+    return role
+
+
+def check_new_password(password: object) -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_SECRET:
+        raise UserError(f"a new password is {MIN_PASSWORD} to {MAX_SECRET} characters long")
+    if password.strip() != password or not password.isprintable():
+        raise UserError("a new password has no control characters and no spaces at either end")
+    return password
+
+
+# -- the use cases --------------------------------------------------------------------------------------
+
+
+class Users:
+    """Add, find, reset and disable users; check tokens and sessions; count requests."""
+
+    def __init__(
+        self,
+        store: UserStore,
+        secrets: Secrets,
+        clock: Clock,
+        *,
+        session_ttl: timedelta = timedelta(hours=8),
+    ) -> None:
+        self._store = store
+        self._secrets = secrets
+        self._clock = clock
+        self._ttl = session_ttl
+        self._decoy = secrets.hash_password(secrets.new_password())  # unknown names cost a check too
+
+    # -- admin -------------------------------------------------------------------------------------
+    def add(self, name: str, role: str) -> Issued:
+        """A new user with ``role``: its one-time password and API token, shown this once."""
+        name, chosen = check_name(name), check_role(role)
+        password, token, token_row = self._credentials(name)
+        digest = self._secrets.hash_password(password)
+        user = self._seal(UserRow(name, chosen, digest, True, False, self._now()))
+        if not self._store.create(user, token_row):
+            raise UserStateError(f"user {name!r} already exists; choose another name or reset that user")
+        return Issued(_view(user), password, token)
+
+    def get(self, name: str) -> UserView:
+        return _view(self._user(name))
+
+    def page(self, after: str = "", limit: int = 100) -> list[UserView]:
+        """Users in name order, those after ``after``, at most ``limit``."""
+        return [_view(self._checked(u)) for u in self._store.users(after, limit)]
+
+    def reset(self, name: str) -> Issued:
+        """New one-time password and token for ``name``; its old token and sessions stop working."""
+        user = self._user(name)
+        password, token, token_row = self._credentials(user.name)
+        changed = replace(user, password_hash=self._secrets.hash_password(password), temporary=True)
+        changed = self._seal(replace(changed, disabled=False))
+        self._store.replace(changed, tokens=[token_row], end_sessions=True)
+        return Issued(_view(changed), password, token)
+
+    def set_role(self, name: str, role: str) -> UserView:
+        """Give ``name`` another role; its sessions end (a browser logs in again under the new role)."""
+        chosen = check_role(role)
+        user = self._user(name)
+        if user.role == "admin" and chosen != "admin":
+            self._keep_an_admin(user.name)
+        changed = self._seal(replace(user, role=chosen))
+        self._store.replace(changed, end_sessions=True)
+        return _view(changed)
+
+    def disable(self, name: str) -> UserView:
+        """Disable ``name``: its token and sessions stop working; ``reset`` enables it again."""
+        user = self._user(name)
+        if user.role == "admin":
+            self._keep_an_admin(user.name)
+        changed = self._seal(replace(user, disabled=True))
+        self._store.replace(changed, tokens=[], end_sessions=True)
+        return _view(changed)
+
+    # -- the user themselves -----------------------------------------------------------------------
+    def change_password(self, name: str, current: str, new: str) -> UserView:
+        """Replace the user's password (the one-time one included) after checking the current one."""
+        user = self._user(name)
+        if user.disabled or not self._secrets.verify(user.password_hash, current[:MAX_SECRET]):
+            raise CredentialsError("the current password does not match; nothing was changed")
+        new = check_new_password(new)
+        if new == current:
+            raise UserError("the new password must differ from the current one")
+        changed = self._seal(replace(user, password_hash=self._secrets.hash_password(new), temporary=False))
+        self._store.replace(changed)
+        return _view(changed)
+
+    # -- authentication ----------------------------------------------------------------------------
+    def by_token(self, text: str) -> Principal | None:
+        """The user an API token belongs to, or None (unknown, malformed, disabled or revoked)."""
+        parts = text.split("_", 2) if len(text) <= MAX_SECRET else []
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
+            return None
+        row = self._store.token(parts[1])
+        if row is None:
+            return None
+        self._check_seal(row, f"token {row.id}")
+        if not self._secrets.verify(row.secret_hash, parts[2]):
+            return None
+        user = self._store.user(row.user)
+        if user is None:
+            return None
+        user = self._checked(user)
+        return None if user.disabled else Principal(user.name, check_role(user.role), "token")
+
+    def login(self, name: str, password: str) -> NewSession | None:
+        """A new session for ``name`` if ``password`` is theirs, else None (the same cost either way)."""
+        found = self._store.user(name) if isinstance(name, str) and _NAME.fullmatch(name) else None
+        user = self._checked(found) if found is not None else None
+        stored = user.password_hash if user is not None else self._decoy
+        matches = self._secrets.verify(stored, password[:MAX_SECRET])
+        if user is None or user.disabled or not matches:
+            return None
+        now = self._clock()
+        self._store.purge_sessions(stamp(now))
+        secret = self._secrets.new_secret()
+        row = SessionRow(
+            self._secrets.new_id(),
+            user.name,
+            self._secrets.hash_token(secret),
+            self._secrets.new_secret(),
+            stamp(now),
+            stamp(now + self._ttl),
+        )
+        row = self._seal(row)
+        self._store.add_session(row)
+        return NewSession(self._session_principal(user, row), f"{row.id}.{secret}")
+
+    def by_session(self, cookie: str) -> Principal | None:
+        """The user a session cookie's ``id.secret`` belongs to, while the session lasts; else None."""
+        sid, dot, secret = cookie.partition(".") if len(cookie) <= MAX_SECRET else ("", "", "")
+        if not dot or not sid or not secret:
+            return None
+        row = self._store.session(sid)
+        if row is None:
+            return None
+        self._check_seal(row, f"session {row.id}")
+        if row.expires <= stamp(self._clock()) or not self._secrets.verify(row.secret_hash, secret):
+            return None
+        user = self._store.user(row.user)
+        if user is None:
+            return None
+        user = self._checked(user)
+        return None if user.disabled else self._session_principal(user, row)
+
+    def logout(self, session: str) -> None:
+        self._store.end_session(session)
+
+    def same(self, a: str, b: str) -> bool:
+        """Constant-time comparison, for CSRF tokens."""
+        return self._secrets.same(a, b)
+
+    def hit(self, key: str, window_seconds: int) -> int:
+        """Count a request by ``key`` in the current fixed window; the count so far in that window."""
+        window = int(self._clock().timestamp()) // max(1, window_seconds)
+        return self._store.hit(key, window)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _now(self) -> str:
+        return stamp(self._clock())
+
+    def _credentials(self, name: str) -> tuple[str, str, TokenRow]:
+        password, tid = self._secrets.new_password(), self._secrets.new_id()
+        secret = self._secrets.new_secret()
+        row = self._seal(TokenRow(tid, name, self._secrets.hash_token(secret), self._now()))
+        return password, f"{TOKEN_PREFIX}_{tid}_{secret}", row
+
+    def _session_principal(self, user: UserRow, row: SessionRow) -> Principal:
+        role = check_role(user.role)
+        return Principal(user.name, role, "session", row.id, row.csrf, row.expires, user.temporary)
+
+    def _user(self, name: str) -> UserRow:
+        found = self._store.user(name) if isinstance(name, str) and _NAME.fullmatch(name) else None
+        if found is None:
+            raise UnknownUserError(f"no user {str(name)[:64]!r} on this node; see the list of users")
+        return self._checked(found)
+
+    def _keep_an_admin(self, leaving: str) -> None:
+        after = ""
+        while page := self._store.users(after, 500):
+            if any(u.role == "admin" and not u.disabled and u.name != leaving for u in page):
+                return
+            after = page[-1].name
+        raise UserStateError(f"{leaving!r} is the last active admin; add another admin first")
+
+    def _seal(self, row: R) -> R:
+        return replace(row, seal=self._secrets.seal(row.sealed_bytes()))
+
+    def _check_seal(self, row: Row, what: str) -> None:
+        if not self._secrets.sealed(row.sealed_bytes(), row.seal):
+            raise TamperError(
+                f"{what} is stored without a valid seal: it was written by someone without the node's "
+                "keys; remove it and reset the users concerned"
+            )
+
+    def _checked(self, user: UserRow) -> UserRow:
+        self._check_seal(user, f"user {user.name!r}")
+        if user.role not in ROLES:
+            raise TamperError(f"user {user.name!r} has an unknown role {user.role!r}")
+        return user
+
+
+def _view(user: UserRow) -> UserView:
+    return UserView(user.name, check_role(user.role), user.temporary, user.disabled, user.created)

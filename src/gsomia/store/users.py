@@ -1,0 +1,261 @@
+"""The adapters of :class:`gsomia.services.users.UserStore`: the node's SQL database, or memory.
+
+:func:`user_store_for` picks the one beside a node's store: a SQLite or PostgreSQL node keeps its users in
+the same database (tables of migration 0003), so every server worker of one node shares them; a memory
+node keeps them in memory. Each method is one short transaction of its own, independent of the node's
+writer lock (users are not part of the log); the rate counter is one atomic upsert.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from ..services.ports import Store
+from ..services.users import SessionRow, TokenRow, UserRow, UserStore
+from . import schema as s
+from .memory import MemoryStore
+from .sql import SqlStore
+
+_IMMEDIATE = {"gsomia_sqlite_begin": "BEGIN IMMEDIATE"}  # see gsomia.store.sqlite: a writer locks up front
+
+
+def user_store_for(store: Store) -> UserStore:
+    """The user store beside ``store`` (a node's store, or the store a LoggedStore wraps)."""
+    inner = getattr(store, "inner", store)
+    if isinstance(inner, SqlStore):
+        return SqlUserStore(inner.engine)
+    if isinstance(inner, MemoryStore):
+        return _memory_for(inner)
+    raise TypeError(f"no user store for a {type(inner).__name__}")
+
+
+# -- SQL ----------------------------------------------------------------------------------------------
+
+
+def _user(row: Row[Any]) -> UserRow:
+    return UserRow(
+        row.name, row.role, row.password_hash, bool(row.temporary), bool(row.disabled), row.created, row.seal
+    )
+
+
+def _user_values(user: UserRow) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "role": user.role,
+        "password_hash": user.password_hash,
+        "temporary": user.temporary,
+        "disabled": user.disabled,
+        "created": user.created,
+        "seal": user.seal,
+    }
+
+
+def _token_values(token: TokenRow) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_name": token.user,
+        "secret_hash": token.secret_hash,
+        "created": token.created,
+        "seal": token.seal,
+    }
+
+
+class SqlUserStore:
+    """Users, tokens, sessions and rate counters in the node's SQLite or PostgreSQL database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as raw:
+            conn = raw.execution_options(**_IMMEDIATE) if raw.dialect.name == "sqlite" else raw
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    def create(self, user: UserRow, token: TokenRow) -> bool:
+        try:
+            with self._write() as conn:
+                if conn.execute(select(s.users.c.name).where(s.users.c.name == user.name)).first():
+                    return False
+                conn.execute(insert(s.users), _user_values(user))
+                conn.execute(insert(s.api_tokens), _token_values(token))
+        except IntegrityError:  # another worker created the same name first
+            return False
+        return True
+
+    def user(self, name: str) -> UserRow | None:
+        with self._read() as conn:
+            row = conn.execute(select(s.users).where(s.users.c.name == name)).first()
+        return None if row is None else _user(row)
+
+    def users(self, after: str, limit: int) -> Sequence[UserRow]:
+        t = s.users.c
+        with self._read() as conn:
+            rows = conn.execute(select(s.users).where(t.name > after).order_by(t.name).limit(limit)).all()
+        return [_user(r) for r in rows]
+
+    def replace(
+        self, user: UserRow, *, tokens: Sequence[TokenRow] | None = None, end_sessions: bool = False
+    ) -> None:
+        with self._write() as conn:
+            values = _user_values(user)
+            conn.execute(update(s.users).where(s.users.c.name == user.name).values(values))
+            if tokens is not None:
+                conn.execute(delete(s.api_tokens).where(s.api_tokens.c.user_name == user.name))
+                for token in tokens:
+                    conn.execute(insert(s.api_tokens), _token_values(token))
+            if end_sessions:
+                conn.execute(delete(s.sessions).where(s.sessions.c.user_name == user.name))
+
+    def token(self, id: str) -> TokenRow | None:
+        t = s.api_tokens.c
+        with self._read() as conn:
+            row = conn.execute(select(s.api_tokens).where(t.id == id)).first()
+        return (
+            None if row is None else TokenRow(row.id, row.user_name, row.secret_hash, row.created, row.seal)
+        )
+
+    def add_session(self, session: SessionRow) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(s.sessions),
+                {
+                    "id": session.id,
+                    "user_name": session.user,
+                    "secret_hash": session.secret_hash,
+                    "csrf": session.csrf,
+                    "created": session.created,
+                    "expires": session.expires,
+                    "seal": session.seal,
+                },
+            )
+
+    def session(self, id: str) -> SessionRow | None:
+        with self._read() as conn:
+            row = conn.execute(select(s.sessions).where(s.sessions.c.id == id)).first()
+        if row is None:
+            return None
+        return SessionRow(
+            row.id, row.user_name, row.secret_hash, row.csrf, row.created, row.expires, row.seal
+        )
+
+    def end_session(self, id: str) -> None:
+        with self._write() as conn:
+            conn.execute(delete(s.sessions).where(s.sessions.c.id == id))
+
+    def purge_sessions(self, before: str) -> int:
+        with self._write() as conn:
+            return conn.execute(delete(s.sessions).where(s.sessions.c.expires <= before)).rowcount
+
+    def hit(self, key: str, window: int) -> int:
+        t = s.rate_counts
+        with self._write() as conn:
+            maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            statement = maker(t).values(principal=key[:200], window_start=window, hits=1)
+            statement = statement.on_conflict_do_update(
+                index_elements=[t.c.principal, t.c.window_start], set_={"hits": t.c.hits + 1}
+            )
+            count = conn.execute(statement.returning(t.c.hits)).scalar_one()
+            if count == 1:  # a new window for this key: forget its old ones
+                conn.execute(delete(t).where(t.c.principal == key[:200], t.c.window_start < window))
+        return int(count)
+
+
+# -- memory -------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class MemoryUserStore:
+    """The same contract in dictionaries, for memory nodes and tests; one lock makes each call atomic."""
+
+    users_: dict[str, UserRow] = field(default_factory=dict)
+    tokens: dict[str, TokenRow] = field(default_factory=dict)
+    sessions: dict[str, SessionRow] = field(default_factory=dict)
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, user: UserRow, token: TokenRow) -> bool:
+        with self.lock:
+            if user.name in self.users_:
+                return False
+            self.users_[user.name] = user
+            self.tokens[token.id] = token
+            return True
+
+    def user(self, name: str) -> UserRow | None:
+        return self.users_.get(name)
+
+    def users(self, after: str, limit: int) -> Sequence[UserRow]:
+        with self.lock:
+            return [self.users_[n] for n in sorted(self.users_) if n > after][:limit]
+
+    def replace(
+        self, user: UserRow, *, tokens: Sequence[TokenRow] | None = None, end_sessions: bool = False
+    ) -> None:
+        with self.lock:
+            if user.name not in self.users_:
+                return
+            self.users_[user.name] = user
+            if tokens is not None:
+                self.tokens = {k: t for k, t in self.tokens.items() if t.user != user.name}
+                self.tokens.update({t.id: t for t in tokens})
+            if end_sessions:
+                self.sessions = {k: v for k, v in self.sessions.items() if v.user != user.name}
+
+    def token(self, id: str) -> TokenRow | None:
+        return self.tokens.get(id)
+
+    def add_session(self, session: SessionRow) -> None:
+        with self.lock:
+            self.sessions[session.id] = session
+
+    def session(self, id: str) -> SessionRow | None:
+        return self.sessions.get(id)
+
+    def end_session(self, id: str) -> None:
+        with self.lock:
+            self.sessions.pop(id, None)
+
+    def purge_sessions(self, before: str) -> int:
+        with self.lock:
+            old = [k for k, v in self.sessions.items() if v.expires <= before]
+            for k in old:
+                del self.sessions[k]
+            return len(old)
+
+    def hit(self, key: str, window: int) -> int:
+        with self.lock:
+            count = self.counts.get((key, window), 0) + 1
+            if count == 1:
+                self.counts = {k: v for k, v in self.counts.items() if k[0] != key or k[1] >= window}
+            self.counts[(key, window)] = count
+            return count
+
+
+_MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryUserStore] = weakref.WeakKeyDictionary()
+_MEMORY_LOCK = threading.Lock()
+
+
+def _memory_for(store: MemoryStore) -> MemoryUserStore:
+    """One user store per memory node, so every caller of one node sees the same users."""
+    with _MEMORY_LOCK:
+        found = _MEMORY.get(store)
+        if found is None:
+            found = _MEMORY[store] = MemoryUserStore()
+        return found

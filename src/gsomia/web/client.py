@@ -1,0 +1,30 @@
+"""Pulling from a partner's TAXII 2.1 server with ``taxii2-client`` (a client no one here wrote)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gsomia.domain.errors import GsomiaError
+
+from .node_source import collection_id
+
+PAGE = 1000
+
+
+def pull(url: str, party: str, token: str) -> list[dict[str, Any]]:
+    """Every object in the collection the partner at ``url`` holds for ``party``, page by page."""
+    import requests
+    from taxii2client.exceptions import TAXIIServiceException  # type: ignore[import-untyped]
+    from taxii2client.v21 import Collection, as_pages  # type: ignore[import-untyped]
+
+    base = url.rstrip("/")
+    target = f"{base}/taxii2/gsomia/collections/{collection_id(party)}/"
+    try:
+        collection = Collection(target, user=party, password=token)
+        objects: list[dict[str, Any]] = []
+        for envelope in as_pages(collection.get_objects, per_request=PAGE):
+            objects.extend(envelope.get("objects", []))
+    except (requests.RequestException, TAXIIServiceException) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GsomiaError(f"cannot pull from {base}: {first}") from None
+    return objects

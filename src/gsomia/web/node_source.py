@@ -1,0 +1,176 @@
+"""The TAXII source of a node: each partner reads one collection, the releases addressed to it.
+
+Every allowed release to a partner becomes a signed STIX 2.1 bundle (:mod:`gsomia.exchange.bundle`): the
+item's metadata, its body sealed with HPKE to the partner's card, the originator's confidentiality label
+with the partner's equivalent beside it (:mod:`gsomia.labels`), and the node's newest signed log head.
+The collection serves those bundles' objects in release order (objects shared by every bundle, such as
+gsomia's identity and extension definition, once).
+
+Each release is checked again when it is served: if the node's agreements no longer allow it on its day
+(an event recorded since, say a termination back-dated by a correction), it is withheld, not served.
+Partners authenticate with the token issued by ``gsomia partner add``.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from gsomia.bootstrap import Services
+from gsomia.domain.model import Item, Party
+from gsomia.exchange.bundle import ItemMeta, Shipment, build_bundle
+from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
+from gsomia.services.ports import OutboxRow, ReleaseRow
+
+from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusInfo, parse_timestamp
+
+NAMESPACE = uuid.UUID("5d0c7e0e-3b5a-4f0e-9a59-6f1f2c2b7a10")
+OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
+
+
+def collection_id(party: str) -> str:
+    """The id of the collection of releases addressed to ``party`` (the same on every serve)."""
+    return str(uuid.uuid5(NAMESPACE, f"releases-to:{party}"))
+
+
+class NodeTaxiiSource:
+    """A :class:`~gsomia.web.taxii.TaxiiSource` over a node's services."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._lock = threading.Lock()  # the services' stores are used by one request thread at a time
+        self._bundles: dict[int, list[dict[str, Any]]] = {}  # release seq -> its bundle's objects
+
+    def authenticate(self, party: str | None, token: str) -> str | None:
+        with self._lock:
+            return self._services.partners.authenticate(party, token)
+
+    def collections_for(self, party: str) -> Sequence[CollectionInfo]:
+        return [
+            CollectionInfo(
+                collection_id(party),
+                f"Releases to {party}",
+                f"What {self._services.settings.party or 'this node'} released to {party}",
+                can_read=True,
+                can_write=False,
+            )
+        ]
+
+    def page(self, collection: str, party: str, query: PageQuery) -> Page:
+        if collection != collection_id(party):
+            return Page([], more=False)
+        with self._lock:
+            entries = self._entries(party)
+        out: list[Entry] = []
+        for entry in entries:
+            if query.after is not None and entry.cursor <= query.after:
+                continue
+            if (
+                (query.added_after is not None and entry.date_added <= query.added_after)
+                or (query.ids and entry.id not in query.ids)
+                or (query.types and entry.type not in query.types)
+                or not query.versions.picks(entry.version, first=entry.version, last=entry.version)
+            ):
+                continue
+            if len(out) == query.limit:
+                return Page(out, more=True)
+            out.append(entry)
+        return Page(out, more=False)
+
+    def accept(self, collection: str, party: str, envelope: dict[str, Any]) -> StatusInfo:
+        raise PermissionError("this collection is read-only")
+
+    def status(self, status_id: str, party: str) -> StatusInfo | None:
+        return None
+
+    # -- building what is served ---------------------------------------------------------------------
+
+    def _entries(self, party: str) -> list[Entry]:
+        services = self._services
+        rows = [r for r in services.releases.releases() if r.allowed and r.recipient == party]
+        payloads = {b.release_seq: b for b in services.releases.outbox() if b.recipient == party}
+        seen: set[tuple[str, str]] = set()
+        out: list[Entry] = []
+        for row in rows:
+            box = payloads.get(row.seq)
+            if box is None or not self._still_allowed(row):
+                continue  # withheld: the node would not release it today on that day
+            added = _moment(row.recorded)
+            for n, obj in enumerate(self._bundle(row, box, party)):
+                stamp = obj.get("modified") or obj.get("created")  # an artifact (an observable) has none
+                version = parse_timestamp(stamp) if stamp else added
+                key = (obj["id"], stamp or "")
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append(
+                    Entry(obj["id"], obj["type"], version, added, row.seq * OBJECTS_PER_RELEASE + n, obj)
+                )
+        return out
+
+    def _still_allowed(self, row: ReleaseRow) -> bool:
+        with self._services.store.read() as uow:
+            decision = self._services.worldbook.decide(uow, row.item, row.recipient, row.at, row.holder)
+        return decision.allowed and list(decision.route) == list(row.decision.get("route", []))
+
+    def _bundle(self, row: ReleaseRow, box: OutboxRow, party: str) -> list[dict[str, Any]]:
+        found = self._bundles.get(row.seq)
+        if found is None:
+            found = self._bundles[row.seq] = list(self._build(row, box, party)["objects"])
+        return found
+
+    def _build(self, row: ReleaseRow, box: OutboxRow, party: str) -> dict[str, Any]:
+        services = self._services
+        partner = services.partners.get(party)
+        if partner is None:
+            raise PermissionError(f"{party} is not a partner of this node")
+        with services.store.read() as uow:
+            world = services.worldbook.with_items(uow, [row.item])
+        item: Item = world.items[row.item]
+        recipient_level = str(row.decision.get("marking") or "")
+        created = _moment(row.recorded)
+        label = label_for_item(item, world.parties[item.originator], _stamp(created))
+        equivalent = _level(world.parties.get(party), recipient_level)
+        if equivalent is not None:
+            label = label.with_alternative(Alternative(party, party, equivalent))
+        shipment = Shipment(
+            sender=services.settings.party,
+            release_seq=row.seq,
+            originator=item.originator,
+            recipient=party,
+            route=tuple(row.decision.get("route", [])),
+            decided=date.fromisoformat(row.at),
+            item=ItemMeta(
+                item.id,
+                item.level,
+                equivalent.marking if equivalent is not None else recipient_level,
+                item.topics,
+                item.releasable_to,
+                item.caveats,
+            ),
+            body=services.releases.open_payload(box),
+            marking_definition=marking_definition(label),
+            log_head=services.audit.head().to_dict(),
+            created=created,
+        )
+        return build_bundle(shipment, partner.card.hpke_key, services.keys.sign, services.keys.key_id)
+
+
+def _level(party: Party | None, level: str) -> Classification | None:
+    if party is None:
+        return None
+    found = next((lv for lv in party.levels if lv.id == level), None)
+    return None if found is None else Classification(found.id, found.marking)
+
+
+def _moment(recorded: str) -> datetime:
+    """A release's recorded time, in UTC, to the millisecond (as bundles carry it)."""
+    moment = datetime.fromisoformat(recorded).astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
