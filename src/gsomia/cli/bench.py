@@ -6,6 +6,7 @@ the start-up time of ``gsomia --help`` and of one ``gsomia decide`` (``benchmark
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -50,6 +51,15 @@ def bench(
     big: Annotated[
         bool, typer.Option("--big", help="With --taxii: also 1,000,000 stored objects.", show_default=False)
     ] = False,
+    node: Annotated[
+        str | None,
+        typer.Option(
+            "--node",
+            help="Time only nodes of these sizes (comma-separated item counts): durable releases, item "
+            "adds and imports on SQLite and PostgreSQL.",
+            metavar="N,N",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Speed beside cedarpy and pycasbin on one seeded world, after checking they all agree."""
@@ -58,6 +68,18 @@ def bench(
         return
     if taxii:
         _benchmarks("taxii_bench").run(big=big, as_json=as_json)
+        return
+    if node is not None:
+        try:
+            sizes = tuple(int(n) for n in node.split(",") if n.strip())
+        except ValueError:
+            raise GsomiaError(
+                f"--node: {node!r} is not a list of item counts; write e.g. 1000,1000000"
+            ) from None
+        if not sizes or min(sizes) < 1:
+            raise GsomiaError("--node: give one or more positive item counts, e.g. 1000,1000000")
+        result = _benchmarks("node_bench").run_node(sizes)
+        print(json.dumps({"node": result}) if as_json else json.dumps({"node": result}, indent=1))
         return
     _benchmarks("bench").run(
         items=items, sample=sample, as_json=as_json, batch=batch, ledger_leaves=ledger_leaves
