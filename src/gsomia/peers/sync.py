@@ -102,10 +102,10 @@ class Sync:
                 out.append(self._take(partner, report, bundle, problem))
         return out
 
-    def inbox(self) -> list[Received]:
-        """Every bundle received, oldest first."""
+    def inbox(self, after: int = 0, limit: int = 10_000) -> list[Received]:
+        """The bundles received (after record ``after``, at most ``limit``), oldest first."""
         with self._store.read() as uow:
-            return [_from_record(r.data) for r in uow.world_records() if r.kind == "received"]
+            return [_from_record(r.data) for r in uow.item_records_page(after, limit, kind="received")]
 
     # -- one bundle ---------------------------------------------------------------------------------
     def _take(self, partner: Partner, report: str, bundle: dict[str, Any] | None, problem: str) -> Received:
@@ -178,10 +178,8 @@ class Sync:
 
 
 def _received(uow: UnitOfWork, key: str) -> Received | None:
-    for record in uow.world_records():
-        if record.kind == "received" and record.key == key:
-            return _from_record(record.data)
-    return None
+    found = uow.item_records([key], kind="received")
+    return _from_record(found[-1].data) if found else None
 
 
 def _again(known: Received) -> Received:

@@ -27,7 +27,12 @@ RECORD_KINDS = (
     "consent-status",
     "partner",
     "received",  # a bundle a partner sent: accepted (its item then recorded too) or quarantined, and why
+    "receipt",  # a partner's signed receipt for a bundle this node sent it
 )
+# records read by key (and page by page), never all at once: they grow with the node's use
+KEYED_KINDS = ("item", "received", "receipt")
+# the world's small part, read whole by every unit of work and vouched for by every signed head
+WORLD_KINDS = tuple(kind for kind in RECORD_KINDS if kind not in KEYED_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +102,14 @@ class UnitOfWork(Protocol):
         self, entries: Sequence[tuple[str, str, dict[str, Any]]], texts: Sequence[str] | None = None
     ) -> Sequence[Record]: ...
     def records(self, after: int = 0) -> Sequence[Record]: ...  # those with seq > after, in seq order
-    # the small part of the world, every record but items (seq > after), and items by id: what a write
-    # reads, so that its cost does not grow with the number of items
+    # the small part of the world, the records of WORLD_KINDS (seq > after), and the others by key: what
+    # a write reads, so that its cost does not grow with the number of items
     def world_records(self, after: int = 0) -> Sequence[Record]: ...
     # equal for two units exactly when their world_records() are equal (so a compiled world can be kept)
     def world_key(self) -> Hashable: ...
-    def item_records(self, keys: Iterable[str]) -> Sequence[Record]: ...
-    def item_records_page(self, after: int, limit: int) -> Sequence[Record]: ...  # items, seq > after
+    # records of one of KEYED_KINDS (items by default) by key, or page by page (seq > after)
+    def item_records(self, keys: Iterable[str], kind: str = "item") -> Sequence[Record]: ...
+    def item_records_page(self, after: int, limit: int, kind: str = "item") -> Sequence[Record]: ...
 
     def put_body(self, item: str, body: SealedBody) -> None: ...
     def get_body(self, item: str) -> SealedBody | None: ...

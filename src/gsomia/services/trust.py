@@ -32,7 +32,7 @@ from gsomia.ledger import EMPTY_ROOT, LedgerError, TreeHead, canonical, frontier
 from . import journal
 from .errors import StoredRowError, TamperError
 from .fullcheck import INVESTIGATE, FullTrust, refuse_unsigned
-from .ports import KeyRing, Record, UnitOfWork
+from .ports import WORLD_KINDS, KeyRing, Record, UnitOfWork
 
 ZERO = "0" * 64
 
@@ -215,7 +215,7 @@ class LogTrust:
     def _legacy(self, uow: UnitOfWork, head: TreeHead) -> Verified:
         """A head signed before heads carried a state: check the whole log once (then incrementally)."""
         full, records = self._full.check(uow, head)
-        world = [r for r in records if r.kind != "item"]
+        world = [r for r in records if r.kind in WORLD_KINDS]
         self._world[:] = world
         mark = WorldMark().extend(world)
         last = records[-1].seq if records else 0

@@ -16,7 +16,7 @@ from gsomia.ledger import canonical
 from . import journal, proofs
 from .errors import TamperError
 from .fullcheck import INVESTIGATE
-from .ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody, UnitOfWork
+from .ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody, UnitOfWork
 from .trust import LogTrust, Verified
 
 BODY_MEMO = 1_000_000  # proven body digests kept per process (64 bytes and an id each)
@@ -37,7 +37,7 @@ class TrustedUnit:
 
     # -- what this unit wrote --------------------------------------------------------------------------
     def new_world(self) -> list[Record]:
-        return [r for r in self._records if r.kind != "item"]
+        return [r for r in self._records if r.kind in WORLD_KINDS]
 
     def last_record(self) -> int:
         return self._records[-1].seq if self._records else 0
@@ -82,11 +82,11 @@ class TrustedUnit:
         """The verified world mark and this unit's own new world records: equal keys, equal records."""
         return self._verified.world, tuple(self.new_world())
 
-    def item_records(self, keys: Iterable[str]) -> Sequence[Record]:
-        return self._proven_records(self._raw.item_records(keys))
+    def item_records(self, keys: Iterable[str], kind: str = "item") -> Sequence[Record]:
+        return self._proven_records(self._raw.item_records(keys, kind))
 
-    def item_records_page(self, after: int, limit: int) -> Sequence[Record]:
-        return self._proven_records(self._raw.item_records_page(after, limit))
+    def item_records_page(self, after: int, limit: int, kind: str = "item") -> Sequence[Record]:
+        return self._proven_records(self._raw.item_records_page(after, limit, kind))
 
     def _proven_records(self, rows: Sequence[Record]) -> Sequence[Record]:
         own = {r.seq for r in self._records}

@@ -13,9 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..services.ports import RECORD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
-
-WORLD_KINDS = frozenset(kind for kind in RECORD_KINDS if kind != "item")
+from ..services.ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
 
 
 @dataclass(slots=True)
@@ -59,12 +57,12 @@ class MemoryUnitOfWork:
     def world_key(self) -> Hashable:
         return tuple(self.world_records())  # the records themselves: nothing cheaper is known unverified
 
-    def item_records(self, keys: Iterable[str]) -> Sequence[Record]:
+    def item_records(self, keys: Iterable[str], kind: str = "item") -> Sequence[Record]:
         wanted = set(keys)
-        return tuple(r for r in self._t.records if r.kind == "item" and r.key in wanted)
+        return tuple(r for r in self._t.records if r.kind == kind and r.key in wanted)
 
-    def item_records_page(self, after: int, limit: int) -> Sequence[Record]:
-        found = (r for r in self._t.records[max(after, 0) :] if r.kind == "item")
+    def item_records_page(self, after: int, limit: int, kind: str = "item") -> Sequence[Record]:
+        found = (r for r in self._t.records[max(after, 0) :] if r.kind == kind)
         return tuple(r for _, r in zip(range(limit), found, strict=False))
 
     def put_body(self, item: str, body: SealedBody) -> None:

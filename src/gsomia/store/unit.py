@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, Select, select
 
 from ..services.errors import StoredRowError
-from ..services.ports import RECORD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+from ..services.ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
 from . import schema as s
 
-WORLD_KINDS = tuple(kind for kind in RECORD_KINDS if kind != "item")
 # every counter in one round trip; each is a max() over a primary key, so an index lookup
 _COUNTERS = "SELECT " + ", ".join(
     f"(SELECT max({column.name}) FROM {table.name})" for table, column, _ in s.NUMBERED.values()
@@ -94,22 +93,22 @@ class SqlUnitOfWork:
     def world_key(self) -> Hashable:
         return tuple(self.world_records())  # the records themselves: nothing cheaper is known unverified
 
-    def item_records(self, keys: Iterable[str]) -> Sequence[Record]:
+    def item_records(self, keys: Iterable[str], kind: str = "item") -> Sequence[Record]:
         wanted = sorted(set(keys))
         found: list[Record] = []
         for start in range(0, len(wanted), 500):  # bounded IN lists, each an index lookup per key
             chunk = wanted[start : start + 500]
             marks = ", ".join(["{}"] * len(chunk))
-            sql = f"SELECT seq, kind, key, data FROM records WHERE kind = 'item' AND key IN ({marks})"
+            sql = f"SELECT seq, kind, key, data FROM records WHERE kind = {{}} AND key IN ({marks})"
             found += [
                 Record(int(q), k, key, _stored_json("records", q, d))
-                for q, k, key, d in self._fetch_raw(sql, chunk)
+                for q, k, key, d in self._fetch_raw(sql, [kind, *chunk])
             ]
         return tuple(sorted(found, key=lambda r: r.seq))
 
-    def item_records_page(self, after: int, limit: int) -> Sequence[Record]:
+    def item_records_page(self, after: int, limit: int, kind: str = "item") -> Sequence[Record]:
         t = s.records.c
-        query = select(t.seq, t.kind, t.key, t.data).where(t.seq > after, t.kind == "item")
+        query = select(t.seq, t.kind, t.key, t.data).where(t.seq > after, t.kind == kind)
         return self._records(query.order_by(t.seq).limit(limit))
 
     def _records(self, query: Select[Any]) -> tuple[Record, ...]:
