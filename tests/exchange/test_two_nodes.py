@@ -112,6 +112,15 @@ def test_kor_releases_and_jpn_pulls_checks_and_keeps_it_marked_as_japan_marks_it
     assert (entry["level"], entry["marking"]) == ("KR-II", "JP-GOKUHI")
     with build(Settings.load(jpn, environ={})) as services:
         assert services.items.body("K-DEMO-1") == body.read_bytes()
+    (receipt,) = json.loads(
+        gsomia("receipts", "--node", str(kor), "--json").stdout
+    )  # once, though sent twice
+    assert (receipt["receiver"], receipt["status"], receipt["seq"]) == (
+        "JPN",
+        "accepted",
+        released["release"],
+    )
+    assert receipt["receiver_head"]["size"] > 0
     assert gsomia("log", "verify", "--node", str(jpn)).returncode == 0
     assert gsomia("log", "verify", "--node", str(kor)).returncode == 0
     onward = json.loads(

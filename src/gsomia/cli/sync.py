@@ -13,9 +13,22 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``gsomia sync`` and ``gsomia inbox`` to ``app``."""
+    """Add ``gsomia sync``, ``gsomia inbox`` and ``gsomia receipts`` to ``app``."""
     add(app, "sync", sync)
     add(app, "inbox", inbox)
+    add(app, "receipts", receipts)
+
+
+def receipts(node: NodeOpt = None, as_json: JsonOpt = False) -> None:
+    """The signed receipts partners sent for this node's releases: which bundle, who, accepted or
+    quarantined (and why)."""
+    with open_node(node) as services:
+        rows = services.sync.receipts()
+    body = [
+        [r["receiver"], str(r["seq"]), r["status"] + (f": {r['reason']}" if r["reason"] else ""), r["at"]]
+        for r in rows
+    ]
+    emit(as_json, rows, lambda: table("Receipts", ["From", "Release", "Status", "At"], body))
 
 
 def sync(
@@ -25,10 +38,10 @@ def sync(
 ) -> None:
     """Pull what each partner released to this node; check every bundle (signature, seal, and this node's
     own agreements on the sender's day); keep it or quarantine it with the reason."""
-    from ..web.client import pull  # deferred for start-up speed: the HTTP client loads only to sync
+    from ..web.client import pull, push  # deferred for start-up speed: the HTTP client loads only to sync
 
     with open_node(node) as services:
-        taken = services.sync.run(pull, from_)
+        taken = services.sync.run(pull, from_, push)
     fresh = [r.to_dict() for r in taken if r.new]
     emit(as_json, fresh, lambda: _table("Pulled (new)", fresh) if fresh else "nothing new")
 

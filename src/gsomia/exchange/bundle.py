@@ -848,3 +848,15 @@ def bundles_from_objects(objects: list[Any]) -> list[tuple[str, dict[str, Any] |
             continue
         out.append((rid, {"type": "bundle", "id": ids["bundle"], "objects": parts}, ""))
     return out
+
+
+def release_of(bundle: Mapping[str, Any]) -> tuple[str, int] | None:
+    """(sender, release number) a bundle states in its report, or None when it states none."""
+    try:
+        for obj in bundle["objects"]:
+            if isinstance(obj, Mapping) and obj.get("type") == "report":
+                release = obj["extensions"][EXTENSION_ID]["release"]
+                return str(release["sender"]), int(release["seq"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None

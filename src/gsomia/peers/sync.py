@@ -29,8 +29,9 @@ from typing import Any
 from gsomia.domain import engine
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.model import Item
-from gsomia.exchange.bundle import Opened, bundles_from_objects, open_bundle
-from gsomia.exchange.errors import ExchangeError
+from gsomia.exchange.bundle import Opened, bundles_from_objects, open_bundle, release_of
+from gsomia.exchange.errors import BundleError, ExchangeError
+from gsomia.exchange.receipts import Receipt, build_receipt, open_receipt
 from gsomia.services import journal, worlddata
 from gsomia.services.items import body_aad
 from gsomia.services.ports import KeyRing, Store, UnitOfWork
@@ -40,6 +41,8 @@ from .partners import Partner, Partners
 
 Pull = Callable[[str, str, str], list[dict[str, Any]]]
 """``pull(url, party, token)``: every object of the collection the partner at ``url`` holds for ``party``."""
+Push = Callable[[str, str, str, list[dict[str, Any]]], None]
+"""``push(url, party, token, objects)``: add ``objects`` (receipts) to that collection."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +84,9 @@ class Sync:
         self._partners = partners
         self._party = party
 
-    def run(self, pull: Pull, only: str | None = None) -> list[Received]:
-        """Pull from every partner this node pulls from (or only ``only``) and take in what is new."""
+    def run(self, pull: Pull, only: str | None = None, push: Push | None = None) -> list[Received]:
+        """Pull from every partner this node pulls from (or only ``only``) and take in what is new; with
+        ``push``, send each partner a signed receipt for every bundle taken (again: it keeps one)."""
         if not self._party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
         chosen = [p for p in self._partners.partners() if only is None or p.party == only]
@@ -98,9 +102,42 @@ class Sync:
                     )
                 continue
             objects = pull(partner.url, self._party, token)
+            receipts: list[dict[str, Any]] = []
             for report, bundle, problem in bundles_from_objects(objects):
-                out.append(self._take(partner, report, bundle, problem))
+                taken = self._take(partner, report, bundle, problem)
+                out.append(taken)
+                released = release_of(bundle) if bundle is not None else None
+                if released is not None and released[0] == partner.party:
+                    receipts.append(self._receipt(taken, released[1]))
+            if push is not None and receipts:
+                push(partner.url, self._party, token, receipts)
         return out
+
+    def _receipt(self, taken: Received, seq: int) -> dict[str, Any]:
+        with self._store.read() as uow:
+            latest = uow.latest_head()
+        head = latest[1] if latest is not None else {}
+        receipt = Receipt(
+            taken.bundle, taken.sender, seq, self._party, taken.status, taken.reason, _now(), head
+        )
+        return build_receipt(receipt, self._keys.sign, self._keys.key_id)
+
+    def take_receipt(self, note: dict[str, Any], partner: Partner) -> Receipt:
+        """Record the receipt ``partner`` sent for a bundle of ours (once); ExchangeError if it is not one
+        signed by ``partner``'s key for one of our releases."""
+        receipt = open_receipt(note, partner.card)
+        if receipt.sender != self._party:
+            raise BundleError(f"the receipt is for a bundle sent by {receipt.sender}, not by this node")
+        key = f"{receipt.bundle}|{receipt.receiver}"
+        with self._store.begin() as uow:
+            if not uow.item_records([key], kind="receipt"):
+                journal.add_record(uow, "receipt", key, {**receipt.to_dict(), "note": note["id"]})
+        return receipt
+
+    def receipts(self, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
+        """The receipts partners sent for this node's bundles, oldest first."""
+        with self._store.read() as uow:
+            return [dict(r.data) for r in uow.item_records_page(after, limit, kind="receipt")]
 
     def inbox(self, after: int = 0, limit: int = 10_000) -> list[Received]:
         """The bundles received (after record ``after``, at most ``limit``), oldest first."""
@@ -173,7 +210,7 @@ class Sync:
         return found
 
     def _record(self, uow: UnitOfWork, received: Received, head: dict[str, Any] | None) -> None:
-        data = {**received.to_dict(), "at": datetime.now(UTC).isoformat(), "sender_head": head}
+        data = {**received.to_dict(), "at": _now(), "sender_head": head}
         journal.add_record(uow, "received", received.bundle, data)
 
 
@@ -210,3 +247,9 @@ def _from_record(data: dict[str, Any]) -> Received:
         data.get("level"),
         data.get("marking"),
     )
+
+
+def _now() -> str:
+    """Now, in UTC to the millisecond, as STIX timestamps are written."""
+    moment = datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -29,6 +29,7 @@ LEAF_KINDS = {
     "consent-status": "consent",
     "partner": "partner",  # a partner node registered or changed (its card, URL and token digest)
     "received": "received",  # a bundle from a partner, accepted or quarantined
+    "receipt": "receipt",  # a partner's signed receipt for a bundle of ours
 }
 
 

@@ -28,3 +28,20 @@ def pull(url: str, party: str, token: str) -> list[dict[str, Any]]:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GsomiaError(f"cannot pull from {base}: {first}") from None
     return objects
+
+
+def push(url: str, party: str, token: str, objects: list[dict[str, Any]]) -> None:
+    """Add ``objects`` (receipts) to the collection the partner at ``url`` holds for ``party``."""
+    import requests
+    from taxii2client.exceptions import TAXIIServiceException
+    from taxii2client.v21 import Collection
+
+    base = url.rstrip("/")
+    target = f"{base}/taxii2/gsomia/collections/{collection_id(party)}/"
+    try:
+        status = Collection(target, user=party, password=token).add_objects({"objects": objects})
+    except (requests.RequestException, TAXIIServiceException) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GsomiaError(f"cannot send receipts to {base}: {first}") from None
+    if status.failure_count:
+        raise GsomiaError(f"{base} refused {status.failure_count} receipt(s): {status.failures[:1]}")

@@ -20,12 +20,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from gsomia.bootstrap import Services
+from gsomia.domain.errors import GsomiaError
 from gsomia.domain.model import Item, Party
 from gsomia.exchange.bundle import ItemMeta, Shipment, build_bundle
 from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
 from gsomia.services.ports import OutboxRow, ReleaseRow
 
-from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusInfo, parse_timestamp
+from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusDetail, StatusInfo, parse_timestamp
 
 NAMESPACE = uuid.UUID("5d0c7e0e-3b5a-4f0e-9a59-6f1f2c2b7a10")
 OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
@@ -43,6 +44,7 @@ class NodeTaxiiSource:
         self._services = services
         self._lock = threading.Lock()  # the services' stores are used by one request thread at a time
         self._bundles: dict[int, list[dict[str, Any]]] = {}  # release seq -> its bundle's objects
+        self._statuses: dict[str, tuple[str, StatusInfo]] = {}  # status id -> (party, status)
 
     def authenticate(self, party: str | None, token: str) -> str | None:
         with self._lock:
@@ -55,7 +57,7 @@ class NodeTaxiiSource:
                 f"Releases to {party}",
                 f"What {self._services.settings.party or 'this node'} released to {party}",
                 can_read=True,
-                can_write=False,
+                can_write=True,  # the partner adds its receipts here
             )
         ]
 
@@ -81,10 +83,33 @@ class NodeTaxiiSource:
         return Page(out, more=False)
 
     def accept(self, collection: str, party: str, envelope: dict[str, Any]) -> StatusInfo:
-        raise PermissionError("this collection is read-only")
+        """Take the partner's receipts for our bundles (signed notes); anything else fails, named."""
+        partner = self._services.partners.get(party)
+        objects = envelope.get("objects", [])
+        good: list[StatusDetail] = []
+        bad: list[StatusDetail] = []
+        for obj in objects if isinstance(objects, list) else []:
+            oid = str(obj.get("id", "")) if isinstance(obj, dict) else ""
+            version = str(obj.get("modified", "")) if isinstance(obj, dict) else ""
+            if partner is None or collection != collection_id(party) or not isinstance(obj, dict):
+                bad.append(StatusDetail(oid, version, "not a receipt from this partner for its collection"))
+                continue
+            try:
+                with self._lock:
+                    self._services.sync.take_receipt(obj, partner)
+            except GsomiaError as exc:
+                bad.append(StatusDetail(oid, version, str(exc)[:500]))
+                continue
+            good.append(StatusDetail(oid, version))
+        status = StatusInfo(str(uuid.uuid4()), "complete", datetime.now(UTC), tuple(good), tuple(bad))
+        with self._lock:
+            self._statuses[status.id] = (party, status)
+        return status
 
     def status(self, status_id: str, party: str) -> StatusInfo | None:
-        return None
+        with self._lock:
+            owner, status = self._statuses.get(status_id, ("", None))
+        return status if owner == party else None
 
     # -- building what is served ---------------------------------------------------------------------
 

@@ -27,3 +27,11 @@ def test_record_leaf_equals_the_canonical_form_of_the_record(seq, kind, key, dat
     canonical(record_json(record)), whatever the key and data (non-ASCII keys and controls included)."""
     record = Record(seq, kind, key, data)
     assert journal.record_leaf(record, canonical(data)) == canonical(journal.record_json(record))
+
+
+def test_every_record_kind_has_a_leaf_kind():
+    """A record of any kind a node writes gets its leaf: no kind is left out of journal.LEAF_KINDS."""
+    from gsomia.services.ports import KEYED_KINDS, RECORD_KINDS, WORLD_KINDS
+
+    assert set(journal.LEAF_KINDS) == set(RECORD_KINDS)
+    assert set(WORLD_KINDS) | set(KEYED_KINDS) == set(RECORD_KINDS)
