@@ -24,12 +24,22 @@ def serve(
     the token gsomia partner add issued it."""
     import uvicorn  # deferred for start-up speed: the server stack loads only to serve
 
-    from ..web.app import create_app
+    from ..web.app import create_app, node_users
     from ..web.node_source import NodeTaxiiSource
 
     with open_node(node) as services:
         if not services.settings.party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
         app = create_app(taxii_source=NodeTaxiiSource(services), services=services)
-        typer.echo(f"gsomia node {services.settings.party} serving at http://{host}:{port}/taxii2/", err=True)
+        base = f"http://{host}:{port}"
+        typer.echo(f"gsomia node {services.settings.party}: open {base}/ui/ in a browser", err=True)
+        typer.echo(
+            f"  REST API {base}/api/v1/ (OpenAPI at /api/v1/openapi.json), TAXII 2.1 {base}/taxii2/", err=True
+        )
+        if not node_users(services).page("", 1):
+            typer.echo(
+                f"  no users yet: create the first admin with gsomia user add NAME --role admin --node "
+                f"{services.settings.node_dir}",
+                err=True,
+            )
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -18,6 +18,7 @@ from ..services.users import Users
 from ..store.users import user_store_for
 from .api import BodyLimit, api_router, install_api_errors
 from .auth import ApiConfig, WebAuth
+from .pages import pages_router
 from .problems import install_error_handlers
 from .taxii import TaxiiSource, taxii_router
 
@@ -55,6 +56,7 @@ def create_app(
         )
         app.state.auth = auth
         app.include_router(api_router(services, auth))
+        app.include_router(pages_router(services))  # the web UI under /ui, its static files included
         install_api_errors(app)
         app.add_middleware(BodyLimit)
     for router in extra_routers:
