@@ -206,3 +206,34 @@ def test_a_tampered_or_unallowed_bundle_is_quarantined_with_its_reason_and_not_k
         taken = jpn.sync.run(lambda *_: objects, "KOR")
     statuses = {(r.status, r.new) for r in taken}
     assert ("quarantined", False) in statuses or any("do not allow" in r.reason for r in taken)
+
+
+def test_a_partner_log_rolled_back_or_not_signed_by_its_card_stops_the_sync(pair):
+    """JPN keeps KOR's newest head at each sync; a head that does not extend it (an older one, as after a
+    rollback) or that KOR's card key did not sign stops the pull from KOR, naming why."""
+    from gsomia.peers.sync import PeerLogError
+    from gsomia.web.client import peer_log
+
+    kor_dir, jpn_dir = pair["kor"], pair["jpn"]
+    with _open(kor_dir) as kor:
+        kor.items.add_item("K-H-1", "KOR", "KR-II", ["dprk-missile"], body=b"h1")
+        kor.releases.release("K-H-1", "JPN", "2019-10-01")
+        with kor.store.read() as uow:
+            oldest = dict(uow.heads()[0])
+    assert gsomia("sync", "--node", str(jpn_dir)).returncode == 0  # KOR's head now kept by JPN
+
+    def rolled_back(u: str, party: str, tok: str, old: int | None) -> dict[str, Any]:
+        return {"head": oldest, "proof": []}
+
+    def forged(u: str, party: str, tok: str, old: int | None) -> dict[str, Any]:
+        answer = peer_log(u, party, tok, old)
+        head = dict(answer["head"])
+        head["root"] = ("0" if head["root"][0] != "0" else "1") + head["root"][1:]
+        return {**answer, "head": head}
+
+    with _open(jpn_dir) as jpn:
+        with pytest.raises(PeerLogError, match="does not extend the head this node kept"):
+            jpn.sync.run(pull, "KOR", None, rolled_back)
+        with pytest.raises(PeerLogError, match="not signed by the key on its card"):
+            jpn.sync.run(pull, "KOR", None, forged)
+        assert [r.item for r in jpn.sync.run(pull, "KOR", None, peer_log)] == ["K-H-1"]

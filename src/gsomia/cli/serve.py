@@ -26,11 +26,13 @@ def serve(
 
     from ..web.app import create_app, node_users
     from ..web.node_source import NodeTaxiiSource
+    from ..web.peer_log import peer_log_router
 
     with open_node(node) as services:
         if not services.settings.party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
-        app = create_app(taxii_source=NodeTaxiiSource(services), services=services)
+        source = NodeTaxiiSource(services)
+        app = create_app(taxii_source=source, services=services, extra_routers=[peer_log_router(source)])
         base = f"http://{host}:{port}"
         typer.echo(f"gsomia node {services.settings.party}: open {base}/ui/ in a browser", err=True)
         typer.echo(

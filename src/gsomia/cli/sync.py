@@ -38,10 +38,10 @@ def sync(
 ) -> None:
     """Pull what each partner released to this node; check every bundle (signature, seal, and this node's
     own agreements on the sender's day); keep it or quarantine it with the reason."""
-    from ..web.client import pull, push  # deferred for start-up speed: the HTTP client loads only to sync
+    from ..web.client import peer_log, pull, push  # deferred for start-up speed: HTTP only to sync
 
     with open_node(node) as services:
-        taken = services.sync.run(pull, from_, push)
+        taken = services.sync.run(pull, from_, push, peer_log)
     fresh = [r.to_dict() for r in taken if r.new]
     emit(as_json, fresh, lambda: _table("Pulled (new)", fresh) if fresh else "nothing new")
 

@@ -26,12 +26,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from gsomia.domain import engine
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.model import Item
 from gsomia.exchange.bundle import Opened, bundles_from_objects, open_bundle, release_of
+from gsomia.exchange.cards import key_id_of
 from gsomia.exchange.errors import BundleError, ExchangeError
 from gsomia.exchange.receipts import Receipt, build_receipt, open_receipt
+from gsomia.ledger import LedgerError, TreeHead, verify_consistency
 from gsomia.services import journal, worlddata
 from gsomia.services.items import body_aad
 from gsomia.services.ports import KeyRing, Store, UnitOfWork
@@ -43,6 +48,13 @@ Pull = Callable[[str, str, str], list[dict[str, Any]]]
 """``pull(url, party, token)``: every object of the collection the partner at ``url`` holds for ``party``."""
 Push = Callable[[str, str, str, list[dict[str, Any]]], None]
 """``push(url, party, token, objects)``: add ``objects`` (receipts) to that collection."""
+PeerLog = Callable[[str, str, str, int | None], dict[str, Any]]
+"""``peer_log(url, party, token, old)``: the partner's newest signed head (``{"head": ...}``), with the
+consistency proof from ``old`` leaves (``proof``: hex hashes) when ``old`` is given."""
+
+
+class PeerLogError(GsomiaError):
+    """A partner's log does not extend the head this node kept: it was rolled back, forked or replaced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +96,13 @@ class Sync:
         self._partners = partners
         self._party = party
 
-    def run(self, pull: Pull, only: str | None = None, push: Push | None = None) -> list[Received]:
+    def run(
+        self, pull: Pull, only: str | None = None, push: Push | None = None, peer_log: PeerLog | None = None
+    ) -> list[Received]:
         """Pull from every partner this node pulls from (or only ``only``) and take in what is new; with
-        ``push``, send each partner a signed receipt for every bundle taken (again: it keeps one)."""
+        ``push``, send each partner a signed receipt for every bundle taken (again: it keeps one); with
+        ``peer_log``, first check that the partner's newest signed head extends the one kept last time
+        (a :class:`PeerLogError`, before anything is pulled from it, if it does not)."""
         if not self._party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
         chosen = [p for p in self._partners.partners() if only is None or p.party == only]
@@ -101,6 +117,8 @@ class Sync:
                         f"no URL or token to pull from {partner.party}; gsomia partner add --url --token"
                     )
                 continue
+            if peer_log is not None:
+                self._check_log(partner, token, peer_log)
             objects = pull(partner.url, self._party, token)
             receipts: list[dict[str, Any]] = []
             for report, bundle, problem in bundles_from_objects(objects):
@@ -112,6 +130,43 @@ class Sync:
             if push is not None and receipts:
                 push(partner.url, self._party, token, receipts)
         return out
+
+    def _check_log(self, partner: Partner, token: str, peer_log: PeerLog) -> None:
+        """The partner's newest head is signed by its card's key and extends the head kept last time;
+        it is then kept in its place."""
+        assert partner.url is not None
+        with self._store.read() as uow:
+            found = uow.item_records([partner.party], kind="peer-head")
+        kept = TreeHead.from_dict(found[-1].data) if found else None
+        answer = peer_log(partner.url, self._party, token, None if kept is None else kept.size)
+        try:
+            head = TreeHead.from_dict(answer["head"])
+            proof = [bytes.fromhex(h) for h in answer.get("proof", [])]
+        except (LedgerError, KeyError, TypeError, ValueError) as exc:
+            raise PeerLogError(
+                f"{partner.party}'s log head is malformed ({exc}); nothing was pulled"
+            ) from None
+        signer = Ed25519PublicKey.from_public_bytes(partner.card.signing_key)
+        try:
+            if head.key_id != key_id_of(partner.card.signing_key):
+                raise InvalidSignature
+            signer.verify(head.signature, head.signed_bytes())
+        except InvalidSignature:
+            raise PeerLogError(
+                f"{partner.party}'s log head is not signed by the key on its card; nothing was pulled"
+            ) from None
+        if kept is not None and (
+            head.size < kept.size
+            or not verify_consistency(kept.size, head.size, kept.root_hash, head.root_hash, proof)
+        ):
+            raise PeerLogError(
+                f"{partner.party}'s log (size {head.size}) does not extend the head this node kept (size "
+                f"{kept.size}): it was rolled back, forked or replaced; nothing was pulled from "
+                f"{partner.party}. Keep both heads as evidence and ask {partner.party} why."
+            )
+        if kept is None or (head.size, head.root_hash) != (kept.size, kept.root_hash):
+            with self._store.begin() as uow:
+                journal.add_record(uow, "peer-head", partner.party, dict(head.to_dict()))
 
     def _receipt(self, taken: Received, seq: int) -> dict[str, Any]:
         with self._store.read() as uow:

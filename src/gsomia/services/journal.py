@@ -30,6 +30,7 @@ LEAF_KINDS = {
     "partner": "partner",  # a partner node registered or changed (its card, URL and token digest)
     "received": "received",  # a bundle from a partner, accepted or quarantined
     "receipt": "receipt",  # a partner's signed receipt for a bundle of ours
+    "peer-head": "peer-head",  # a partner's signed head, checked to extend the one kept before
 }
 
 

@@ -30,6 +30,24 @@ def pull(url: str, party: str, token: str) -> list[dict[str, Any]]:
     return objects
 
 
+def peer_log(url: str, party: str, token: str, old: int | None) -> dict[str, Any]:
+    """The partner's newest signed head, with the consistency proof from ``old`` leaves when given."""
+    import requests
+
+    base = url.rstrip("/")
+    path = "/gsomia/v1/log/head" if old is None else f"/gsomia/v1/log/consistency?old={old}"
+    try:
+        answer = requests.get(base + path, auth=(party, token), timeout=60)
+    except requests.RequestException as exc:
+        raise GsomiaError(f"cannot read {base}'s log head: {type(exc).__name__}") from None
+    if answer.status_code != 200:
+        raise GsomiaError(f"{base} refused its log head ({answer.status_code}): {answer.text[:200]}")
+    found = answer.json()
+    if not isinstance(found, dict):
+        raise GsomiaError(f"{base} answered its log head with something else than an object")
+    return found if old is not None else {"head": found}
+
+
 def push(url: str, party: str, token: str, objects: list[dict[str, Any]]) -> None:
     """Add ``objects`` (receipts) to the collection the partner at ``url`` holds for ``party``."""
     import requests

@@ -46,6 +46,10 @@ class NodeTaxiiSource:
         self._bundles: dict[int, list[dict[str, Any]]] = {}  # release seq -> its bundle's objects
         self._statuses: dict[str, tuple[str, StatusInfo]] = {}  # status id -> (party, status)
 
+    @property
+    def services(self) -> Services:
+        return self._services
+
     def authenticate(self, party: str | None, token: str) -> str | None:
         with self._lock:
             return self._services.partners.authenticate(party, token)
