@@ -19,6 +19,7 @@ from . import config
 from .config import Settings
 from .crypto import create_keys, load_keys
 from .crypto.keys import KEY_DIR
+from .peers.consents import ConsentExchange
 from .peers.partners import Partners
 from .peers.sync import Sync
 from .services.consent import Consents
@@ -81,6 +82,7 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
     worldbook = Worldbook(logged)
     party = settings.party if settings is not None else ""
     partners = Partners(logged, keys, party)
+    consents = Consents(logged, worldbook)
     return Services(
         settings=settings,
         store=logged,
@@ -88,11 +90,18 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
         worldbook=worldbook,
         items=Items(logged, keys, worldbook),
         releases=Releases(logged, keys, worldbook, clock),
-        consents=Consents(logged, worldbook),
+        consents=consents,
         events=Events(logged, worldbook),
         audit=Audit(store, keys),  # the raw store: verify reads what is there, trusting none of it
         partners=partners,
-        sync=Sync(logged, keys, worldbook, partners, party),
+        sync=Sync(
+            logged,
+            keys,
+            worldbook,
+            partners,
+            party,
+            ConsentExchange(logged, keys, worldbook, consents, party),
+        ),
     )
 
 

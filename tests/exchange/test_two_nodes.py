@@ -141,6 +141,50 @@ def test_kor_releases_and_jpn_pulls_checks_and_keeps_it_marked_as_japan_marks_it
     assert not onward["allowed"]
     assert any(r["rule"] == "consent" and not r["ok"] for r in onward["reasons"])
 
+    # consent across the nodes: JPN asks KOR (the originator) at its next sync; KOR grants; JPN applies it
+    gsomia(
+        "consent",
+        "request",
+        "--holder",
+        "JPN",
+        "--recipient",
+        "USA",
+        "--item",
+        "K-DEMO-1",
+        "--node",
+        str(jpn),
+    )
+    gsomia("sync", "--node", str(jpn))
+    asked = json.loads(gsomia("consent", "list", "--node", str(kor), "--json").stdout)
+    (request,) = [c for c in asked if c["id"].startswith("JPN-")]
+    assert (request["status"], request["holder"], request["item"]) == ("requested", "JPN", "K-DEMO-1")
+    gsomia(
+        "consent", "grant", request["id"], "--from", "2019-09-01", "--until", "2019-12-31", "--node", str(kor)
+    )
+    gsomia("sync", "--node", str(jpn))
+    ours = json.loads(gsomia("consent", "list", "--node", str(jpn), "--json").stdout)
+    (mine,) = [c for c in ours if c.get("item") == "K-DEMO-1"]
+    assert (mine["status"], mine["from"], mine["until"]) == ("granted", "2019-09-01", "2019-12-31")
+    assert mine["history"][-1]["by"] == "KOR"
+    onward = json.loads(
+        gsomia(
+            "release",
+            "K-DEMO-1",
+            "--to",
+            "USA",
+            "--at",
+            "2019-10-01",
+            "--holder",
+            "JPN",
+            "--node",
+            str(jpn),
+            "--json",
+        ).stdout
+    )
+    assert onward["allowed"], onward["reasons"]
+    assert gsomia("log", "verify", "--node", str(jpn)).returncode == 0
+    assert gsomia("log", "verify", "--node", str(kor)).returncode == 0
+
 
 def test_a_wrong_token_gets_401_and_no_object(pair):
     url = pair["url"]

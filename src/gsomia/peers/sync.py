@@ -35,6 +35,7 @@ from gsomia.domain.model import Item
 from gsomia.exchange.bundle import Opened, bundles_from_objects, open_bundle, release_of
 from gsomia.exchange.cards import key_id_of
 from gsomia.exchange.errors import BundleError, ExchangeError
+from gsomia.exchange.notes import note_kind
 from gsomia.exchange.receipts import Receipt, build_receipt, open_receipt
 from gsomia.ledger import LedgerError, TreeHead, verify_consistency
 from gsomia.services import journal, worlddata
@@ -42,6 +43,7 @@ from gsomia.services.items import body_aad
 from gsomia.services.ports import KeyRing, Store, UnitOfWork
 from gsomia.services.worldbook import Worldbook
 
+from .consents import ConsentExchange
 from .partners import Partner, Partners
 
 Pull = Callable[[str, str, str], list[dict[str, Any]]]
@@ -88,8 +90,16 @@ class Received:
 
 class Sync:
     def __init__(
-        self, store: Store, keys: KeyRing, worldbook: Worldbook, partners: Partners, party: str
+        self,
+        store: Store,
+        keys: KeyRing,
+        worldbook: Worldbook,
+        partners: Partners,
+        party: str,
+        consents: ConsentExchange | None = None,
     ) -> None:
+        self.consents = self._consents = consents
+        self.decisions: list[tuple[str, str]] = []  # (consent, status or why not) from the last run
         self._store = store
         self._keys = keys
         self._worldbook = worldbook
@@ -105,6 +115,7 @@ class Sync:
         (a :class:`PeerLogError`, before anything is pulled from it, if it does not)."""
         if not self._party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
+        self.decisions = []
         chosen = [p for p in self._partners.partners() if only is None or p.party == only]
         if only is not None and not chosen:
             raise GsomiaError(f"{only} is not a partner of this node; see gsomia partner list")
@@ -127,9 +138,26 @@ class Sync:
                 released = release_of(bundle) if bundle is not None else None
                 if released is not None and released[0] == partner.party:
                     receipts.append(self._receipt(taken, released[1]))
-            if push is not None and receipts:
-                push(partner.url, self._party, token, receipts)
+            self._take_decisions(partner, objects)
+            notes = receipts + (self._consents.requests_for(partner) if self._consents is not None else [])
+            if push is not None and notes:
+                push(partner.url, self._party, token, notes)
         return out
+
+    def _take_decisions(self, partner: Partner, objects: list[dict[str, Any]]) -> None:
+        """Apply the partner's signed decisions on this node's consent requests."""
+        if self._consents is None:
+            return
+        for obj in objects:
+            if note_kind(obj) != "consent-decision":
+                continue
+            try:
+                status = self._consents.take_decision(obj, partner)
+            except GsomiaError as exc:
+                self.decisions.append((str(obj.get("id")), f"refused: {exc}"))
+                continue
+            if status is not None:
+                self.decisions.append((str(obj.get("id")), status))
 
     def _check_log(self, partner: Partner, token: str, peer_log: PeerLog) -> None:
         """The partner's newest head is signed by its card's key and extends the head kept last time;

@@ -23,13 +23,17 @@ from gsomia.bootstrap import Services
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.model import Item, Party
 from gsomia.exchange.bundle import ItemMeta, Shipment, build_bundle
+from gsomia.exchange.errors import BundleError
+from gsomia.exchange.notes import note_kind
 from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
+from gsomia.peers.partners import Partner
 from gsomia.services.ports import OutboxRow, ReleaseRow
 
 from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusDetail, StatusInfo, parse_timestamp
 
 NAMESPACE = uuid.UUID("5d0c7e0e-3b5a-4f0e-9a59-6f1f2c2b7a10")
 OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
+NOTE_SEQ = 2**62  # consent decisions come after every release object of the same instant
 
 
 def collection_id(party: str) -> str:
@@ -100,7 +104,7 @@ class NodeTaxiiSource:
                 continue
             try:
                 with self._lock:
-                    self._services.sync.take_receipt(obj, partner)
+                    self._take(obj, partner)
             except GsomiaError as exc:
                 bad.append(StatusDetail(oid, version, str(exc)[:500]))
                 continue
@@ -109,6 +113,16 @@ class NodeTaxiiSource:
         with self._lock:
             self._statuses[status.id] = (party, status)
         return status
+
+    def _take(self, obj: dict[str, Any], partner: Partner) -> None:
+        kind = note_kind(obj)
+        exchange = self._services.sync.consents
+        if kind == "receipt":
+            self._services.sync.take_receipt(obj, partner)
+        elif kind == "consent-request" and exchange is not None:
+            exchange.take_request(obj, partner)
+        else:
+            raise BundleError("not a receipt or a consent request")
 
     def status(self, status_id: str, party: str) -> StatusInfo | None:
         with self._lock:
@@ -135,10 +149,15 @@ class NodeTaxiiSource:
                 if key in seen:
                     continue
                 seen.add(key)
-                out.append(
-                    Entry(obj["id"], obj["type"], version, added, row.seq * OBJECTS_PER_RELEASE + n, obj)
-                )
-        return out
+                seq = row.seq * OBJECTS_PER_RELEASE + n
+                out.append(Entry(obj["id"], obj["type"], version, added, seq, obj))
+        exchange = services.sync.consents
+        partner = services.partners.get(party)
+        if exchange is not None and partner is not None:
+            for n, note in enumerate(exchange.decisions_for(partner)):
+                stamp = parse_timestamp(note["created"])
+                out.append(Entry(note["id"], "note", stamp, stamp, NOTE_SEQ + n, note))
+        return sorted(out, key=lambda e: e.cursor)
 
     def _still_allowed(self, row: ReleaseRow) -> bool:
         with self._services.store.read() as uow:
