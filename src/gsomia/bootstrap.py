@@ -83,13 +83,14 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
     party = settings.party if settings is not None else ""
     partners = Partners(logged, keys, party)
     consents = Consents(logged, worldbook)
+    releases = Releases(logged, keys, worldbook, clock)
     return Services(
         settings=settings,
         store=logged,
         keys=keys,
         worldbook=worldbook,
         items=Items(logged, keys, worldbook),
-        releases=Releases(logged, keys, worldbook, clock),
+        releases=releases,
         consents=consents,
         events=Events(logged, worldbook),
         audit=Audit(store, keys),  # the raw store: verify reads what is there, trusting none of it
@@ -101,6 +102,7 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
             partners,
             party,
             ConsentExchange(logged, keys, worldbook, consents, party),
+            releases.release,
         ),
     )
 

@@ -511,7 +511,7 @@ def test_an_oversized_bundle_is_refused_before_parsing():
         ({"release_seq": 0}, "release_seq: expected an integer in 1.."),
         ({"release_seq": True}, "release_seq: expected an integer"),
         ({"release_seq": 2**53}, "release_seq: expected an integer"),
-        ({"route": ("JPN", "KOR")}, "route: expected the parties from the sender 'KOR'"),
+        ({"route": ("JPN", "KOR")}, "route: expected a route on which the sender 'KOR'"),
         ({"route": ["KOR", "JPN"]}, "route: expected a tuple of ids"),
         ({"decided": datetime(2019, 11, 22, tzinfo=UTC)}, "decided: expected a date"),
         ({"created": datetime(2019, 11, 22)}, "created: expected a timezone-aware datetime"),

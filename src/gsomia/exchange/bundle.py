@@ -476,9 +476,12 @@ def _check_item(item: object) -> None:
 def _check_route(route: object, sender: str, recipient: str) -> None:
     _check_ids("route", route)
     assert isinstance(route, tuple)
-    if len(route) < 2 or route[0] != sender or recipient not in route[1:]:
+    # the whole route travels; the sender (its first party, or a conduit on it) hands the bundle to the
+    # recipient, the party right after it
+    hands = route.index(sender) if sender in route[:-1] else -1
+    if len(route) < 2 or len(set(route)) != len(route) or hands < 0 or route[hands + 1] != recipient:
         raise BundleError(
-            f"route: expected the parties from the sender {quoted(sender)} to the recipient "
+            f"route: expected a route on which the sender {quoted(sender)} hands the item to the recipient "
             f"{quoted(recipient)}, found {quoted(list(route))}"
         )
 

@@ -4,7 +4,7 @@ A receipt travels back to the sender as a STIX 2.1 ``note`` (TAXII add-objects i
 sender keeps for the receiver) carrying gsomia's property extension::
 
     {"receipt": {"type": "gsomia/receipt", "v": 1, "bundle": <bundle id>, "sender": <party>, "seq": <n>,
-                 "receiver": <party>, "status": "accepted" | "quarantined", "reason": <text>,
+                 "receiver": <party>, "status": "accepted" | "forwarding" | "quarantined", "reason": <text>,
                  "at": <timestamp>, "receiver_head": <the receiver's newest signed log head>},
      "signature": {"alg": "Ed25519", "key_id": <receiver's key id>, "value": <hex>}}
 
@@ -29,7 +29,7 @@ from .cards import Card, key_id_of
 from .errors import BundleError
 
 RECEIPT_TYPE = "gsomia/receipt"
-STATUSES = ("accepted", "quarantined")
+STATUSES = ("accepted", "forwarding", "quarantined")
 _NAMESPACE = uuid.UUID("0b5f3c55-1f0d-4b5e-9d0c-9b8f1f8f5a21")
 MAX_REASON = 2000
 

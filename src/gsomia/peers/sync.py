@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from gsomia.domain import engine
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.model import Item
-from gsomia.exchange.bundle import Opened, bundles_from_objects, open_bundle, release_of
+from gsomia.exchange.bundle import EXTENSION_ID, Opened, bundles_from_objects, open_bundle, release_of
 from gsomia.exchange.cards import key_id_of
 from gsomia.exchange.errors import BundleError, ExchangeError
 from gsomia.exchange.notes import note_kind
@@ -53,6 +53,10 @@ Push = Callable[[str, str, str, list[dict[str, Any]]], None]
 PeerLog = Callable[[str, str, str, int | None], dict[str, Any]]
 """``peer_log(url, party, token, old)``: the partner's newest signed head (``{"head": ...}``), with the
 consistency proof from ``old`` leaves (``proof``: hex hashes) when ``old`` is given."""
+
+
+Forward = Callable[[str, str, str, str], object]
+"""``forward(item, to, at, holder)``: record (and so send on) the release of ``item`` along its route."""
 
 
 class PeerLogError(GsomiaError):
@@ -97,7 +101,9 @@ class Sync:
         partners: Partners,
         party: str,
         consents: ConsentExchange | None = None,
+        forward: Forward | None = None,
     ) -> None:
+        self._forward = forward
         self.consents = self._consents = consents
         self.decisions: list[tuple[str, str]] = []  # (consent, status or why not) from the last run
         self._store = store
@@ -135,6 +141,9 @@ class Sync:
             for report, bundle, problem in bundles_from_objects(objects):
                 taken = self._take(partner, report, bundle, problem)
                 out.append(taken)
+                if taken.status == "forwarding" and taken.new and self._forward is not None and bundle:
+                    opened_day = _decided(bundle)
+                    self._forward(str(taken.item), taken.route[-1], opened_day, taken.route[0])
                 released = release_of(bundle) if bundle is not None else None
                 if released is not None and released[0] == partner.party:
                     receipts.append(self._receipt(taken, released[1]))
@@ -250,21 +259,29 @@ class Sync:
                 uow, key, partner.party, f"sent by {shipment.sender}, pulled from {partner.party}"
             )
         item = Item(meta.id, shipment.originator, meta.level, meta.topics, meta.releasable_to, meta.caveats)
+        route = tuple(str(p) for p in shipment.route)
+        me = self._party
+        if me not in route[1:] or route[route.index(me, 1) - 1] != shipment.sender:
+            why = f"the route {' → '.join(route)} does not have {shipment.sender} hand it to {me}"
+            return self._quarantine(uow, key, partner.party, why)
+        holder, final = route[0], route[-1]
         world = self._worldbook.world_in(uow)
         try:
             world.fits(item)
-            decision = engine.decide(world, item, self._party, shipment.decided, shipment.sender)
+            decision = engine.decide(world, item, final, shipment.decided, holder)
         except GsomiaError as exc:
             return self._quarantine(uow, key, partner.party, f"not an item of this node's world: {exc}")
-        if not decision.allowed:
+        if not decision.allowed or tuple(decision.route) != route:
             failing = next((r for r in decision.reasons if not r.ok), None)
             why = f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
+            if decision.allowed:
+                why = f"they allow it by {' → '.join(decision.route)} only"
             return self._quarantine(
                 uow,
                 key,
                 partner.party,
-                f"this node's agreements do not allow {shipment.sender} to send {meta.id} here on "
-                f"{shipment.decided}: {why}",
+                f"this node's agreements do not allow {holder} to send {meta.id} to {final} by "
+                f"{' → '.join(route)} on {shipment.decided}: {why}",
             )
         if uow.item_records([meta.id]):
             return self._quarantine(
@@ -273,16 +290,18 @@ class Sync:
         data = worlddata.to_record(worlddata.item_data(item))
         journal.add_record(uow, "item", item.id, data)
         journal.add_body(uow, item.id, self._keys.seal(shipment.body, body_aad(item.id)))
+        forwarding = final != me
+        marking = world.holder_level(item, me, shipment.decided) if forwarding else decision.marking
         accepted = Received(
             key,
             partner.party,
-            "accepted",
-            "",
+            "forwarding" if forwarding else "accepted",
+            f"to {final}, as the route's conduit" if forwarding else "",
             item.id,
             item.originator,
-            tuple(shipment.route),
+            route,
             item.level,
-            decision.marking,
+            marking,
         )
         self._record(uow, accepted, shipment.log_head)
         return accepted
@@ -336,3 +355,11 @@ def _now() -> str:
     """Now, in UTC to the millisecond, as STIX timestamps are written."""
     moment = datetime.now(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _decided(bundle: dict[str, Any]) -> str:
+    """The day the release in ``bundle`` was decided for (read after the bundle was opened and checked)."""
+    for obj in bundle["objects"]:
+        if obj.get("type") == "report":
+            return str(obj["extensions"][EXTENSION_ID]["release"]["decided"])
+    raise BundleError("the bundle has no report")

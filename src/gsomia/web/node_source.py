@@ -36,6 +36,15 @@ OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its b
 NOTE_SEQ = 2**62  # consent decisions come after every release object of the same instant
 
 
+def next_hop(row: ReleaseRow, me: str) -> str:
+    """Whom this node hands a release to: the party after it on the release's route (its recipient on a
+    direct route, the conduit's hub on a route through one, the next party when this node is the hub)."""
+    route = [str(p) for p in row.decision.get("route", [])]
+    if me in route[:-1]:
+        return route[route.index(me) + 1]
+    return row.recipient
+
+
 def collection_id(party: str) -> str:
     """The id of the collection of releases addressed to ``party`` (the same on every serve)."""
     return str(uuid.uuid5(NAMESPACE, f"releases-to:{party}"))
@@ -133,8 +142,9 @@ class NodeTaxiiSource:
 
     def _entries(self, party: str) -> list[Entry]:
         services = self._services
-        rows = [r for r in services.releases.releases() if r.allowed and r.recipient == party]
-        payloads = {b.release_seq: b for b in services.releases.outbox() if b.recipient == party}
+        me = services.settings.party
+        rows = [r for r in services.releases.releases() if r.allowed and next_hop(r, me) == party]
+        payloads = {b.release_seq: b for b in services.releases.outbox()}
         seen: set[tuple[str, str]] = set()
         out: list[Entry] = []
         for row in rows:
