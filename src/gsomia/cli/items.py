@@ -6,6 +6,7 @@ in memory, so ``--body-file /dev/zero`` stops at once with exit 2.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
     add(group, "add", item_add)
     add(group, "body", item_body)
     add(group, "list", item_list)
+    add(group, "show", item_show)
     app.add_typer(group, name="item")
 
 
@@ -72,6 +74,37 @@ def item_body(item: ItemId, body_file: BodyOpt, node: NodeOpt = None, as_json: J
     with open_node(node) as services:
         services.items.attach_body(item, read_body(body_file, services))
     emit(as_json, {"id": item, "has_body": True}, lambda: f"item {item}: body sealed")
+
+
+def item_show(
+    item: ItemId,
+    body: Annotated[
+        bool, typer.Option("--body", help="Also print the body (decrypted, to stdout only).")
+    ] = False,
+    node: NodeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One item: its metadata, where it came from if a partner sent it, and with --body its body."""
+    with open_node(node) as services:
+        view = services.items.item(item)
+        plain = services.items.body(item) if body else None
+        received = [
+            r.to_dict() for r in services.sync.inbox() if r.item == item and r.status != "quarantined"
+        ]
+    value = {**view.to_dict(), "received": received[0] if received else None}
+    if plain is not None:
+        value["body"] = plain.decode("utf-8", "replace")
+    if as_json:
+        emit(True, value, lambda: None)
+        return
+    lines = [f"{k}: {v}" for k, v in value.items() if k not in ("body", "received") and v not in (None, [])]
+    if received:
+        r = received[0]
+        lines.append(f"received from {r['sender']} by {' → '.join(r['route'])}, marked {r['marking']} here")
+    emit(False, value, lambda: "\n".join(lines))
+    if plain is not None:
+        sys.stdout.buffer.write(plain)
+        sys.stdout.flush()
 
 
 def item_list(node: NodeOpt = None, as_json: JsonOpt = False) -> None:

@@ -72,6 +72,14 @@ class Items:
                 raise ServiceError(f"item {item!r} already has a body; bodies are never replaced")
             journal.add_body(uow, item, self._keys.seal(body, body_aad(item)))
 
+    def item(self, item: str) -> ItemView:
+        """One item's metadata (checked against its leaf) and whether the node holds its body."""
+        with self._store.read() as uow:
+            found = uow.item_records([item])
+            if not found:
+                raise ServiceError(f"unknown item {item!r}; see: gsomia item list")
+            return ItemView(from_record(found[-1].data), bool(uow.body_items([item])))
+
     def body(self, item: str) -> bytes:
         """The plaintext body of ``item`` (opened in memory, never written anywhere)."""
         with self._store.read() as uow:
