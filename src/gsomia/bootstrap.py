@@ -20,6 +20,7 @@ from .config import Settings
 from .crypto import create_keys, load_keys
 from .crypto.keys import KEY_DIR
 from .peers.consents import ConsentExchange
+from .peers.incidents import Incidents
 from .peers.partners import Partners
 from .peers.sync import Sync
 from .services.consent import Consents
@@ -103,6 +104,7 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
             party,
             ConsentExchange(logged, keys, worldbook, consents, party),
             releases.release,
+            Incidents(logged, keys, worldbook, party),
         ),
     )
 

@@ -203,6 +203,13 @@ def test_kor_releases_and_jpn_pulls_checks_and_keeps_it_marked_as_japan_marks_it
         ).stdout
     )
     assert onward["allowed"], onward["reasons"]
+
+    # an incident: JPN reports K-DEMO-1 compromised; KOR, the originator, is told at JPN's next sync
+    gsomia("incident", "report", "K-DEMO-1", "--detail", "laptop stolen in transit", "--node", str(jpn))
+    gsomia("sync", "--node", str(jpn))
+    (told,) = json.loads(gsomia("incidents", "--node", str(kor), "--json").stdout)
+    assert (told["direction"], told["item"], told["holder"]) == ("received", "K-DEMO-1", "JPN")
+    assert told["detail"] == "laptop stolen in transit"
     assert gsomia("log", "verify", "--node", str(jpn)).returncode == 0
     assert gsomia("log", "verify", "--node", str(kor)).returncode == 0
 

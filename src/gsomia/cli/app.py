@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import bench, consents, events, items, log, node, partners, serve, spif, sync, users, world
+from . import bench, consents, events, incidents, items, log, node, partners, serve, spif, sync, users, world
 from .shared import Group, exit_codes
 
 app = typer.Typer(
@@ -47,7 +47,21 @@ def _root(
     """Exchange classified information only as security agreements allow, and prove it."""
 
 
-for module in (world, node, items, consents, events, log, partners, serve, sync, users, bench, spif):
+for module in (
+    world,
+    node,
+    items,
+    consents,
+    events,
+    log,
+    partners,
+    serve,
+    sync,
+    incidents,
+    users,
+    bench,
+    spif,
+):
     module.register(app)
 
 

@@ -20,7 +20,7 @@ from .bundle import EXTENSION_ID
 from .cards import Card, key_id_of
 from .errors import BundleError
 
-KINDS = ("consent-request", "consent-decision")
+KINDS = ("consent-request", "consent-decision", "incident")
 _NAMESPACE = uuid.UUID("6a2c1f0e-2d7b-4c1e-8f9a-3b5d7e9f1a2c")
 
 

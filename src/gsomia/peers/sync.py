@@ -44,6 +44,7 @@ from gsomia.services.ports import KeyRing, Store, UnitOfWork
 from gsomia.services.worldbook import Worldbook
 
 from .consents import ConsentExchange
+from .incidents import Incidents
 from .partners import Partner, Partners
 
 Pull = Callable[[str, str, str], list[dict[str, Any]]]
@@ -102,8 +103,10 @@ class Sync:
         party: str,
         consents: ConsentExchange | None = None,
         forward: Forward | None = None,
+        incidents: Incidents | None = None,
     ) -> None:
         self._forward = forward
+        self.incidents = incidents
         self.consents = self._consents = consents
         self.decisions: list[tuple[str, str]] = []  # (consent, status or why not) from the last run
         self._store = store
@@ -149,6 +152,7 @@ class Sync:
                     receipts.append(self._receipt(taken, released[1]))
             self._take_decisions(partner, objects)
             notes = receipts + (self._consents.requests_for(partner) if self._consents is not None else [])
+            notes += self.incidents.notes_for(partner) if self.incidents is not None else []
             if push is not None and notes:
                 push(partner.url, self._party, token, notes)
         return out

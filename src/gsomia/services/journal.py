@@ -31,6 +31,7 @@ LEAF_KINDS = {
     "received": "received",  # a bundle from a partner, accepted or quarantined
     "receipt": "receipt",  # a partner's signed receipt for a bundle of ours
     "peer-head": "peer-head",  # a partner's signed head, checked to extend the one kept before
+    "incident": "incident",  # an item's loss or compromise, reported here or by a holder
 }
 
 

@@ -130,8 +130,10 @@ class NodeTaxiiSource:
             self._services.sync.take_receipt(obj, partner)
         elif kind == "consent-request" and exchange is not None:
             exchange.take_request(obj, partner)
+        elif kind == "incident" and self._services.sync.incidents is not None:
+            self._services.sync.incidents.take(obj, partner)
         else:
-            raise BundleError("not a receipt or a consent request")
+            raise BundleError("not a receipt, a consent request or an incident report")
 
     def status(self, status_id: str, party: str) -> StatusInfo | None:
         with self._lock:

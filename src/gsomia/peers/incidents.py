@@ -1,0 +1,86 @@
+"""Incidents: a holder tells an item's originator that the item was lost or compromised.
+
+``gsomia incident report ITEM --detail TEXT`` records the report on the holder's node (an ``incident``
+record, with its leaf) and, at the holder's next sync, sends it to the originator's node as a signed
+``incident`` note; the originator's node checks the signature against the holder's card and records it
+once. ``gsomia incidents`` lists both: those this node reported, and those reported to it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from gsomia.domain.errors import GsomiaError
+from gsomia.exchange.errors import BundleError
+from gsomia.exchange.notes import build_note, open_note
+from gsomia.services import journal
+from gsomia.services.ports import KeyRing, Store
+from gsomia.services.worldbook import Worldbook
+
+from .partners import Partner
+
+MAX_DETAIL = 4000
+
+
+class Incidents:
+    def __init__(self, store: Store, keys: KeyRing, worldbook: Worldbook, party: str) -> None:
+        self._store = store
+        self._keys = keys
+        self._worldbook = worldbook
+        self._party = party
+
+    def report(self, item: str, detail: str) -> dict[str, Any]:
+        """Record that ``item`` (held here) was lost or compromised, for its originator to be told."""
+        if not detail.strip() or len(detail) > MAX_DETAIL:
+            raise GsomiaError(f"--detail: say what happened, in 1 to {MAX_DETAIL} characters")
+        with self._store.begin() as uow:
+            world = self._worldbook.with_items(uow, [item])
+            found = world.items.get(item)
+            if found is None:
+                raise GsomiaError(f"unknown item {item!r}; see: gsomia item list")
+            data = {
+                "id": f"I-{secrets.token_hex(6)}",
+                "item": item,
+                "originator": found.originator,
+                "holder": self._party,
+                "detail": detail,
+                "at": _now(),
+                "direction": "reported",
+            }
+            journal.add_record(uow, "incident", f"{self._party}:{data['id']}", data)
+        return data
+
+    def notes_for(self, partner: Partner) -> list[dict[str, Any]]:
+        """Signed notes of the incidents this node reported about ``partner``'s items."""
+        return [
+            build_note("incident", _body(i), i["at"], self._keys.sign, self._keys.key_id)
+            for i in self.incidents()
+            if i["direction"] == "reported" and i["originator"] == partner.party
+        ]
+
+    def take(self, note: dict[str, Any], partner: Partner) -> dict[str, Any]:
+        """Record ``partner``'s signed incident report about one of our items (once)."""
+        body = open_note(note, "incident", partner.card)
+        if body.get("holder") != partner.party or body.get("originator") != self._party:
+            raise BundleError(f"{partner.party} may report only its own incidents about this node's items")
+        key = f"{partner.party}:{body.get('id')}"
+        with self._store.begin() as uow:
+            if not uow.item_records([key], kind="incident"):
+                journal.add_record(uow, "incident", key, {**body, "direction": "received"})
+        return body
+
+    def incidents(self, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
+        """Incidents this node reported and those reported to it, oldest first."""
+        with self._store.read() as uow:
+            return [dict(r.data) for r in uow.item_records_page(after, limit, kind="incident")]
+
+
+def _body(incident: dict[str, Any]) -> dict[str, Any]:
+    return {k: incident[k] for k in ("id", "item", "originator", "holder", "detail", "at")}
+
+
+def _now() -> str:
+    moment = datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
