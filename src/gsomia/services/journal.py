@@ -32,6 +32,7 @@ LEAF_KINDS = {
     "receipt": "receipt",  # a partner's signed receipt for a bundle of ours
     "peer-head": "peer-head",  # a partner's signed head, checked to extend the one kept before
     "incident": "incident",  # an item's loss or compromise, reported here or by a holder
+    "attribution": "attribution",  # the user a transaction's writes were made for
 }
 
 

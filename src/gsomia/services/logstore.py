@@ -19,6 +19,8 @@ from contextlib import contextmanager
 
 from gsomia.ledger import MerkleTree, TreeHead, frontier, leaf_hash, sign_head
 
+from . import journal
+from .actor import ACTOR
 from .ports import KeyRing, Record, Store, UnitOfWork
 from .trust import LogTrust, Verified, sealed
 from .trusted import TrustedUnit
@@ -60,6 +62,7 @@ class LoggedStore:
             unit = TrustedUnit(raw, self._trust, verified)
             yield unit
             if raw.leaf_count() > verified.size:
+                _attribute(unit)
                 accepted = self._seal(raw, unit, verified)
         if accepted is not None:  # committed: what this unit wrote is now part of the verified log
             self._trust.accept(*accepted)
@@ -97,3 +100,14 @@ class LoggedStore:
 
     def close(self) -> None:
         self._inner.close()
+
+
+def _attribute(unit: TrustedUnit) -> None:
+    """An ``attribution`` record for the unit's writes, if they were made for a user (see ACTOR)."""
+    actor = ACTOR.get()
+    if actor is None:
+        return
+    records, releases = unit.written()
+    data = {"actor": actor, "records": records, "releases": releases}
+    key = f"record:{records[0]}" if records else f"release:{releases[0]}" if releases else "body"
+    journal.add_record(unit, "attribution", key, data)

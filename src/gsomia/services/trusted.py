@@ -39,6 +39,10 @@ class TrustedUnit:
     def new_world(self) -> list[Record]:
         return [r for r in self._records if r.kind in WORLD_KINDS]
 
+    def written(self) -> tuple[list[int], list[int]]:
+        """The record and release numbers this unit wrote."""
+        return [r.seq for r in self._records], sorted(self._releases)
+
     def last_record(self) -> int:
         return self._records[-1].seq if self._records else 0
 

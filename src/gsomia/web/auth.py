@@ -35,6 +35,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from gsomia.services.actor import ACTOR
 from gsomia.services.errors import SettingsError
 from gsomia.services.users import NewSession, Permission, Principal, Users
 
@@ -210,6 +211,7 @@ class WebAuth:
                     403,
                     f"Role {principal.role} may not do this (it needs the {permission.value} permission).",
                 )
+            ACTOR.set(principal.user)  # this request's writes are this user's (services.actor)
             return principal
 
         return allowed

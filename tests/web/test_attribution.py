@@ -1,0 +1,34 @@
+"""Every write through the API is attributed to its user in the log: an ``attribution`` record, written
+in the same transaction as the write it names, with its own leaf."""
+
+from __future__ import annotations
+
+from .conftest import BODY_ITEM, Api
+from .test_api import V1
+
+
+def _attributions(api: Api) -> list[dict[str, object]]:
+    with api.services.store.read() as uow:
+        return [dict(r.data) for r in uow.item_records_page(0, 1000, kind="attribution")]
+
+
+def test_a_release_and_an_event_made_through_the_api_name_their_users_in_the_log(api: Api) -> None:
+    before = _attributions(api)
+    made = api.client.post(
+        f"{V1}/releases",
+        json={"item": BODY_ITEM, "to": "JPN", "at": "2020-01-01"},
+        headers=api.auth("officer"),
+    )
+    assert made.status_code == 201
+    (release,) = [a for a in _attributions(api) if a not in before]
+    assert release == {"actor": "officer-user", "records": [], "releases": [made.json()["release"]]}
+    with api.services.store.read() as uow:  # the attribution is proven by its leaf like any record
+        (row,) = uow.item_records([f"release:{made.json()['release']}"], kind="attribution")
+    assert row.data["actor"] == "officer-user"
+    assert api.services.audit.verify().ok
+
+
+def test_a_write_from_the_command_line_or_python_carries_no_attribution(api: Api) -> None:
+    before = len(_attributions(api))
+    api.services.releases.release(BODY_ITEM, "JPN", "2020-01-01")
+    assert len(_attributions(api)) == before
