@@ -109,5 +109,8 @@ def _attribute(unit: TrustedUnit) -> None:
         return
     records, releases = unit.written()
     data = {"actor": actor, "records": records, "releases": releases}
-    key = f"record:{records[0]}" if records else f"release:{releases[0]}" if releases else "body"
+    # named after the first row it covers (a body alone: after the leaf it starts at)
+    key = (
+        f"record:{records[0]}" if records else f"release:{releases[0]}" if releases else f"leaf:{unit.start}"
+    )
     journal.add_record(unit, "attribution", key, data)

@@ -39,6 +39,11 @@ class TrustedUnit:
     def new_world(self) -> list[Record]:
         return [r for r in self._records if r.kind in WORLD_KINDS]
 
+    @property
+    def start(self) -> int:
+        """The first leaf this unit appends (the size of the log it was checked against)."""
+        return self._verified.size
+
     def written(self) -> tuple[list[int], list[int]]:
         """The record and release numbers this unit wrote."""
         return [r.seq for r in self._records], sorted(self._releases)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from gsomia.domain.errors import GsomiaError
 
 from .node_source import NodeTaxiiSource
-from .taxii import _credentials  # the TAXII routes' own reading of Authorization
+from .taxii import credentials  # the TAXII routes' own reading of Authorization
 
 PREFIX = "/gsomia/v1/log"
 
@@ -23,7 +23,7 @@ def peer_log_router(source: NodeTaxiiSource) -> APIRouter:
     router = APIRouter()
 
     def partner(request: Request) -> str:
-        given = _credentials(request.headers.get("authorization"))
+        given = credentials(request.headers.get("authorization"))
         party = source.authenticate(*given) if given is not None else None
         if party is None:
             raise HTTPException(401, "a partner's token is needed", headers={"WWW-Authenticate": "Basic"})

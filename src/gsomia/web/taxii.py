@@ -239,7 +239,7 @@ def decode_next(collection_id: str, token: str) -> Cursor:
 # ------------------------------------------------------------------------------------------ request parsing
 
 
-def _credentials(header: str | None) -> tuple[str | None, str] | None:
+def credentials(header: str | None) -> tuple[str | None, str] | None:
     """(party or None, token) from an ``Authorization`` header, or None if there is no usable one."""
     if not header or len(header) > 4096:
         return None
@@ -452,7 +452,7 @@ def taxii_router(
     """The TAXII 2.1 routes under ``/taxii2/``: discovery and one API root named ``api_root``."""
 
     def caller(request: Request) -> str:
-        given = _credentials(request.headers.get("authorization"))
+        given = credentials(request.headers.get("authorization"))
         party = source.authenticate(*given) if given else None
         if party is None or (given is not None and given[0] is not None and given[0] != party):
             raise HTTPException(
