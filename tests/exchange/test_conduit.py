@@ -137,3 +137,85 @@ def test_a_dprk_missile_item_travels_kor_usa_jpn_under_tisa_and_a_naval_item_goe
         assert services.items.body("K-CF-MSL") == body.read_bytes()
     for node in (kor, usa, jpn):
         assert gsomia("log", "verify", "--node", str(node)).returncode == 0
+
+
+def test_an_onward_release_carries_the_originators_consent_and_usa_receives_it_with_kor_as_originator(three):
+    """JPN holds KOR's item; its release to USA is refused until KOR grants consent across the nodes; then
+    it passes, KOR's signed decision travels with it, and USA's own engine accepts it on that consent,
+    with KOR still the originator."""
+    kor, usa, jpn = (three["nodes"][p] for p in PARTIES)
+    body = three["tmp"] / "body.txt"
+    body.write_bytes(b"missile debris analysis")
+    gsomia(
+        "item",
+        "add",
+        "--id",
+        "K-ON-1",
+        "--originator",
+        "KOR",
+        "--level",
+        "KR-II",
+        "--topics",
+        "dprk-missile",
+        "--body-file",
+        str(body),
+        "--node",
+        str(kor),
+    )
+    gsomia("release", "K-ON-1", "--to", "JPN", "--at", "2019-10-01", "--node", str(kor))
+    gsomia("sync", "--node", str(jpn))
+    refused = json.loads(
+        gsomia(
+            "release",
+            "K-ON-1",
+            "--to",
+            "USA",
+            "--at",
+            "2019-10-02",
+            "--holder",
+            "JPN",
+            "--node",
+            str(jpn),
+            "--json",
+        ).stdout
+    )
+    assert not refused["allowed"]
+    gsomia(
+        "consent", "request", "--holder", "JPN", "--recipient", "USA", "--item", "K-ON-1", "--node", str(jpn)
+    )
+    gsomia("sync", "--node", str(jpn))
+    (asked,) = [
+        c
+        for c in json.loads(gsomia("consent", "list", "--node", str(kor), "--json").stdout)
+        if c["id"].startswith("JPN-")
+    ]
+    gsomia("consent", "grant", asked["id"], "--node", str(kor))
+    gsomia("sync", "--node", str(jpn))
+    passed = json.loads(
+        gsomia(
+            "release",
+            "K-ON-1",
+            "--to",
+            "USA",
+            "--at",
+            "2019-10-02",
+            "--holder",
+            "JPN",
+            "--node",
+            str(jpn),
+            "--json",
+        ).stdout
+    )
+    assert passed["allowed"], passed["reasons"]
+    taken = json.loads(gsomia("sync", "--node", str(usa), "--json").stdout)
+    assert [(r["item"], r["sender"], r["originator"], r["status"]) for r in taken] == [
+        ("K-ON-1", "JPN", "KOR", "accepted")
+    ]
+    (held,) = [
+        c
+        for c in json.loads(gsomia("consent", "list", "--node", str(usa), "--json").stdout)
+        if c.get("item") == "K-ON-1"
+    ]
+    assert (held["holder"], held["recipient"], held["status"]) == ("JPN", "USA", "granted")
+    for node in (kor, usa, jpn):
+        assert gsomia("log", "verify", "--node", str(node)).returncode == 0

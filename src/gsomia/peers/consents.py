@@ -17,8 +17,10 @@ from typing import Any
 
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.ids import id_problem
+from gsomia.domain.model import Consent
 from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import build_note, open_note
+from gsomia.services import journal
 from gsomia.services.consent import ConsentRequest, Consents, originator_of
 from gsomia.services.ports import KeyRing, Store
 from gsomia.services.replay import ConsentView
@@ -67,6 +69,7 @@ class ConsentExchange:
             raise BundleError(f"consent {cid!r} is not {partner.party}'s to decide")
         if status == view.status:
             return None
+        self._keep(cid, note)
         if status == "granted" and view.status == "requested":
             self._consents.grant(
                 cid, valid_from=body.get("from"), valid_until=body.get("until"), by=partner.party
@@ -127,11 +130,53 @@ class ConsentExchange:
                 "status": view.status,
                 "by": self._party,
             }
-            body |= {k: view.terms[k] for k in ("from", "until") if k in view.terms}
+            body |= {k: view.terms[k] for k in FIELDS if k in view.terms}
             if view.revoked_on is not None:
                 body["on"] = view.revoked_on
             out.append(self._note("consent-decision", body))
         return out
+
+    def notes_for_release(self, holder: str, recipient: str, item: str) -> list[dict[str, Any]]:
+        """The originators' signed decisions this node keeps on consents for ``holder`` to pass ``item`` to
+        ``recipient``: they travel with the onward release, so the recipient's node can check rule 6."""
+        out = []
+        for view in self._consents.consents():
+            terms = view.terms
+            if terms.get("holder") != holder or terms.get("recipient") != recipient:
+                continue
+            if terms.get("item") not in (None, item):
+                continue
+            with self._store.read() as uow:
+                kept = uow.item_records([view.id], kind="consent-note")
+            out += [dict(r.data["note"]) for r in kept[-1:]]
+        return out
+
+    def record_granted(self, consent: Consent, originator: str) -> None:
+        """Record on this node a consent ``originator`` granted (its signed decision travelled with an
+        onward release this node accepted), once, as granted by the originator."""
+        cid = f"{originator}-{consent.holder}-{consent.item or consent.topic}"
+        if id_problem(cid) is not None:
+            return
+        try:
+            self._consents.get(cid)
+            return
+        except GsomiaError:
+            pass
+        ask = ConsentRequest(
+            holder=consent.holder,
+            recipient=consent.recipient,
+            item=consent.item,
+            topic=consent.topic,
+            originator=consent.originator if consent.topic is not None else None,
+            valid_from=consent.valid_from,
+            valid_until=consent.valid_until,
+        )
+        self._consents.request(ask, id=cid)
+        self._consents.grant(cid, by=originator)
+
+    def _keep(self, cid: str, note: dict[str, Any]) -> None:
+        with self._store.begin() as uow:
+            journal.add_record(uow, "consent-note", cid, {"consent": cid, "note": note})
 
     # -- helpers -------------------------------------------------------------------------------------
     def _note(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:

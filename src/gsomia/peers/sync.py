@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -31,11 +31,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gsomia.domain import engine
 from gsomia.domain.errors import GsomiaError
-from gsomia.domain.model import Item
+from gsomia.domain.lifecycle import Timeline
+from gsomia.domain.model import Consent, Item
+from gsomia.domain.world import World
 from gsomia.exchange.bundle import EXTENSION_ID, Opened, bundles_from_objects, open_bundle, release_of
 from gsomia.exchange.cards import key_id_of
 from gsomia.exchange.errors import BundleError, ExchangeError
-from gsomia.exchange.notes import note_kind
+from gsomia.exchange.notes import note_kind, open_note
 from gsomia.exchange.receipts import Receipt, build_receipt, open_receipt
 from gsomia.ledger import LedgerError, TreeHead, verify_consistency
 from gsomia.services import journal, worlddata
@@ -141,9 +143,14 @@ class Sync:
                 self._check_log(partner, token, peer_log)
             objects = pull(partner.url, self._party, token)
             receipts: list[dict[str, Any]] = []
+            vouched = self._vouched(objects)
             for report, bundle, problem in bundles_from_objects(objects):
-                taken = self._take(partner, report, bundle, problem)
+                taken = self._take(partner, report, bundle, problem, vouched)
                 out.append(taken)
+                if taken.status == "accepted" and taken.new and self._consents is not None:
+                    for consent, originator in vouched:
+                        if consent.item == taken.item:
+                            self._consents.record_granted(consent, originator)
                 if taken.status == "forwarding" and taken.new and self._forward is not None and bundle:
                     opened_day = _decided(bundle)
                     self._forward(str(taken.item), taken.route[-1], opened_day, taken.route[0])
@@ -162,8 +169,8 @@ class Sync:
         if self._consents is None:
             return
         for obj in objects:
-            if note_kind(obj) != "consent-decision":
-                continue
+            if note_kind(obj) != "consent-decision" or _signer(obj) != key_id_of(partner.card.signing_key):
+                continue  # a decision another originator signed travels with a release (see _vouched)
             try:
                 status = self._consents.take_decision(obj, partner)
             except GsomiaError as exc:
@@ -241,7 +248,32 @@ class Sync:
             return [_from_record(r.data) for r in uow.item_records_page(after, limit, kind="received")]
 
     # -- one bundle ---------------------------------------------------------------------------------
-    def _take(self, partner: Partner, report: str, bundle: dict[str, Any] | None, problem: str) -> Received:
+    def _vouched(self, objects: list[dict[str, Any]]) -> list[tuple[Consent, str]]:
+        """The consents granted by an originator that travel with onward releases: each a decision note
+        signed by the key on that originator's card (a partner of this node), with its granting party."""
+        cards = {key_id_of(p.card.signing_key): p for p in self._partners.partners()}
+        out: list[tuple[Consent, str]] = []
+        for obj in objects:
+            signer = cards.get(_signer(obj) or "") if note_kind(obj) == "consent-decision" else None
+            if signer is None:
+                continue
+            try:
+                body = open_note(obj, "consent-decision", signer.card)
+                if body.get("status") != "granted" or body.get("by") != signer.party:
+                    continue
+                out.append((_consent(body, signer.party), signer.party))
+            except (GsomiaError, KeyError, TypeError, ValueError):
+                continue  # not a usable decision: the release it rides with is judged without it
+        return out
+
+    def _take(
+        self,
+        partner: Partner,
+        report: str,
+        bundle: dict[str, Any] | None,
+        problem: str,
+        vouched: list[tuple[Consent, str]] | None = None,
+    ) -> Received:
         key = str(bundle["id"]) if bundle is not None else report
         with self._store.begin() as uow:
             known = _received(uow, key)
@@ -253,9 +285,11 @@ class Sync:
                 opened = open_bundle(bundle, partner.card, self._keys.hpke_private(), recipient=self._party)
             except ExchangeError as exc:
                 return self._quarantine(uow, key, partner.party, str(exc))
-            return self._check_and_store(uow, key, partner, opened)
+            return self._check_and_store(uow, key, partner, opened, [c for c, _ in vouched or []])
 
-    def _check_and_store(self, uow: UnitOfWork, key: str, partner: Partner, opened: Opened) -> Received:
+    def _check_and_store(
+        self, uow: UnitOfWork, key: str, partner: Partner, opened: Opened, vouched: list[Consent]
+    ) -> Received:
         shipment = opened.shipment
         meta = shipment.item
         if shipment.sender != partner.party:
@@ -272,7 +306,8 @@ class Sync:
         world = self._worldbook.world_in(uow)
         try:
             world.fits(item)
-            decision = engine.decide(world, item, final, shipment.decided, holder)
+            facts = world if not vouched else WithConsents(world, vouched)
+            decision = engine.decide(facts, item, final, shipment.decided, holder)
         except GsomiaError as exc:
             return self._quarantine(uow, key, partner.party, f"not an item of this node's world: {exc}")
         if not decision.allowed or tuple(decision.route) != route:
@@ -367,3 +402,49 @@ def _decided(bundle: dict[str, Any]) -> str:
         if obj.get("type") == "report":
             return str(obj["extensions"][EXTENSION_ID]["release"]["decided"])
     raise BundleError("the bundle has no report")
+
+
+class WithConsents:
+    """A world's facts, with consents more: those an originator signed that travel with a release."""
+
+    def __init__(self, world: World, consents: list[Consent]) -> None:
+        self._world = world
+        self._consents = consents
+
+    def timelines_naming(self, a: str, b: str) -> Sequence[Timeline]:
+        return self._world.timelines_naming(a, b)
+
+    def conduits(self) -> Sequence[Timeline]:
+        return self._world.conduits()
+
+    def holder_level(self, item: Item, holder: str, at: date) -> str | None:
+        return self._world.holder_level(item, holder, at)
+
+    def find_consent(self, item: Item, sender: str, receiver: str, at: date) -> Consent | None:
+        for consent in self._consents:
+            if consent.originator in (None, item.originator) and consent.covers(item, sender, receiver, at):
+                return consent
+        return self._world.find_consent(item, sender, receiver, at)
+
+
+def _signer(note: object) -> str | None:
+    try:
+        return str(note["extensions"][EXTENSION_ID]["signature"]["key_id"])  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
+
+
+def _consent(body: dict[str, Any], originator: str) -> Consent:
+    def day(key: str) -> date | None:
+        value = body.get(key)
+        return None if value is None else date.fromisoformat(str(value))
+
+    return Consent(
+        holder=str(body["holder"]),
+        recipient=str(body["recipient"]),
+        item=body.get("item"),
+        topic=body.get("topic"),
+        originator=originator,
+        valid_from=day("from"),
+        valid_until=day("until"),
+    )

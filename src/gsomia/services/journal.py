@@ -33,6 +33,7 @@ LEAF_KINDS = {
     "peer-head": "peer-head",  # a partner's signed head, checked to extend the one kept before
     "incident": "incident",  # an item's loss or compromise, reported here or by a holder
     "attribution": "attribution",  # the user a transaction's writes were made for
+    "consent-note": "consent",  # an originator's signed consent decision, as received
 }
 
 

@@ -163,6 +163,13 @@ class NodeTaxiiSource:
                 seen.add(key)
                 seq = row.seq * OBJECTS_PER_RELEASE + n
                 out.append(Entry(obj["id"], obj["type"], version, added, seq, obj))
+            for n, note in enumerate(self._vouching(row, party), start=8):  # after the bundle's six objects
+                if (note["id"], note["modified"]) not in seen:
+                    seen.add((note["id"], note["modified"]))
+                    stamp = parse_timestamp(note["created"])
+                    out.append(
+                        Entry(note["id"], "note", stamp, added, row.seq * OBJECTS_PER_RELEASE + n, note)
+                    )
         exchange = services.sync.consents
         partner = services.partners.get(party)
         if exchange is not None and partner is not None:
@@ -170,6 +177,14 @@ class NodeTaxiiSource:
                 stamp = parse_timestamp(note["created"])
                 out.append(Entry(note["id"], "note", stamp, stamp, NOTE_SEQ + n, note))
         return sorted(out, key=lambda e: e.cursor)
+
+    def _vouching(self, row: ReleaseRow, party: str) -> list[dict[str, Any]]:
+        """The originator's signed consent that lets this node pass on an item it holds (rule 6): it
+        travels with the release, for the recipient's node to check."""
+        exchange = self._services.sync.consents
+        if exchange is None or row.holder != self._services.settings.party:
+            return []
+        return exchange.notes_for_release(row.holder, party, row.item)
 
     def _still_allowed(self, row: ReleaseRow) -> bool:
         with self._services.store.read() as uow:
