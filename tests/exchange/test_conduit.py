@@ -17,13 +17,31 @@ from typing import Any
 import pytest
 import requests
 
+from tests.contract import pg
+
 from .test_two_nodes import GSOMIA, WORLD, free_port, gsomia
 
 PARTIES = ("KOR", "USA", "JPN")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def databases(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Each node's database URL: empty (SQLite in its directory) or a fresh PostgreSQL schema each."""
+    if request.param == "sqlite":
+        yield dict.fromkeys(PARTIES, "")
+        return
+    server = pg.server_url()
+    reason = pg.unreachable(server)
+    if reason is not None:
+        if pg.required():
+            pytest.fail(f"{reason} (GSOMIA_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    with pg.fresh_schema(server) as a, pg.fresh_schema(server) as b, pg.fresh_schema(server) as c:
+        yield dict(zip(PARTIES, (a, b, c), strict=True))
+
+
 @pytest.fixture
-def three(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def three(tmp_path: Path, databases: dict[str, str]) -> Iterator[dict[str, Any]]:
     text = WORLD.read_text(encoding="utf-8")
     kept = [
         line for line in text.splitlines() if "suspend-notice" not in line and "withdraw-notice" not in line
@@ -33,7 +51,8 @@ def three(tmp_path: Path) -> Iterator[dict[str, Any]]:
     nodes = {p: tmp_path / p.lower() for p in PARTIES}
     ports = {p: free_port() for p in PARTIES}
     for party, where in nodes.items():
-        gsomia("init", str(where), "--party", party)
+        url_of_db = databases[party]
+        gsomia("init", str(where), "--party", party, *(("--database-url", url_of_db) if url_of_db else ()))
         gsomia("import", str(world), "--node", str(where))
         url = f"http://127.0.0.1:{ports[party]}"
         (tmp_path / f"{party}.card").write_text(
