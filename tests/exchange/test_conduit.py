@@ -238,3 +238,53 @@ def test_an_onward_release_carries_the_originators_consent_and_usa_receives_it_w
     assert (held["holder"], held["recipient"], held["status"]) == ("JPN", "USA", "granted")
     for node in (kor, usa, jpn):
         assert gsomia("log", "verify", "--node", str(node)).returncode == 0
+
+
+def test_a_release_its_agreement_no_longer_allows_is_withheld_when_served_and_the_withholding_logged(three):
+    """KOR released a naval item to JPN on 2019-10-01; a termination recorded since (back-dated to 2019-09-01)
+    means KOR would not release it on that day any more: KOR's server withholds it, logs why, and JPN
+    receives nothing."""
+    kor, jpn = three["nodes"]["KOR"], three["nodes"]["JPN"]
+    body = three["tmp"] / "body.txt"
+    body.write_bytes(b"harbour survey")
+    gsomia(
+        "item",
+        "add",
+        "--id",
+        "K-W-1",
+        "--originator",
+        "KOR",
+        "--level",
+        "KR-II",
+        "--topics",
+        "naval",
+        "--body-file",
+        str(body),
+        "--node",
+        str(kor),
+    )
+    made = json.loads(
+        gsomia("release", "K-W-1", "--to", "JPN", "--at", "2019-10-01", "--node", str(kor), "--json").stdout
+    )
+    assert made["allowed"]
+    gsomia(
+        "event",
+        "add",
+        "--agreement",
+        "KOR-JPN-GSOMIA",
+        "--kind",
+        "terminate",
+        "--date",
+        "2019-09-01",
+        "--node",
+        str(kor),
+    )
+    assert json.loads(gsomia("sync", "--node", str(jpn), "--json").stdout) == []
+    from gsomia.bootstrap import build
+    from gsomia.config import Settings
+
+    with build(Settings.load(kor, environ={})) as services, services.store.read() as uow:
+        (logged,) = uow.item_records([f"release:{made['release']}|JPN"], kind="withheld")
+    assert logged.data["item"] == "K-W-1"
+    assert "terminated on 2019-09-01" in logged.data["reason"]
+    assert gsomia("log", "verify", "--node", str(kor)).returncode == 0

@@ -34,6 +34,7 @@ LEAF_KINDS = {
     "incident": "incident",  # an item's loss or compromise, reported here or by a holder
     "attribution": "attribution",  # the user a transaction's writes were made for
     "consent-note": "consent",  # an originator's signed consent decision, as received
+    "withheld": "withheld",  # a release no longer served, and why
 }
 
 

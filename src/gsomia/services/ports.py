@@ -32,9 +32,19 @@ RECORD_KINDS = (
     "incident",  # a loss or compromise of an item, reported by this node or to it by a holder
     "attribution",  # who (which user) made the writes of one transaction
     "consent-note",  # an originator's signed consent decision, kept to pass on with an onward release
+    "withheld",  # a recorded release the node no longer serves: its agreements no longer allow it
 )
 # records read by key (and page by page), never all at once: they grow with the node's use
-KEYED_KINDS = ("item", "received", "receipt", "peer-head", "incident", "attribution", "consent-note")
+KEYED_KINDS = (
+    "item",
+    "received",
+    "receipt",
+    "peer-head",
+    "incident",
+    "attribution",
+    "consent-note",
+    "withheld",
+)
 # the world's small part, read whole by every unit of work and vouched for by every signed head
 WORLD_KINDS = tuple(kind for kind in RECORD_KINDS if kind not in KEYED_KINDS)
 

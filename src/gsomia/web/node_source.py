@@ -27,6 +27,7 @@ from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import note_kind
 from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
 from gsomia.peers.partners import Partner
+from gsomia.services import journal
 from gsomia.services.ports import OutboxRow, ReleaseRow
 
 from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusDetail, StatusInfo, parse_timestamp
@@ -151,8 +152,12 @@ class NodeTaxiiSource:
         out: list[Entry] = []
         for row in rows:
             box = payloads.get(row.seq)
-            if box is None or not self._still_allowed(row):
-                continue  # withheld: the node would not release it today on that day
+            if box is None:
+                continue
+            why = self._withheld_because(row)
+            if why is not None:  # the node would not release it today on that day: withheld, and logged
+                self._log_withheld(row, party, why)
+                continue
             added = _moment(row.recorded)
             for n, obj in enumerate(self._bundle(row, box, party)):
                 stamp = obj.get("modified") or obj.get("created")  # an artifact (an observable) has none
@@ -186,10 +191,24 @@ class NodeTaxiiSource:
             return []
         return exchange.notes_for_release(row.holder, party, row.item)
 
-    def _still_allowed(self, row: ReleaseRow) -> bool:
+    def _withheld_because(self, row: ReleaseRow) -> str | None:
+        """None if the node's agreements still allow the release on its day by its route; else why not."""
         with self._services.store.read() as uow:
             decision = self._services.worldbook.decide(uow, row.item, row.recipient, row.at, row.holder)
-        return decision.allowed and list(decision.route) == list(row.decision.get("route", []))
+        if decision.allowed and list(decision.route) == list(row.decision.get("route", [])):
+            return None
+        failing = next((r for r in decision.reasons if not r.ok), None)
+        if decision.allowed:
+            return f"now allowed only by {' → '.join(decision.route)}"
+        return f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
+
+    def _log_withheld(self, row: ReleaseRow, party: str, why: str) -> None:
+        """A ``withheld`` record (with its leaf), once per release and partner."""
+        key = f"release:{row.seq}|{party}"
+        with self._services.store.begin() as uow:
+            if not uow.item_records([key], kind="withheld"):
+                data = {"release": row.seq, "item": row.item, "partner": party, "reason": why[:2000]}
+                journal.add_record(uow, "withheld", key, data)
 
     def _bundle(self, row: ReleaseRow, box: OutboxRow, party: str) -> list[dict[str, Any]]:
         found = self._bundles.get(row.seq)
