@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from gsomia.domain.errors import GsomiaError
@@ -26,6 +25,7 @@ from gsomia.services.ports import KeyRing, Store
 from gsomia.services.replay import ConsentView
 from gsomia.services.worldbook import Worldbook
 
+from .clock import stix_now
 from .partners import Partner
 
 FIELDS = ("holder", "recipient", "item", "topic", "originator", "from", "until")
@@ -181,7 +181,7 @@ class ConsentExchange:
     # -- helpers -------------------------------------------------------------------------------------
     def _note(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         key = f"{kind}|{sorted(body.items())}"
-        at = self._stamps.setdefault(key, _now())
+        at = self._stamps.setdefault(key, stix_now())
         return build_note(kind, body, at, self._keys.sign, self._keys.key_id)
 
     def _originator(self, view: ConsentView) -> str | None:
@@ -201,8 +201,3 @@ class ConsentExchange:
             world = self._worldbook.with_items(uow, [ask.item])
         found = world.items.get(ask.item)
         return None if found is None else found.originator
-
-
-def _now() -> str:
-    moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

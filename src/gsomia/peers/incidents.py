@@ -9,7 +9,6 @@ once. ``gsomia incidents`` lists both: those this node reported, and those repor
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from gsomia.domain.errors import GsomiaError
@@ -19,6 +18,7 @@ from gsomia.services import journal
 from gsomia.services.ports import KeyRing, Store
 from gsomia.services.worldbook import Worldbook
 
+from .clock import stix_now
 from .partners import Partner
 
 MAX_DETAIL = 4000
@@ -46,7 +46,7 @@ class Incidents:
                 "originator": found.originator,
                 "holder": self._party,
                 "detail": detail,
-                "at": _now(),
+                "at": stix_now(),
                 "direction": "reported",
             }
             journal.add_record(uow, "incident", f"{self._party}:{data['id']}", data)
@@ -79,8 +79,3 @@ class Incidents:
 
 def _body(incident: dict[str, Any]) -> dict[str, Any]:
     return {k: incident[k] for k in ("id", "item", "originator", "holder", "detail", "at")}
-
-
-def _now() -> str:
-    moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

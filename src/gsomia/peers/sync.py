@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -45,6 +45,7 @@ from gsomia.services.items import body_aad
 from gsomia.services.ports import KeyRing, Store, UnitOfWork
 from gsomia.services.worldbook import Worldbook
 
+from .clock import stix_now
 from .consents import ConsentExchange
 from .incidents import Incidents
 from .partners import Partner, Partners
@@ -221,7 +222,7 @@ class Sync:
             latest = uow.latest_head()
         head = latest[1] if latest is not None else {}
         receipt = Receipt(
-            taken.bundle, taken.sender, seq, self._party, taken.status, taken.reason, _now(), head
+            taken.bundle, taken.sender, seq, self._party, taken.status, taken.reason, stix_now(), head
         )
         return build_receipt(receipt, self._keys.sign, self._keys.key_id)
 
@@ -351,7 +352,7 @@ class Sync:
         return found
 
     def _record(self, uow: UnitOfWork, received: Received, head: dict[str, Any] | None) -> None:
-        data = {**received.to_dict(), "at": _now(), "sender_head": head}
+        data = {**received.to_dict(), "at": stix_now(), "sender_head": head}
         journal.add_record(uow, "received", received.bundle, data)
 
 
@@ -388,12 +389,6 @@ def _from_record(data: dict[str, Any]) -> Received:
         data.get("level"),
         data.get("marking"),
     )
-
-
-def _now() -> str:
-    """Now, in UTC to the millisecond, as STIX timestamps are written."""
-    moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _decided(bundle: dict[str, Any]) -> str:

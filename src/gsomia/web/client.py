@@ -9,6 +9,9 @@ from gsomia.domain.errors import GsomiaError
 from .node_source import collection_id
 
 PAGE = 1000
+MAX_OBJECTS = (
+    2_000_000  # a partner's collection is read whole: a bound, so an endless one cannot exhaust memory
+)
 
 
 def pull(url: str, party: str, token: str) -> list[dict[str, Any]]:
@@ -24,6 +27,8 @@ def pull(url: str, party: str, token: str) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
         for envelope in as_pages(collection.get_objects, per_request=PAGE):
             objects.extend(envelope.get("objects", []))
+            if len(objects) > MAX_OBJECTS:
+                raise GsomiaError(f"{base} served more than {MAX_OBJECTS:,} objects; nothing was taken")
     except (requests.RequestException, TAXIIServiceException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GsomiaError(f"cannot pull from {base}: {first}") from None
