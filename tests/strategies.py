@@ -191,3 +191,35 @@ def queries(draw: st.DrawFn, world: World) -> tuple[str, str, date, str]:
 def world_and_queries(draw: st.DrawFn, count: int = 20) -> tuple[World, list[tuple[str, str, date, str]]]:
     world = draw(worlds())
     return world, [draw(queries(world)) for _ in range(count)]
+
+
+def _edges(world: World) -> list[date]:
+    """The days on which something changes (entry into force, each dated state and version, the end, each
+    consent's window), with the day before and after each."""
+    found: set[date] = set()
+    for timeline in world.timelines.values():
+        marks = [timeline.agreement.entry_into_force, *(s.start for s in timeline.segments)]
+        marks += [v.start for v in timeline.versions] + ([timeline.end] if timeline.end else [])
+        found.update(marks)
+    for consent in world.spec.consents:
+        found.update(d for d in (consent.valid_from, consent.valid_until) if d is not None)
+    near = {day + timedelta(days=k) for day in found for k in (-1, 0, 1) if date.min < day < date.max}
+    return sorted(near)
+
+
+@st.composite
+def edge_queries(draw: st.DrawFn, world: World) -> tuple[str, str, date, str]:
+    """A query whose day is one on which something changes, or next to one (else any day)."""
+    item, recipient, at, holder = draw(queries(world))
+    edges = _edges(world)
+    return item, recipient, draw(st.sampled_from(edges)) if edges else at, holder
+
+
+@st.composite
+def world_and_edge_queries(
+    draw: st.DrawFn, count: int = 40
+) -> tuple[World, list[tuple[str, str, date, str]]]:
+    """A world and queries, half of them on days next to a change, so that reasons shared across the
+    days of one state are asked for on both sides of each boundary."""
+    world = draw(worlds())
+    return world, [draw(queries(world) if i % 2 else edge_queries(world)) for i in range(count)]

@@ -42,7 +42,7 @@ class Alternative:
         return {
             "route": list(self.route),
             "agreements": list(self.agreements),
-            "reasons": [r.to_dict() for r in self.failed],
+            "reasons": [{"rule": r.rule, "ok": r.ok, "detail": r.detail} for r in self.failed],
         }
 
 
@@ -151,6 +151,11 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         """The decision JSON: the fields above, reasons as ``{rule, ok, detail}``, then alternatives."""
+        if self._reasons is None or self._alternatives is None:
+            self._explain()
+        reasons, alternatives = self._reasons, self._alternatives
+        assert reasons is not None
+        assert alternatives is not None
         return {
             "item": self.item,
             "recipient": self.recipient,
@@ -160,6 +165,6 @@ class Decision:
             "route": list(self.route),
             "agreements": list(self.agreements),
             "marking": self.marking,
-            "reasons": [r.to_dict() for r in self.reasons],
-            "alternatives": [a.to_dict() for a in self.alternatives],
+            "reasons": [{"rule": r.rule, "ok": r.ok, "detail": r.detail} for r in reasons],
+            "alternatives": [a.to_dict() for a in alternatives],
         }

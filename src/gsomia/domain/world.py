@@ -14,6 +14,7 @@ from datetime import date
 from . import engine
 from .decision import Alternative, Decision, Reason
 from .errors import QueryError
+from .explain import Explainer
 from .ids import quoted, unknown
 from .impact import Change, ImpactReport, Progress, compare
 from .index import MEMO_LIMIT, Index, Verdict
@@ -81,6 +82,7 @@ class World:
         ] = {}
         # last, from the finished world and through its public API only
         self.index: Index = Index(self, base.index if same and base else None)
+        self._explainer = Explainer(self)
 
     @classmethod
     def from_spec(cls, spec: WorldSpec) -> World:
@@ -198,21 +200,30 @@ class World:
         return engine.decide(self, found, recipient, day, sender)
 
     def explain(self, decision: Decision) -> tuple[tuple[Reason, ...], tuple[Alternative, ...]]:
-        """The reasons and alternatives of ``decision``, worked out by the engine once per item shape,
+        """The reasons and alternatives of ``decision``: what the engine works out rule by rule, put
+        together from reasons shared across queries (:mod:`gsomia.domain.explain`), once per item shape,
         recipient, holder and stretch of days on which no reason changes, and shared after that."""
         index = self.index
         ci = index.items[decision.item]
         key = (id(ci), decision.recipient, decision.holder, index.reason_span(decision.at.toordinal()))
         found = self._explained.get(key)
         if found is None:
-            full = engine.decide(self, ci.item, decision.recipient, decision.at, decision.holder)
-            verdict = (full.allowed, full.route, full.agreements, full.marking)
+            verdict, found = self._explainer.explain(ci, decision.recipient, decision.holder, decision.at)
             if verdict != (decision.allowed, decision.route, decision.agreements, decision.marking):
-                raise AssertionError(f"index and engine disagree on {decision!r}: the engine says {verdict}")
+                raise AssertionError(
+                    f"index and explainer disagree on {decision!r}: the reasons say {verdict}"
+                )
             if len(self._explained) >= MEMO_LIMIT:
                 self._explained.clear()
-            found = self._explained[key] = (full.reasons, full.alternatives)
+            self._explained[key] = found
         return found
+
+    def forget(self) -> None:
+        """Drop every remembered verdict and reason; each is worked out again when next asked for (a cold
+        start, as a benchmark measures it, or memory handed back)."""
+        self.index.memo.clear()
+        self._explained.clear()
+        self._explainer.clear()
 
     def decide_many(
         self, queries: Iterable[Query | tuple[str, str, date | str] | tuple[str, str, date | str, str | None]]
