@@ -9,10 +9,13 @@ the requested count. ``make_queries`` draws a realistic mix of questions over su
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -345,3 +348,69 @@ def make_queries(spec: WorldSpec, n: int, seed: int = 1) -> list[Query]:
         day = rng.choice(days) if days and rng.random() < 0.33 else rng.randint(lo, hi)
         out.append((item.id, recipient, date.fromordinal(day), holder))
     return out
+
+
+# -- world files --------------------------------------------------------------------------------------
+_SAFE_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*\Z")
+_YAML_WORDS = frozenset(("null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE"))
+
+
+def _yaml_scalar(value: str) -> str:
+    """``value`` as a YAML scalar: plain when it is plainly text, else double-quoted (JSON's quoting)."""
+    return value if _SAFE_PLAIN.match(value) and value not in _YAML_WORDS else json.dumps(value)
+
+
+def _yaml_item(entry: dict[str, Any]) -> str:
+    lines = []
+    for n, (key, value) in enumerate(entry.items()):
+        text = (
+            "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
+            if isinstance(value, list)
+            else _yaml_scalar(value)
+        )
+        lines.append(f"{'- ' if n == 0 else '  '}{key}: {text}\n")
+    return "".join(lines)
+
+
+def write_world_file(spec: WorldSpec, path: Path) -> None:
+    """``spec`` as a world file at ``path``, as ``gsomia export`` writes one: JSON (indented by two) when
+    the name ends in ``.json``, else YAML with block sections and inline lists. The items, most of such a
+    file, are written here line by line (a YAML library takes minutes over a million of them)."""
+    from gsomia.cli.node import world_yaml
+    from gsomia.services import worlddata
+
+    data: dict[str, Any] = {"gsomia": 1, "name": spec.name}
+    data["parties"] = [worlddata.party_data(p) for p in spec.parties]
+    data["agreements"] = [worlddata.agreement_data(a) for a in spec.agreements]
+    data["events"] = [worlddata.event_data(e) for e in spec.events]
+    data["consents"] = [worlddata.consent_data(c) for c in spec.consents]
+    data = worlddata.world_file(data)
+    items = [worlddata.item_data(i) for i in spec.items]
+    with path.open("w", encoding="utf-8") as out:
+        if path.suffix.lower() == ".json":
+            data["items"] = items
+            json.dump(worlddata.world_file(data), out, ensure_ascii=False, indent=2)
+            out.write("\n")
+            return
+        out.write(world_yaml(data))
+        out.write("items:\n")
+        for entry in items:
+            out.write(_yaml_item(entry))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.world --items N FILE``: write the benchmark world as a world file."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.world", description=main.__doc__)
+    parser.add_argument("file", type=Path, help="where to write (.json for JSON, else YAML)")
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--consents", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    spec = make_world(seed=args.seed, items=args.items, consents=min(args.consents, args.items // 10))
+    write_world_file(spec, args.file)
+
+
+if __name__ == "__main__":
+    main()

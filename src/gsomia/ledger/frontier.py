@@ -8,6 +8,7 @@ RFC 9162 proof needs only the O(log n) perfect subtrees its path folds. These fu
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 
 from gsomia.ledger.tree import EMPTY_ROOT, consistency_path, inclusion_path, node_hash
@@ -88,13 +89,14 @@ def extend(
     """
     unpaired = {level: frontier[(level, index)] for level, index in runs(0, size)}
     created: list[tuple[int, int, bytes]] = []
+    add, pop, sha = created.append, unpaired.pop, hashlib.sha256  # an import appends millions of leaves
     for digest in leaf_hashes:
         index, level = size, 0
-        created.append((0, index, digest))
+        add((0, index, digest))
         while index & 1:
-            digest = node_hash(unpaired.pop(level), digest)
+            digest = sha(b"\x01" + pop(level) + digest).digest()  # node_hash, inlined
             index, level = index >> 1, level + 1
-            created.append((level, index, digest))
+            add((level, index, digest))
         unpaired[level] = digest
         size += 1
     pieces = [unpaired[level] for level in sorted(unpaired, reverse=True)]

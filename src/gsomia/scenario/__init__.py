@@ -10,10 +10,11 @@ from __future__ import annotations
 from .fragments import load_agreement, load_table
 from .loader import load_spec, load_world, locate, read_spec
 from .reader import read_items, spec_from_data
-from .source import Lines
+from .source import Lines, gc_paused
 
 __all__ = [
     "Lines",
+    "gc_paused",
     "load_agreement",
     "load_spec",
     "load_table",

@@ -14,7 +14,7 @@ from gsomia.domain.model import WorldSpec
 
 from .fields import Context
 from .reader import spec_from_data
-from .source import Lines, lines_of, read_source
+from .source import Lines, gc_paused, lines_of, read_source
 
 if TYPE_CHECKING:
     from gsomia.domain.world import World
@@ -35,13 +35,14 @@ def load_world(path: str | os.PathLike[str]) -> World:
     """Read, validate and compile the world file at ``path``; any problem is a ScenarioError."""
     from gsomia.domain.world import World  # imported here: the domain needs nothing from us to load
 
-    spec, lines = _load(path)
-    try:
-        return World.from_spec(spec)
-    except ScenarioError:
-        raise
-    except WorldError as error:
-        raise locate(error, os.fspath(path), lines) from error
+    with gc_paused():  # a big world is millions of objects that all live on (see gc_paused)
+        spec, lines = _load(path)
+        try:
+            return World.from_spec(spec)
+        except ScenarioError:
+            raise
+        except WorldError as error:
+            raise locate(error, os.fspath(path), lines) from error
 
 
 def locate(error: WorldError, file: str, source: str | Lines | None) -> ScenarioError:
@@ -56,5 +57,6 @@ def locate(error: WorldError, file: str, source: str | Lines | None) -> Scenario
 
 
 def _load(path: str | os.PathLike[str]) -> tuple[WorldSpec, Lines | None]:
-    source = read_source(path)
-    return spec_from_data(source.data, file=source.file, lines=source.lines), source.lines
+    with gc_paused():
+        source = read_source(path)
+        return spec_from_data(source.data, file=source.file, lines=source.lines), source.lines

@@ -6,7 +6,7 @@ together. Whether the ids refer to anything is :func:`gsomia.domain.validate.val
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Literal, TypeGuard, TypeVar
 
 from gsomia.domain.ids import MAX_ID_LENGTH
@@ -213,29 +213,67 @@ def _items(f: Mapping[str, Cursor]) -> tuple[Item, ...]:
         entries(section, "items")  # raises, saying a list was expected
         return ()
     out = []
+    classes: dict[Hashable, _Class | None] = {}
     for index, value in enumerate(values):
-        quick = _plain_item(value)
+        quick = _plain_item(value, classes)
         out.append(quick if quick is not None else _checked_item(section.at(index, value)))
     return tuple(out)
 
 
-def _plain_item(value: object) -> Item | None:
+_Class = tuple[str, str, tuple[str, ...], tuple[str, ...] | None, tuple[str, ...]]
+"""What an item holds but its id: (originator, level, topics, releasable_to, caveats)."""
+_ABSENT = object()
+
+
+def _plain_item(value: object, classes: dict[Hashable, _Class | None] | None = None) -> Item | None:
     """The item ``value`` plainly is, or None: then :func:`_checked_item` reads it and says what is wrong.
 
     A world may hold a million items; most are plain, and reading them without a cursor per key keeps a
     big world quick to load. It accepts only what :func:`_checked_item` accepts, and returns the same Item.
+    Items of a world come from a few thousand classes: with ``classes``, each class is checked once (by
+    equal values: a class found plain gives the Item the checked road would) and its tuples are shared.
     """
     if not isinstance(value, dict) or not _ITEM_KEYS.issuperset(value):
         return None
-    item, originator, level = value.get("id"), value.get("originator"), value.get("level")
-    if not (_plain_id(item) and _plain_id(originator) and _plain_id(level)):
+    item = value.get("id")
+    if not _plain_id(item):
+        return None
+    found = _plain_class(value) if classes is None else _known_class(value, classes)
+    return None if found is None else Item(item, *found)
+
+
+def _known_class(value: dict[str, object], classes: dict[Hashable, _Class | None]) -> _Class | None:
+    get = value.get
+    try:
+        key = (
+            get("originator"),
+            get("level"),
+            _frozen(get("topics", _ABSENT)),
+            _frozen(get("releasable_to", _ABSENT)),
+            _frozen(get("caveats", _ABSENT)),
+        )
+        return classes[key]
+    except KeyError:
+        found = classes[key] = _plain_class(value)
+        return found
+    except TypeError:  # a value that is no hashable text: the checks say what it is
+        return _plain_class(value)
+
+
+def _frozen(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _plain_class(value: dict[str, object]) -> _Class | None:
+    originator, level = value.get("originator"), value.get("level")
+    if not (_plain_id(originator) and _plain_id(level)):
         return None
     topics, caveats = _plain_ids(value.get("topics", [])), _plain_ids(value.get("caveats", []))
     listed = "releasable_to" in value
     to = _plain_ids(value["releasable_to"]) if listed else None
     if topics is None or caveats is None or (listed and to is None):
         return None
-    return Item(item, originator, level, topics, to, caveats)
+    return originator, level, topics, to, caveats
 
 
 def read_items(values: list[object], *, file: str = "<data>") -> tuple[Item, ...]:

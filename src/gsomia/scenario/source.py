@@ -16,9 +16,11 @@ JSON (``.json``) is read once with :mod:`json`; the line of a key is looked up o
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,7 @@ from gsomia.domain.errors import Path, ScenarioError
 from gsomia.domain.ids import shorten
 
 from .jsontext import JsonLines, parse_json
+from .yamlitems import ItemLines, quick_items
 
 MAX_FILE_BYTES = 512 * 2**20
 """The largest world file read: a world of a million items takes about a fifth of it."""
@@ -63,6 +66,23 @@ def _construct_plain(constructor: RoundTripConstructor, node: ScalarNode) -> Pla
 for _tag in ("int", "float", "bool", "timestamp"):
     # add_constructor copies the table into the subclass: ruamel's own constructor is left untouched.
     _Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_plain)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block (as it was before, after it).
+
+    Reading a big world builds millions of small objects that all live on; each full pass of the collector
+    walks every one of them, and on a million items those passes cost more than the reading itself. The
+    objects hold no cycles to reclaim, and reference counting still frees everything else at once.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +245,9 @@ def _loader() -> YAML:
 
 
 def _parse_yaml(text: str, file: str) -> tuple[object, Lines]:
+    quick = _quick(text)
+    if quick is not None:
+        return quick
     try:
         data: object = _loader().load(text)
     except (_AliasError, MaxDepthExceededError) as error:
@@ -238,6 +261,44 @@ def _parse_yaml(text: str, file: str) -> tuple[object, Lines]:
     except Exception as error:  # any other parser failure is still bad input, never a traceback
         raise ScenarioError(f"not valid YAML: {printable(str(error))}", file=file) from error
     return data, LineMap(data)
+
+
+def _quick(text: str) -> tuple[object, Lines] | None:
+    """The file read with its items on the quick road (:mod:`.yamlitems`), or None to read it whole.
+
+    The rest of the file, without the items' lines, is read by the YAML loader, and must come back as a
+    mapping whose ``items`` key is empty and sits on the line just before the first item: then the items
+    were that key's value in the file as written. Anything else, an error included, and the caller reads
+    the whole file with the YAML loader, which reads it (or names the line at fault) as it always did."""
+    quick = quick_items(text)
+    if quick is None:
+        return None
+    try:
+        data: object = _loader().load(quick.rest)
+    except Exception:  # the whole file is read again, and any error is reported from there
+        return None
+    if not isinstance(data, CommentedMap) or "items" not in data or data["items"] is not None:
+        return None
+    line, column = data.lc.key("items")
+    if (line + 1, column) != (quick.first_line - 1, 0):
+        return None
+    data["items"] = quick.items
+    return data, _QuickLines(LineMap(data), ItemLines(quick))
+
+
+class _QuickLines:
+    """Lines of a file read on the quick road: the items' from their text, the rest from the YAML loader
+    (moved down past the items' lines when they came after them)."""
+
+    def __init__(self, rest: Lines, items: ItemLines) -> None:
+        self._rest = rest
+        self._items = items
+
+    def __call__(self, path: Path) -> int | None:
+        if len(path) >= 2 and path[0] == "items":
+            return self._items(path[1:])
+        line = self._rest(path)
+        return line if line is None or line < self._items.first else line + self._items.count
 
 
 def printable(message: str, keep: int = 160) -> str:

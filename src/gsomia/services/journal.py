@@ -11,12 +11,17 @@ no longer matches its leaf.
 from __future__ import annotations
 
 import hashlib
+import json.encoder
 from collections.abc import Sequence
 from typing import Any
 
 from gsomia.ledger.canonical import canonical
 
 from .ports import LeafRow, Record, ReleaseRow, SealedBody, UnitOfWork
+
+# RFC 8785 writes a string as the standard library's encoder does with ensure_ascii=False (the same
+# escapes); gsomia.ledger.canonical says why, and a unit test holds record leaves equal to canonical()
+_string = json.encoder.encode_basestring
 
 # the leaf kind of each record kind (consent changes share one kind: a consent's history is one story)
 LEAF_KINDS = {
@@ -82,25 +87,41 @@ def add_record(uow: UnitOfWork, kind: str, key: str, data: dict[str, Any]) -> tu
     return record, uow.append_leaf(LEAF_KINDS[kind], record_ref(record.seq), canonical(record_json(record)))
 
 
-def add_records(uow: UnitOfWork, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> Sequence[Record]:
+def add_records(
+    uow: UnitOfWork,
+    entries: Sequence[tuple[str, str, dict[str, Any]]],
+    texts: Sequence[bytes] | None = None,
+) -> Sequence[Record]:
     """Append many world records and their leaves, two statements in all. Each data is encoded once: its
-    canonical text is what the store keeps and what the leaf embeds (:func:`record_leaf`)."""
-    texts = [canonical(data) for _, _, data in entries]
+    canonical text is what the store keeps and what the leaf embeds (:func:`record_leaf`). ``texts``, when
+    given, are those canonical bytes already (``canonical(data)`` for each entry: a bulk import builds
+    them from parts it encoded once, see :mod:`gsomia.services.worldbook`)."""
+    if texts is None:
+        texts = [canonical(data) for _, _, data in entries]
     records = uow.add_records(entries, [text.decode("utf-8") for text in texts])
-    uow.append_leaves(
-        [
-            (LEAF_KINDS[r.kind], record_ref(r.seq), record_leaf(r, text))
-            for r, text in zip(records, texts, strict=True)
-        ]
-    )
+    keys: dict[str, bytes] = {}  # the canonical bytes of each kind, and of its leaf kind, computed once
+    leaves = []
+    for r, text in zip(records, texts, strict=True):
+        kind = keys.get(r.kind)
+        if kind is None:
+            kind = keys[r.kind] = canonical(r.kind)
+        leaves.append((LEAF_KINDS[r.kind], record_ref(r.seq), _record_leaf(r, text, kind)))
+    uow.append_leaves(leaves)
     return records
 
 
 def record_leaf(record: Record, data: bytes) -> bytes:
     """``canonical(record_json(record))`` from ``data``, the canonical bytes of ``record.data``: the four
     members in RFC 8785 order (data, key, kind, seq), the data's bytes written in as they are."""
-    head = b'{"data":' + data + b',"key":' + canonical(record.key) + b',"kind":' + canonical(record.kind)
-    return head + b',"seq":' + str(record.seq).encode() + b"}"
+    return _record_leaf(record, data, canonical(record.kind))
+
+
+def _record_leaf(record: Record, data: bytes, kind: bytes) -> bytes:
+    try:  # a string's canonical form is the standard encoder's (see gsomia.ledger.canonical)
+        key = _string(record.key).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: canonical() says what is wrong
+        key = canonical(record.key)
+    return b"".join((b'{"data":', data, b',"key":', key, b',"kind":', kind, b',"seq":', b"%d}" % record.seq))
 
 
 def add_release_leaf(uow: UnitOfWork, row: ReleaseRow, payload: SealedBody | None) -> LeafRow:

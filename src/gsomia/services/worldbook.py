@@ -10,6 +10,7 @@ form of what was validated (:mod:`gsomia.services.worlddata`), with a ledger lea
 from __future__ import annotations
 
 import itertools
+import json.encoder
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -20,7 +21,8 @@ from gsomia.domain.errors import LifecycleError, WorldError, format_path
 from gsomia.domain.model import Item, WorldSpec
 from gsomia.domain.validate import validate
 from gsomia.domain.world import World
-from gsomia.scenario import Lines, locate, read_items, spec_from_data
+from gsomia.ledger.canonical import canonical
+from gsomia.scenario import Lines, gc_paused, locate, read_items, spec_from_data
 
 from . import journal, worlddata
 from .ports import Record, Store, UnitOfWork
@@ -29,6 +31,7 @@ from .worlddata import from_record
 
 NODE_FILE = "<node>"
 NOUNS = {"parties": "party", "agreements": "agreement", "events": "event", "items": "item"}
+_string = json.encoder.encode_basestring  # a string as canonical() writes it (gsomia.ledger.canonical)
 _NORMALIZE: dict[str, Callable[[Any], Data]] = {
     "parties": worlddata.party_data,
     "agreements": worlddata.agreement_data,
@@ -236,6 +239,12 @@ class Worldbook:
         """Add everything a world file holds (already read into ``spec``; ``lines`` locates its errors) in
         one unit of work. The file must hold a valid world on its own, and fit the node's; items come in
         without a body, in batches, each with a new id."""
+        with gc_paused():  # millions of objects, none of them garbage: the collector's passes would be
+            return self._import(spec, file, lines, progress)
+
+    def _import(
+        self, spec: WorldSpec, file: str, lines: Lines | None, progress: Progress | None
+    ) -> ImportReport:
         try:
             validate(spec)
         except WorldError as error:
@@ -244,8 +253,7 @@ class Worldbook:
             pending = _pending_of(replace(spec, items=()), _consent_ids(uow.world_records()))
             named = {c.item for c in spec.consents if c.item is not None}
             self.check(uow, [*pending, *_named_items(spec, named)], file=file)
-            for p in pending:
-                journal.add_record(uow, p.kind, p.key, worlddata.to_record(dict(p.data)))
+            journal.add_records(uow, [(p.kind, p.key, worlddata.to_record(dict(p.data))) for p in pending])
             _import_items(uow, spec.items, file, lines, progress)
         counts = {section: len(getattr(spec, section)) for section in (*NOUNS, "consents")}
         return ImportReport(file, counts)
@@ -259,7 +267,11 @@ BATCH = 5_000
 def _import_items(
     uow: UnitOfWork, items: Sequence[Item], file: str, lines: Lines | None, progress: Progress | None
 ) -> None:
-    """Append ``items`` (checked with their world already) and their leaves in batches, each id new."""
+    """Append ``items`` (checked with their world already) and their leaves in batches, each id new.
+
+    Every id is looked up on the node before the first item is written (the same answer as batch by batch:
+    the file's ids are unique, validation saw to it), so each look-up sees only the unit's few world
+    records as its own. Each item's canonical text is built from its class's text, encoded once."""
     for start in range(0, len(items), BATCH):
         batch = items[start : start + BATCH]
         taken = {r.key for r in uow.item_records([i.id for i in batch])}
@@ -267,10 +279,47 @@ def _import_items(
             index = next(n for n, i in enumerate(batch) if i.id in taken)
             message = f"item {batch[index].id!r} is already on the node; {NO_REUSE}"
             raise locate(WorldError(message, ("items", start + index, "id")), file, lines)
-        entries = [("item", i.id, worlddata.to_record(worlddata.item_data(i))) for i in batch]
-        journal.add_records(uow, entries)
+    encode = _ItemText()
+    for start in range(0, len(items), BATCH):
+        batch = items[start : start + BATCH]
+        entries = [("item", i.id, worlddata.item_data(i)) for i in batch]
+        journal.add_records(
+            uow, entries, [encode(i, data) for i, (_, _, data) in zip(batch, entries, strict=True)]
+        )
         if progress is not None:
             progress(start + len(batch), len(items))
+
+
+class _ItemText:
+    """``canonical(item_data(item))`` for many items, most of the text shared by items of one class.
+
+    An item's canonical text is its class's (originator, level, topics, releasable_to, caveats) with the
+    id's string written in: the class's text is made once by :func:`canonical` with a marker for the id and
+    cut there, and the id is written as canonical writes a string. A class whose text holds the marker
+    more than once, and an id that is not UTF-8 text, take :func:`canonical` whole."""
+
+    _MARK = "\ue000gsomia-id\ue000"
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[object, ...], tuple[str, str] | None] = {}
+
+    def __call__(self, item: Item, data: Data) -> bytes:
+        key = (item.originator, item.level, item.topics, item.releasable_to, item.caveats)
+        if key in self._parts:
+            parts = self._parts[key]
+        else:
+            parts = self._parts[key] = self._split(data)
+        if parts is not None:
+            try:
+                return (parts[0] + _string(item.id) + parts[1]).encode("utf-8")
+            except UnicodeEncodeError:
+                pass
+        return canonical(data)
+
+    def _split(self, data: Data) -> tuple[str, str] | None:
+        text = canonical({**data, "id": self._MARK}).decode("utf-8")
+        pieces = text.split(_string(self._MARK))
+        return (pieces[0], pieces[1]) if len(pieces) == 2 else None
 
 
 def _named_items(spec: WorldSpec, named: set[str]) -> list[Pending]:

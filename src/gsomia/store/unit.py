@@ -71,14 +71,12 @@ class SqlUnitOfWork:
         first = self._peek("records")
         if texts is None:
             texts = [s.dump_json(data) for _, _, data in entries]
-        rows = [
-            (first + i, kind, key, text)
-            for i, ((kind, key, _), text) in enumerate(zip(entries, texts, strict=True))
-        ]
+        records = tuple(Record(first + i, kind, key, data) for i, (kind, key, data) in enumerate(entries))
+        rows = [(r.seq, r.kind, r.key, text) for r, text in zip(records, texts, strict=True)]
         if rows:
             self._insert_raw("INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {}, {})", rows)
             self._next["records"] = first + len(rows)
-        return tuple(Record(first + i, kind, key, data) for i, (kind, key, data) in enumerate(entries))
+        return records
 
     def records(self, after: int = 0) -> Sequence[Record]:
         t = s.records.c
@@ -220,7 +218,8 @@ class SqlUnitOfWork:
         self._write()
         first = self._peek("leaves")
         rows = tuple(
-            LeafRow(first + i, kind, ref, bytes(data)) for i, (kind, ref, data) in enumerate(entries)
+            LeafRow(first + i, kind, ref, data if type(data) is bytes else bytes(data))
+            for i, (kind, ref, data) in enumerate(entries)
         )
         if rows:
             self._insert_raw("INSERT INTO leaves (idx, kind, ref, data) VALUES ({}, {}, {}, {})", rows)
@@ -266,12 +265,16 @@ class SqlUnitOfWork:
 
     def _new_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]]:
         """The nodes not stored yet; one stored with another hash is an error (the tree only grows)."""
-        wanted = {(int(lv), int(ix)): bytes(h) for lv, ix, h in nodes}
-        if not wanted:
+        if not nodes:
             return []
+        if all(type(lv) is int and type(ix) is int and type(h) is bytes for lv, ix, h in nodes):
+            wanted = {(lv, ix): h for lv, ix, h in nodes}  # as given (an import's millions: no copies)
+        else:
+            wanted = {(int(lv), int(ix)): bytes(h) for lv, ix, h in nodes}
         lowest: dict[int, int] = {}
         for lv, ix in wanted:
-            lowest[lv] = min(ix, lowest.get(lv, ix))
+            if ix < lowest.get(lv, ix + 1):
+                lowest[lv] = ix
         # plain SQL, like tree_nodes_at: every write runs it, and the expression tree cost more than the
         # index range scans (normally empty: the tree grows to the right of what is stored)
         where = " OR ".join("(level = {} AND idx >= {})" for _ in lowest)
@@ -308,7 +311,8 @@ class SqlUnitOfWork:
         driver, mark = self._driver()
         cursor = driver.cursor()
         try:
-            cursor.executemany(sql.format(*([mark] * len(rows[0]))), [tuple(r) for r in rows])
+            params = rows if all(type(r) is tuple for r in rows) else [tuple(r) for r in rows]
+            cursor.executemany(sql.format(*([mark] * len(rows[0]))), params)
         finally:
             cursor.close()
 
