@@ -61,6 +61,7 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("get", "/log/inclusion"): AUDITOR,
     ("get", "/log/consistency"): AUDITOR,
     ("post", "/log/verify"): AUDITOR,
+    ("get", "/log/verified"): AUDITOR,
     ("post", "/session"): PUBLIC,
     ("get", "/session"): EVERYONE,
     ("delete", "/session"): EVERYONE,

@@ -11,12 +11,39 @@ signing key): a row written by anyone without the node's keys is refused as tamp
 
 :data:`ROLE_PERMISSIONS` is the role table; the web layer asks :meth:`Principal.may` before every use case,
 so no role ever sees or does more than its row allows.
+
+Two things make a request cheap without keeping any state another worker's write can make stale:
+
+- **Verified secrets.** The token or session row, and its user's row, are read from the database on every
+  request (so a revoked token, a disabled user, a new role or a logout take effect at once in every
+  worker); only the argon2id check is skipped when this process has already seen this exact (stored
+  hash, presented secret) pair pass. The memo (:class:`VerifiedSecrets`) is a bounded LRU keyed on the
+  stored hash and a keyed BLAKE2b digest of the secret (never the secret itself), holding successes only:
+  a changed stored hash misses, and a wrong secret is checked with argon2id every time, never remembered.
+- **Rate counts.** Counters stay in the database (``rate_counts``), shared by every worker, but a worker
+  need not write one row per request. :class:`RateCounter` counts hits in memory and adds them to the
+  database row in one upsert once ``batch`` hits have gathered or ``flush_ms`` have passed, whichever
+  comes first (checked at each hit); the count a request is judged by is the database's count as of this
+  worker's last flush plus the hits it has not flushed yet. ``batch`` comes from the limit (1 for the
+  login limit and any limit under 40: every hit is written, as before; at most 5% of a larger limit, and
+  never more than 100), so the staleness is bounded and stated: another worker's hits are seen by this
+  one at most ``flush_ms`` (250 ms) or one flush late, and a worker that goes quiet holds back fewer than
+  ``batch`` hits per key, so the limit can be passed by at most ``batch - 1`` hits per worker. Writing
+  fewer rows was chosen over making each write cheaper (``synchronous_commit = off``, an fsync-free
+  SQLite commit): a counter write still takes the database's write lock, and on SQLite every worker of the
+  node queues on that one lock; a flush every ``batch`` hits takes it ``batch`` times less often. (The
+  flush on PostgreSQL also skips the wait for the WAL flush: a counter is not worth an fsync.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -139,8 +166,27 @@ class SessionRow:
         return _sealed_bytes("session", asdict(self))
 
 
-Row = UserRow | TokenRow | SessionRow
-R = TypeVar("R", UserRow, TokenRow, SessionRow)
+@dataclass(frozen=True, slots=True)
+class VerificationRow:
+    """The node's record of one whole-log verification: when, by whom, the leaves it covered, whether
+    it found no fault, how many, its report (JSON text) and how long it took. Kept in the database so every
+    worker, and the node after a restart, shows the same "last verified"."""
+
+    at: str
+    user: str
+    size: int
+    ok: bool
+    faults: int
+    report: str
+    millis: int
+    seal: str = ""
+
+    def sealed_bytes(self) -> bytes:
+        return _sealed_bytes("verification", asdict(self))
+
+
+Row = UserRow | TokenRow | SessionRow | VerificationRow
+R = TypeVar("R", UserRow, TokenRow, SessionRow, VerificationRow)
 
 
 # -- ports ----------------------------------------------------------------------------------------------
@@ -164,7 +210,13 @@ class UserStore(Protocol):
     def session(self, id: str) -> SessionRow | None: ...
     def end_session(self, id: str) -> None: ...
     def purge_sessions(self, before: str) -> int: ...  # end sessions that expired before this time
-    def hit(self, key: str, window: int) -> int: ...  # count one more hit in ``window``; the new count
+    # count ``count`` more hits in ``window``; the new count (every worker's flushed hits)
+    def hit(self, key: str, window: int, count: int = 1) -> int: ...
+    # the token and its user's row in one read (the user None if the row is gone)
+    def token_with_user(self, id: str) -> tuple[TokenRow, UserRow | None] | None: ...
+    # -- the node's last whole-log verification (not a user's row, but as mutable and outside the log)
+    def add_verification(self, row: VerificationRow) -> None: ...
+    def last_verification(self) -> VerificationRow | None: ...  # the newest added
 
 
 class Secrets(Protocol):
@@ -179,6 +231,105 @@ class Secrets(Protocol):
     def seal(self, data: bytes) -> str: ...
     def sealed(self, data: bytes, seal: str) -> bool: ...
     def same(self, a: str, b: str) -> bool: ...
+
+
+# -- the verified-secret memo and the rate counter ---------------------------------------------------------
+
+VERIFIED_LIMIT = 4096  # (stored hash, secret) pairs remembered per process
+FLUSH_MS = 250  # a worker's unflushed hits reach the database at most this late (at its next hit)
+MAX_BATCH = 100  # hits a worker may gather before it writes them
+
+
+class VerifiedSecrets:
+    """A bounded LRU of (stored hash, presented secret) pairs that passed argon2id in this process.
+
+    The key is the stored hash and a BLAKE2b digest of the secret under a random per-process key: the
+    plaintext is never kept, and a digest found in a memory dump cannot be checked offline without that
+    key. Only successes are remembered; a changed stored hash (a reset, a new token) misses."""
+
+    def __init__(self, check: Callable[[str, str], bool], limit: int = VERIFIED_LIMIT) -> None:
+        self._check = check
+        self._limit = limit
+        self._key = os.urandom(32)
+        self._seen: OrderedDict[tuple[str, bytes], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def verify(self, stored: str, secret: str) -> bool:
+        """Whether ``secret`` matches ``stored``: from the memo if this pair passed before, else argon2id."""
+        key = (stored, hashlib.blake2b(secret.encode("utf-8", "surrogatepass"), key=self._key).digest())
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return True
+        if not self._check(stored, secret):
+            return False
+        with self._lock:
+            self._seen[key] = None
+            while len(self._seen) > self._limit:
+                self._seen.popitem(last=False)
+        return True
+
+
+def batch_for(limit: int) -> int:
+    """How many hits a worker may gather before writing them, for a limit of ``limit`` per window: 1 (each
+    hit written) under 40, else 5% of the limit, at most :data:`MAX_BATCH`."""
+    return 1 if limit < 40 else min(MAX_BATCH, limit // 20)
+
+
+@dataclass(slots=True)
+class _Tally:
+    window: int
+    base: int = 0  # the database's count at this worker's last flush (its own flushed hits included)
+    pending: int = 0  # this worker's hits not yet written
+    flushed: float = float("-inf")  # monotonic seconds of the last flush (a new tally flushes at once)
+
+
+class RateCounter:
+    """Hits per key and fixed window, written to the database in batches (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: UserStore,
+        flush_ms: int = FLUSH_MS,
+        max_keys: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._monotonic = monotonic
+        self._flush_s = flush_ms / 1000
+        self._max_keys = max_keys
+        self._tallies: dict[str, _Tally] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, window: int, batch: int = 1) -> int:
+        """Count one hit of ``key`` in ``window``; the count to judge it by (every worker's flushed hits
+        plus this worker's unflushed ones). ``batch`` 1 writes this hit before answering."""
+        now = self._monotonic()
+        stale: tuple[int, int] | None = None
+        with self._lock:
+            tally = self._tallies.get(key)
+            if tally is None or tally.window != window:
+                if tally is not None and tally.pending and tally.window < window:
+                    stale = (tally.window, tally.pending)  # an old window's hits: written, then forgotten
+                if len(self._tallies) >= self._max_keys:
+                    self._tallies.clear()  # unflushed hits of other keys are lost: a bounded undercount
+                tally = self._tallies[key] = _Tally(window)
+            tally.pending += 1
+            if tally.pending < batch and now - tally.flushed < self._flush_s:
+                return tally.base + tally.pending
+            count, tally.pending, tally.flushed = tally.pending, 0, now
+            tally.base += count
+        if stale is not None:
+            self._store.hit(key, stale[0], stale[1])
+        total = self._store.hit(key, window, count)
+        with self._lock:
+            if tally.window == window:
+                tally.base = max(tally.base, total)
+                return tally.base + tally.pending
+        return total
 
 
 # -- what callers see -----------------------------------------------------------------------------------
@@ -274,12 +425,15 @@ class Users:
         clock: Clock,
         *,
         session_ttl: timedelta = timedelta(hours=8),
+        flush_ms: int = FLUSH_MS,
     ) -> None:
         self._store = store
         self._secrets = secrets
         self._clock = clock
         self._ttl = session_ttl
         self._decoy = secrets.hash_password(secrets.new_password())  # unknown names cost a check too
+        self._verified = VerifiedSecrets(secrets.verify)  # tokens and sessions: argon2id once per pair
+        self._counter = RateCounter(store, flush_ms)
 
     # -- admin -------------------------------------------------------------------------------------
     def add(self, name: str, role: str) -> Issued:
@@ -346,14 +500,14 @@ class Users:
         parts = text.split("_", 2) if len(text) <= MAX_SECRET else []
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
             return None
-        row = self._store.token(parts[1])
-        if row is None:
+        found = self._store.token_with_user(parts[1])  # read on every request: revocation is immediate
+        if found is None:
             return None
+        row, user = found
         self._check_seal(row, f"token {row.id}")
-        if not self._secrets.verify(row.secret_hash, parts[2]):
+        if not self._verified.verify(row.secret_hash, parts[2]):
             return None
-        user = self._store.user(row.user)
-        if user is None:
+        if user is None or user.name != row.user:
             return None
         user = self._checked(user)
         return None if user.disabled else Principal(user.name, check_role(user.role), "token")
@@ -390,7 +544,7 @@ class Users:
         if row is None:
             return None
         self._check_seal(row, f"session {row.id}")
-        if row.expires <= stamp(self._clock()) or not self._secrets.verify(row.secret_hash, secret):
+        if row.expires <= stamp(self._clock()) or not self._verified.verify(row.secret_hash, secret):
             return None
         user = self._store.user(row.user)
         if user is None:
@@ -405,10 +559,36 @@ class Users:
         """Constant-time comparison, for CSRF tokens."""
         return self._secrets.same(a, b)
 
-    def hit(self, key: str, window_seconds: int) -> int:
-        """Count a request by ``key`` in the current fixed window; the count so far in that window."""
+    def hit(self, key: str, window_seconds: int, batch: int = 1) -> int:
+        """Count a request by ``key`` in the current fixed window; the count so far in that window, as this
+        worker knows it (``batch`` > 1: written with up to ``batch - 1`` others, see :class:`RateCounter`)."""
         window = int(self._clock().timestamp()) // max(1, window_seconds)
-        return self._store.hit(key, window)
+        return self._counter.hit(key, window, batch)
+
+    # -- the node's last whole-log verification ----------------------------------------------------
+    def record_verification(self, user: str, report: dict[str, Any], seconds: float) -> VerificationRow:
+        """Keep the result of a whole-log verification ``user`` just ran (``report``: the audit's
+        ``to_dict()``), sealed, for every worker's dashboard and the API's log routes."""
+        faults = report.get("faults", [])
+        row = VerificationRow(
+            self._now(),
+            user,
+            int(report.get("leaves", 0)),
+            bool(report.get("ok")),
+            len(faults) if isinstance(faults, list) else 0,
+            json.dumps(report, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str),
+            max(0, round(seconds * 1000)),
+        )
+        row = self._seal(row)
+        self._store.add_verification(row)
+        return row
+
+    def last_verification(self) -> VerificationRow | None:
+        """The newest whole-log verification recorded on this node (by any worker), or None."""
+        row = self._store.last_verification()
+        if row is not None:
+            self._check_seal(row, f"the verification of {row.at}")
+        return row
 
     # -- helpers -----------------------------------------------------------------------------------
     def _now(self) -> str:

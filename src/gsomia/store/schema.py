@@ -184,3 +184,21 @@ rate_counts = Table(
     Column("window_start", BigInteger, primary_key=True, autoincrement=False),
     Column("hits", Integer, nullable=False),
 )
+
+
+# -- the node's last whole-log verification (migration 0004): one row per verification run, the newest is
+# the one every worker's dashboard shows. Like the users' rows it is outside the log, sealed instead.
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", SEQ, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("faults", Integer, nullable=False),
+    Column("report", Text, nullable=False),
+    Column("millis", BigInteger, nullable=False),
+    Column("seal", String(64), nullable=False),
+)

@@ -3,7 +3,13 @@
 :func:`user_store_for` picks the one beside a node's store: a SQLite or PostgreSQL node keeps its users in
 the same database (tables of migration 0003), so every server worker of one node shares them; a memory
 node keeps them in memory. Each method is one short transaction of its own, independent of the node's
-writer lock (users are not part of the log); the rate counter is one atomic upsert.
+writer lock (users are not part of the log); the rate counter is one atomic upsert, which adds a worker's
+gathered hits at once (see ``RateCounter`` in gsomia.services.users). On PostgreSQL that transaction sets
+``synchronous_commit = off``: a counter is not worth waiting for the WAL to reach the disk (a crash may
+forget the last fraction of a second of counts, never a user, token or session row).
+
+The same adapters keep the node's whole-log verifications (migration 0004), the newest of which is the
+"last verified" every worker shows.
 """
 
 from __future__ import annotations
@@ -15,18 +21,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from ..services.ports import Store
-from ..services.users import SessionRow, TokenRow, UserRow, UserStore
+from ..services.users import SessionRow, TokenRow, UserRow, UserStore, VerificationRow
 from . import schema as s
 from .memory import MemoryStore
 from .sql import SqlStore
 
 _IMMEDIATE = {"gsomia_sqlite_begin": "BEGIN IMMEDIATE"}  # see gsomia.store.sqlite: a writer locks up front
+_NO_WAL_WAIT = text("SET LOCAL synchronous_commit = off")
 
 
 def user_store_for(store: Store) -> UserStore:
@@ -68,6 +75,15 @@ def _token_values(token: TokenRow) -> dict[str, Any]:
         "created": token.created,
         "seal": token.seal,
     }
+
+
+# a token with its user's row, built once (every request runs it; building it each time costs more than
+# the query)
+_TOKEN_WITH_USER = (
+    select(s.api_tokens, *(c.label(f"u_{c.name}") for c in s.users.c))
+    .select_from(s.api_tokens.outerjoin(s.users, s.users.c.name == s.api_tokens.c.user_name))
+    .where(s.api_tokens.c.id == bindparam("id"))
+)
 
 
 class SqlUserStore:
@@ -163,18 +179,73 @@ class SqlUserStore:
         with self._write() as conn:
             return conn.execute(delete(s.sessions).where(s.sessions.c.expires <= before)).rowcount
 
-    def hit(self, key: str, window: int) -> int:
+    def token_with_user(self, id: str) -> tuple[TokenRow, UserRow | None] | None:
+        with self._read() as conn:
+            row = conn.execute(_TOKEN_WITH_USER, {"id": id}).first()
+        if row is None:
+            return None
+        token = TokenRow(row.id, row.user_name, row.secret_hash, row.created, row.seal)
+        if row.u_name is None:
+            return token, None
+        user = UserRow(
+            row.u_name,
+            row.u_role,
+            row.u_password_hash,
+            bool(row.u_temporary),
+            bool(row.u_disabled),
+            row.u_created,
+            row.u_seal,
+        )
+        return token, user
+
+    def add_verification(self, row: VerificationRow) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(s.verifications),
+                {
+                    "at": row.at,
+                    "user_name": row.user,
+                    "size": row.size,
+                    "ok": row.ok,
+                    "faults": row.faults,
+                    "report": row.report,
+                    "millis": row.millis,
+                    "seal": row.seal,
+                },
+            )
+
+    def last_verification(self) -> VerificationRow | None:
+        v = s.verifications
+        with self._read() as conn:
+            row = conn.execute(select(v).order_by(v.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return VerificationRow(
+            row.at,
+            row.user_name,
+            int(row.size),
+            bool(row.ok),
+            int(row.faults),
+            row.report,
+            int(row.millis),
+            row.seal,
+        )
+
+    def hit(self, key: str, window: int, count: int = 1) -> int:
         t = s.rate_counts
         with self._write() as conn:
-            maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            statement = maker(t).values(principal=key[:200], window_start=window, hits=1)
+            postgres = conn.dialect.name == "postgresql"
+            if postgres:
+                conn.execute(_NO_WAL_WAIT)
+            maker = pg_insert if postgres else sqlite_insert
+            statement = maker(t).values(principal=key[:200], window_start=window, hits=count)
             statement = statement.on_conflict_do_update(
-                index_elements=[t.c.principal, t.c.window_start], set_={"hits": t.c.hits + 1}
+                index_elements=[t.c.principal, t.c.window_start], set_={"hits": t.c.hits + count}
             )
-            count = conn.execute(statement.returning(t.c.hits)).scalar_one()
-            if count == 1:  # a new window for this key: forget its old ones
+            total = conn.execute(statement.returning(t.c.hits)).scalar_one()
+            if total == count:  # a new window for this key: forget its old ones
                 conn.execute(delete(t).where(t.c.principal == key[:200], t.c.window_start < window))
-        return int(count)
+        return int(total)
 
 
 # -- memory -------------------------------------------------------------------------------------------
@@ -188,6 +259,7 @@ class MemoryUserStore:
     tokens: dict[str, TokenRow] = field(default_factory=dict)
     sessions: dict[str, SessionRow] = field(default_factory=dict)
     counts: dict[tuple[str, int], int] = field(default_factory=dict)
+    verifications: list[VerificationRow] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, user: UserRow, token: TokenRow) -> bool:
@@ -239,13 +311,26 @@ class MemoryUserStore:
                 del self.sessions[k]
             return len(old)
 
-    def hit(self, key: str, window: int) -> int:
+    def token_with_user(self, id: str) -> tuple[TokenRow, UserRow | None] | None:
         with self.lock:
-            count = self.counts.get((key, window), 0) + 1
-            if count == 1:
+            token = self.tokens.get(id)
+            return None if token is None else (token, self.users_.get(token.user))
+
+    def add_verification(self, row: VerificationRow) -> None:
+        with self.lock:
+            self.verifications.append(row)
+
+    def last_verification(self) -> VerificationRow | None:
+        with self.lock:
+            return self.verifications[-1] if self.verifications else None
+
+    def hit(self, key: str, window: int, count: int = 1) -> int:
+        with self.lock:
+            total = self.counts.get((key, window), 0) + count
+            if total == count:
                 self.counts = {k: v for k, v in self.counts.items() if k[0] != key or k[1] >= window}
-            self.counts[(key, window)] = count
-            return count
+            self.counts[(key, window)] = total
+            return total
 
 
 _MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryUserStore] = weakref.WeakKeyDictionary()

@@ -14,7 +14,10 @@ field; a bearer-token request needs none (a browser never adds that header on it
 
 Every authenticated request, and every anonymous one, counts against a fixed-window rate limit kept in the
 database (``rate_counts``), per user or per client address; login attempts have their own, tighter limit
-per user name. Past a limit the answer is 429 with ``Retry-After``.
+per user name. Past a limit the answer is 429 with ``Retry-After``. A worker writes its counts in small
+batches (every hit for the login limit; see ``RateCounter`` in :mod:`gsomia.services.users` for the bound
+on how late another worker sees them), and checks a token or session's secret with argon2id once per
+(stored hash, secret) pair, while still reading the token or session row on every request.
 
 The dependencies for routes: ``Depends(auth.current)`` (anyone logged in), ``Depends(auth.require(P))``
 (a role whose row in :data:`~gsomia.services.users.ROLE_PERMISSIONS` holds ``P``).
@@ -37,7 +40,7 @@ from starlette.exceptions import HTTPException
 
 from gsomia.services.actor import ACTOR
 from gsomia.services.errors import SettingsError
-from gsomia.services.users import NewSession, Permission, Principal, Users
+from gsomia.services.users import NewSession, Permission, Principal, Users, batch_for
 
 SESSION_COOKIE = "gsomia_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -139,7 +142,7 @@ class WebAuth:
     def limit(self, key: str, limit: int) -> None:
         """Count one request for ``key``; 429 with Retry-After once it passes ``limit`` in the window."""
         window = self.config.rate_window
-        if self.users.hit(key, window) > limit:
+        if self.users.hit(key, window, batch_for(limit)) > limit:
             raise HTTPException(
                 429,
                 f"Too many requests; at most {limit} per {window} seconds. Wait and try again.",

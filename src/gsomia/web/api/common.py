@@ -166,6 +166,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "This role may not do this (or a session change lacks its CSRF token).",
         404: "Not on this node.",
         409: "Conflicts with the node's state (a notice while one is pending, a consent step out of order).",
+        413: "The request body is larger than the API takes (4 MiB); send less, or split it.",
         422: "The body or a parameter does not validate; errors name each field.",
         429: "Too many requests; see Retry-After.",
     }

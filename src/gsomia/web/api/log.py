@@ -1,9 +1,13 @@
 """The transparency log over HTTP (``log:read``): the newest signed head, RFC 9162 inclusion and
 consistency proofs served from the stored tree, and a whole-log verification (optionally against a head
-kept earlier), as ``gsomia log head|prove|consistency|verify`` give them."""
+kept earlier), as ``gsomia log head|prove|consistency|verify`` give them. Each verification is recorded in
+the node's database (who, when, what it found), and ``GET /log/verified`` gives the newest, whichever worker
+ran it: the "last verified" of every worker's dashboard."""
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
 
+import json
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -56,7 +60,7 @@ def log_router(services: Services, auth: WebAuth) -> APIRouter:
         return etagged(request, m.Consistency.model_validate(services.audit.consistency(old, new)))
 
     @router.post("/verify", response_model=m.VerifyReport, responses=responses())
-    def verify(body: m.VerifyIn) -> Response:
+    def verify(request: Request, body: m.VerifyIn) -> Response:
         """Recompute the whole log and check every leaf, node, head and row; ``from_head`` also checks
         that the log extends that head. ``ok: false`` names the faults (the first bad leaf first)."""
         kept = None
@@ -67,6 +71,30 @@ def log_router(services: Services, auth: WebAuth) -> APIRouter:
                 raise ApiInputError(
                     f"from_head: not a signed head as GET /log/head gives it ({error})"
                 ) from None
-        return json_of(m.VerifyReport.model_validate(services.audit.verify(kept).to_dict()))
+        began = time.monotonic()
+        report = services.audit.verify(kept).to_dict()
+        auth.users.record_verification(request.state.principal.user, report, time.monotonic() - began)
+        return json_of(m.VerifyReport.model_validate(report))
+
+    @router.get("/verified", response_model=m.LastVerification, responses=responses() | NOT_MODIFIED)
+    def verified(request: Request) -> Response:
+        """The node's newest whole-log verification (any worker's, kept in the database): when, by whom,
+        what it found; all null if the log was never verified."""
+        row = auth.users.last_verification()
+        if row is None:
+            empty = m.LastVerification(
+                at=None, user=None, leaves=None, ok=None, faults=None, seconds=None, report=None
+            )
+            return etagged(request, empty)
+        found = m.LastVerification(
+            at=row.at,
+            user=row.user,
+            leaves=row.size,
+            ok=row.ok,
+            faults=row.faults,
+            seconds=row.millis / 1000,
+            report=m.VerifyReport.model_validate(json.loads(row.report)),
+        )
+        return etagged(request, found)
 
     return router

@@ -206,7 +206,9 @@ class Query(In):
 
 
 class Batch(In):
-    queries: Annotated[list[Query], Field(min_length=1, max_length=1000)]
+    """At most 10,000 queries (``gsomia.web.api.fast.MAX_BATCH``), answered in order."""
+
+    queries: Annotated[list[Query], Field(min_length=1, max_length=10_000)]
 
 
 class Reason(Out):
@@ -407,6 +409,18 @@ class VerifyReport(Out):
     heads: int
     first_bad_leaf: int | None
     faults: list[Fault]
+
+
+class LastVerification(Out):
+    """The node's newest whole-log verification, by whichever worker ran it (none yet: all null)."""
+
+    at: str | None = Field(description="When it finished (UTC), or null if the log was never verified.")
+    user: str | None
+    leaves: int | None = Field(description="The leaves it checked.")
+    ok: bool | None
+    faults: int | None = Field(description="How many faults it found.")
+    seconds: float | None
+    report: VerifyReport | None
 
 
 # -- sessions and users ---------------------------------------------------------------------------------

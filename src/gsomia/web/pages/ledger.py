@@ -23,7 +23,7 @@ from gsomia.domain.errors import GsomiaError
 from gsomia.ledger import verify_inclusion
 from gsomia.services.users import Permission
 
-from .core import PREFIX, SECURITY_HEADERS, csrf_ok, csrf_refused, gate, page, text, whole
+from .core import PREFIX, SECURITY_HEADERS, auth_of, csrf_ok, csrf_refused, gate, page, text, whole
 
 LEAVES_PER_PAGE = 50
 
@@ -110,6 +110,7 @@ def ledger_router(services: Services, last: LastVerified) -> APIRouter:
         report = services.audit.verify().to_dict()
         done = Verification(utc_now(), who.user, report, round(time.monotonic() - began, 3))
         last.set(done)
+        auth_of(request).users.record_verification(who.user, report, done.seconds)  # for every worker
         if "application/json" in request.headers.get("accept", ""):
             body = {**report, "verified_at": done.at.isoformat(timespec="seconds"), "seconds": done.seconds}
             return JSONResponse(body, headers=SECURITY_HEADERS)

@@ -3,11 +3,16 @@
 The network page draws :func:`~gsomia.web.charts.network_svg` for a chosen day and world (``?day=``,
 ``?world=actual|counterfactual``). Its date slider re-requests only the SVG (``/ui/network.svg``) from a
 small script; with JavaScript off the same form submits and the page comes back for the new day.
+
+The dashboard's "last verified" is the node's: the newest whole-log verification recorded in its database
+(by any worker, before or after a restart, through the API or the log page), or the one this process
+ran, if that is newer and was not recorded.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
 
-from datetime import date
+import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,8 +24,8 @@ from gsomia.domain.world import World
 from gsomia.services.users import Permission, Principal
 
 from ..charts import STATE_COLOURS, network_svg, timeline_svg
-from .core import PREFIX, SECURITY_HEADERS, chart, day_of, gate, page, text, today
-from .ledger import LastVerified
+from .core import PREFIX, SECURITY_HEADERS, auth_of, chart, day_of, gate, page, text, today
+from .ledger import LastVerified, Verification
 from .worlds import WORLDS, Worlds, story_span, world_name
 
 NOTICED = ("notice-pending", "notice-suspended")
@@ -49,6 +54,16 @@ def agreement_rows(world: World, day: date) -> list[dict[str, Any]]:
     return rows
 
 
+def node_last_verified(request: Request, here: Verification | None) -> Verification | None:
+    """The newest verification on record for the node, or ``here`` (this process's) if that is newer."""
+    row = auth_of(request).users.last_verification()
+    if row is None:
+        return here
+    at = datetime.strptime(row.at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    recorded = Verification(at, row.user, json.loads(row.report), row.millis / 1000)
+    return here if here is not None and here.at.replace(microsecond=0) > at else recorded
+
+
 def overview_router(services: Services, worlds: Worlds, last: LastVerified) -> APIRouter:
     """The dashboard, network and timeline pages."""
     router = APIRouter()
@@ -67,7 +82,7 @@ def overview_router(services: Services, worlds: Worlds, last: LastVerified) -> A
             context["waiting"] = [v for v in services.consents.consents() if v.status == "requested"]
         if who.may(Permission.LOG_READ):
             context["head"] = services.audit.head().to_dict()
-            context["last"] = last.get()
+            context["last"] = node_last_verified(request, last.get())
         return page(
             request,
             "dashboard.html",
