@@ -40,6 +40,7 @@ LEAF_KINDS = {
     "attribution": "attribution",  # the user a transaction's writes were made for
     "consent-note": "consent",  # an originator's signed consent decision, as received
     "withheld": "withheld",  # a release no longer served, and why
+    "pull-cursor": "pull-cursor",  # how far a partner's collection was taken (a sync's resume point)
 }
 
 

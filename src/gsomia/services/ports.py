@@ -33,6 +33,7 @@ RECORD_KINDS = (
     "attribution",  # who (which user) made the writes of one transaction
     "consent-note",  # an originator's signed consent decision, kept to pass on with an onward release
     "withheld",  # a recorded release the node no longer serves: its agreements no longer allow it
+    "pull-cursor",  # how far this node has taken a partner's collection (its date_added, for added_after)
 )
 # records read by key (and page by page), never all at once: they grow with the node's use
 KEYED_KINDS = (
@@ -44,6 +45,7 @@ KEYED_KINDS = (
     "attribution",
     "consent-note",
     "withheld",
+    "pull-cursor",
 )
 # the world's small part, read whole by every unit of work and vouched for by every signed head
 WORLD_KINDS = tuple(kind for kind in RECORD_KINDS if kind not in KEYED_KINDS)
