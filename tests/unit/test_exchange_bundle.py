@@ -601,3 +601,18 @@ def test_any_valid_shipment_round_trips(sender, recipient, seq, body, topics, re
     )
     bundle = parties.build(shipment)
     assert parties.open(bundle_from_json(bundle_to_json(bundle)), recipient=recipient).shipment == shipment
+
+
+def test_a_pull_without_the_shared_objects_still_rebuilds_the_signed_bundle(parties, bundle):
+    """A pull of what was added since the last one may lack the objects every bundle shares (gsomia's
+    identity and extension definition, the sender's identity): they are made again, as signed."""
+    from gsomia.exchange.bundle import bundles_from_objects
+
+    objects = bundle["objects"]
+    only_own = [objects[0], objects[4], objects[5]]  # the marking, the report and the artifact
+    [(report, rebuilt, problem)] = bundles_from_objects(only_own)
+    assert (report, problem) == (objects[4]["id"], "")
+    assert rebuilt == bundle
+    parties.open(rebuilt)
+    [(_, missing, why)] = bundles_from_objects([objects[4], objects[5]])  # no marking: not rebuilt
+    assert missing is None and "whole bundle" in why

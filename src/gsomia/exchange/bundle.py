@@ -25,19 +25,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-import stix2  # type: ignore[import-untyped]
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
 
 from gsomia.domain.ids import id_problem, quoted
 from gsomia.ledger.canonical import canonical
@@ -46,6 +43,7 @@ from gsomia.ledger.errors import CanonicalError
 from . import hpke
 from .cards import Card, check_card, fingerprint, key_id_of
 from .errors import BundleError, HpkeError
+from .stixcheck import ShapeMemo, stix_problems
 
 FORMAT = "gsomia/release-bundle"
 FORMAT_VERSION = 1
@@ -61,8 +59,11 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MARKING_ID = re.compile(r"marking-definition--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_HEX = re.compile(r"[0-9a-f]+")
+_SHAPE_TIME = "2000-01-01T00:00:00.000Z"
+_SHAPE_MARKING_ID = "marking-definition--00000000-0000-4000-8000-000000000000"
 _LAYOUT = ("marking-definition", "identity", "extension-definition", "identity", "report", "artifact")
-_VALIDATION = {"version": "2.1", "strict": True, "strict_properties": True, "enforce_refs": True}
+_SHAPES = ShapeMemo()  # STIX validity per bundle shape (see gsomia.exchange.stixcheck)
 
 
 def _stix_id(kind: str, *name: str | int) -> str:
@@ -166,7 +167,7 @@ def build_bundle(
         raise BundleError(f"sign() must return a {SIGNATURE_SIZE}-byte Ed25519 signature")
     record = {"alg": SIGNATURE_ALG, "key_id": key_id, "value": _b64(signature)}
     bundle = _assemble(shipment, enc, sealed, recipient_key, record)
-    problems = stix_problems(bundle)
+    problems = _SHAPES.problems(bundle, _shape(shipment, recipient_key, record))
     if problems:
         raise BundleError(
             f"the bundle would not be valid STIX 2.1 (check the marking definition): {problems[0]}"
@@ -218,7 +219,7 @@ def open_bundle(
         )
     if info != _info(shipment):
         raise BundleError("objects[5].extensions[gsomia].hpke.info: does not name this release and recipient")
-    problems = stix_problems(bundle)
+    problems = _SHAPES.problems(bundle, _shape(shipment, sealed_for, signature))
     if problems:
         raise BundleError(f"not valid STIX 2.1: {problems[0]}")
     try:
@@ -226,28 +227,6 @@ def open_bundle(
     except HpkeError as exc:
         raise BundleError(f"the body does not open: {exc}") from None
     return Opened(replace(shipment, body=body), bundle["id"], signature["key_id"])
-
-
-def stix_problems(bundle: Mapping[str, Any]) -> list[str]:
-    """What the STIX 2.1 validator (strict, strict properties, references inside the bundle, bundled
-    schemas only: no network) and ``stix2.parse(allow_custom=False)`` find wrong; empty when valid.
-
-    ``strict_types`` is left off: stix2-validator 3.3.2 counts every cyber-observable at the top level
-    of a bundle (our artifact) as a custom type. Every object type here is checked by ``open_bundle``.
-    """
-    problems: list[str] = []
-    try:
-        results = validate_instance(
-            copy.deepcopy(dict(bundle)), ValidationOptions(silent=True, **_VALIDATION)
-        )
-        problems += [str(error.message) for error in results.errors]
-    except Exception as exc:  # the validator's own failures on odd input: a problem, not a crash
-        problems.append(f"the STIX validator failed: {type(exc).__name__}: {exc}")
-    try:
-        stix2.parse(copy.deepcopy(dict(bundle)), allow_custom=False)
-    except Exception as exc:  # stix2 raises many kinds (STIXError, ValueError, KeyError...) on bad input
-        problems.append(f"stix2 does not parse it: {exc}")
-    return problems
 
 
 def bundle_from_json(raw: bytes | str, max_bytes: int = MAX_BUNDLE_BYTES) -> dict[str, Any]:
@@ -509,6 +488,72 @@ def _check_marking(marking: object, where: str) -> None:
     marking_id = marking.get("id")
     if not isinstance(marking_id, str) or not _MARKING_ID.fullmatch(marking_id):
         raise BundleError(f"{where}.id: expected marking-definition--<uuid>, found {quoted(marking_id)}")
+
+
+def _shape(shipment: Shipment, recipient_key: str, signature: Mapping[str, str]) -> dict[str, Any]:
+    """The shape of the bundle of a checked ``shipment`` (see :mod:`gsomia.exchange.stixcheck`): the
+    bundle rebuilt with one representative for every value of a proven form (party and item ids,
+    release number, days and times, the sealed body and ``enc``, the signature's value, hex and integers
+    in the log head, the marking's id and a well-formed ``created``). The marking's content, the
+    signing key's id and the recipient key's fingerprint stay as they are."""
+    names: dict[str, str] = {}
+
+    def name(value: str) -> str:
+        return names.setdefault(value, f"id{len(names)}")
+
+    item = shipment.item
+    marking = dict(shipment.marking_definition)
+    marking["id"] = _SHAPE_MARKING_ID
+    if _proven_time(marking.get("created")):
+        marking["created"] = _SHAPE_TIME
+    shape = replace(
+        shipment,
+        sender=name(shipment.sender),
+        release_seq=1,
+        originator=name(shipment.originator),
+        recipient=name(shipment.recipient),
+        route=tuple(name(p) for p in shipment.route),
+        decided=date(2000, 1, 1),
+        item=ItemMeta(
+            name(item.id),
+            name(item.level),
+            name(item.marking),
+            tuple(name(t) for t in item.topics),
+            None if item.releasable_to is None else tuple(name(p) for p in item.releasable_to),
+            tuple(name(c) for c in item.caveats),
+        ),
+        body=b"",
+        marking_definition=marking,
+        log_head=cast(dict[str, Any], _shape_json(shipment.log_head)),
+        created=datetime(2000, 1, 1, tzinfo=UTC),
+    )
+    seal = _b64(bytes(SIGNATURE_SIZE))
+    return _assemble(shape, bytes(32), bytes(16), recipient_key, {**signature, "value": seal})
+
+
+def _shape_json(value: object) -> object:
+    """``value`` with integers, lowercase hex and well-formed timestamps replaced by representatives."""
+    if isinstance(value, dict):
+        return {key: _shape_json(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_shape_json(inner) for inner in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return 0
+    if isinstance(value, str) and _HEX.fullmatch(value):
+        return "0"
+    if _proven_time(value):
+        return _SHAPE_TIME
+    return value
+
+
+def _proven_time(value: object) -> bool:
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
 
 
 # -- opening --------------------------------------------------------------------------------------------
@@ -830,6 +875,11 @@ def bundles_from_objects(objects: list[Any]) -> list[tuple[str, dict[str, Any] |
     """Release bundles put back together from the objects of a TAXII collection (which serves each
     release's objects in order, and the objects every bundle shares once).
 
+    The shared objects (gsomia's identity and extension definition, the sender's identity) are the same
+    in every bundle; a pull of what was added since the last one may not carry them, so when they are
+    not among ``objects`` they are made here, as every sender makes them. The bundle's signature covers
+    them: a sender whose shared objects differ is caught by the signature check.
+
     One ``(report id, bundle or None, problem)`` per report: a report whose bundle cannot be rebuilt (an
     object missing, a report that is not gsomia's) comes with None and the problem, for quarantine."""
     by_id: dict[str, dict[str, Any]] = {}
@@ -844,8 +894,13 @@ def bundles_from_objects(objects: list[Any]) -> list[tuple[str, dict[str, Any] |
         try:
             release = obj["extensions"][EXTENSION_ID]["release"]
             ids = bundle_ids(str(release["sender"]), int(release["seq"]))
+            shared = {
+                GSOMIA_IDENTITY_ID: _gsomia_identity(),
+                EXTENSION_ID: _extension_definition(),
+                ids["identity"]: _party_identity(str(release["sender"]), ids["identity"]),
+            }
             wanted = [obj["object_marking_refs"][0], GSOMIA_IDENTITY_ID, EXTENSION_ID, ids["identity"]]
-            parts = [by_id[w] for w in wanted] + [obj, by_id[ids["artifact"]]]
+            parts = [by_id.get(w) or shared[w] for w in wanted] + [obj, by_id[ids["artifact"]]]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             out.append((rid, None, f"the collection does not hold this release's whole bundle ({exc!s:.80})"))
             continue
