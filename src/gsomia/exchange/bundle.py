@@ -867,6 +867,7 @@ __all__ = [
     "bundle_ids",
     "bundle_to_json",
     "open_bundle",
+    "shared_objects",
     "stix_problems",
 ]
 
@@ -894,11 +895,7 @@ def bundles_from_objects(objects: list[Any]) -> list[tuple[str, dict[str, Any] |
         try:
             release = obj["extensions"][EXTENSION_ID]["release"]
             ids = bundle_ids(str(release["sender"]), int(release["seq"]))
-            shared = {
-                GSOMIA_IDENTITY_ID: _gsomia_identity(),
-                EXTENSION_ID: _extension_definition(),
-                ids["identity"]: _party_identity(str(release["sender"]), ids["identity"]),
-            }
+            shared = {o["id"]: o for o in shared_objects(str(release["sender"]))}
             wanted = [obj["object_marking_refs"][0], GSOMIA_IDENTITY_ID, EXTENSION_ID, ids["identity"]]
             parts = [by_id.get(w) or shared[w] for w in wanted] + [obj, by_id[ids["artifact"]]]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
@@ -906,6 +903,13 @@ def bundles_from_objects(objects: list[Any]) -> list[tuple[str, dict[str, Any] |
             continue
         out.append((rid, {"type": "bundle", "id": ids["bundle"], "objects": parts}, ""))
     return out
+
+
+def shared_objects(sender: str) -> list[dict[str, Any]]:
+    """The objects every bundle ``sender`` makes shares, in their bundle order: gsomia's identity, its
+    extension definition and the sender's identity."""
+    identity = bundle_ids(sender, 1)["identity"]
+    return [_gsomia_identity(), _extension_definition(), _party_identity(sender, identity)]
 
 
 def release_of(bundle: Mapping[str, Any]) -> tuple[str, int] | None:

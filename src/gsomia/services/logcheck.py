@@ -74,9 +74,9 @@ class Audit:
     def head(self) -> TreeHead:
         """The newest signed head (for an empty log, a head of size 0 signed now)."""
         with self._store.read() as uow:
-            heads = uow.heads()
-        if heads:
-            return TreeHead.from_dict(heads[-1])
+            latest = uow.latest_head()
+        if latest is not None:
+            return TreeHead.from_dict(latest[1])
         return sign_head(0, MerkleTree().root(), self._keys, self._keys.key_id)
 
     def prove(self, leaf: int, size: int | None = None) -> dict[str, Any]:

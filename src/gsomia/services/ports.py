@@ -142,10 +142,12 @@ class UnitOfWork(Protocol):
         decision: dict[str, Any],
         recorded: str,
     ) -> ReleaseRow: ...
-    def releases(self, after: int = 0) -> Sequence[ReleaseRow]: ...  # those with seq > after
+    # those with seq > after (and <= until, when given)
+    def releases(self, after: int = 0, until: int | None = None) -> Sequence[ReleaseRow]: ...
 
     def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow: ...
-    def outbox(self, after: int = 0) -> Sequence[OutboxRow]: ...  # those for releases after ``after``
+    # those for releases after ``after`` (and up to ``until``, when given)
+    def outbox(self, after: int = 0, until: int | None = None) -> Sequence[OutboxRow]: ...
 
     def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow: ...
     def append_leaves(self, entries: Sequence[tuple[str, str, bytes]]) -> Sequence[LeafRow]: ...
@@ -185,3 +187,24 @@ class KeyRing(Protocol):
     @property
     def hpke_public(self) -> bytes: ...  # raw X25519 public key partners seal bodies to
     def hpke_private(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRow:
+    """An allowed release as the node serves it to the party it goes to next: its bundle's own objects
+    (JSON text of a list), added to that party's collection at ``added`` (a STIX timestamp, UTC)."""
+
+    release_seq: int
+    next_hop: str
+    added: str
+    objects: str
+
+
+class ShipmentStore(Protocol):
+    """Where a node keeps what it serves each partner (derived from its releases, outside the log)."""
+
+    def add(self, rows: Sequence[ShipmentRow]) -> None: ...  # rows already there (same release) are kept
+    def last(self, next_hop: str) -> ShipmentRow | None: ...  # the newest row for ``next_hop``
+    def first_at(self, next_hop: str, added: str) -> int | None: ...  # lowest release_seq added at or after
+    # rows for ``next_hop`` with release_seq >= ``start`` in release order, at most ``limit``
+    def page(self, next_hop: str, start: int, limit: int) -> Sequence[ShipmentRow]: ...

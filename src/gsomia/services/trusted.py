@@ -158,25 +158,28 @@ class TrustedUnit:
         self._releases[row.seq] = row
         return row
 
-    def releases(self, after: int = 0) -> Sequence[ReleaseRow]:
-        return self._proven_releases(after)[0]
+    def releases(self, after: int = 0, until: int | None = None) -> Sequence[ReleaseRow]:
+        return self._proven_releases(after, until)[0]
 
     def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow:
         row = self._raw.add_outbox(release_seq, recipient, payload)
         self._payloads[release_seq] = payload
         return row
 
-    def outbox(self, after: int = 0) -> Sequence[OutboxRow]:
-        return self._proven_releases(after)[1]
+    def outbox(self, after: int = 0, until: int | None = None) -> Sequence[OutboxRow]:
+        return self._proven_releases(after, until)[1]
 
-    def _proven_releases(self, after: int) -> tuple[Sequence[ReleaseRow], Sequence[OutboxRow]]:
-        """The releases after ``after`` and their outbox rows, each release proven by its leaf (which
-        carries its payload's digest), none missing up to the last one the head covers."""
-        rows, outbox = self._raw.releases(after), self._raw.outbox(after)
+    def _proven_releases(
+        self, after: int, until: int | None = None
+    ) -> tuple[Sequence[ReleaseRow], Sequence[OutboxRow]]:
+        """The releases after ``after`` (up to ``until``) and their outbox rows, each release proven by
+        its leaf (which carries its payload's digest), none missing up to the last one the head covers."""
+        rows, outbox = self._raw.releases(after, until), self._raw.outbox(after, until)
         last = self._verified.releases
+        wanted = last if until is None else min(last, until)
         signed = [r.seq for r in rows if r.seq <= last]
-        if signed != list(range(after + 1, last + 1)):
-            raise TamperError(f"releases {after + 1} to {last} are not all in the store; {INVESTIGATE}")
+        if signed != list(range(after + 1, wanted + 1)):
+            raise TamperError(f"releases {after + 1} to {wanted} are not all in the store; {INVESTIGATE}")
         payloads: dict[int, OutboxRow] = {}
         for box in outbox:
             if box.release_seq in payloads:

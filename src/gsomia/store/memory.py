@@ -97,8 +97,8 @@ class MemoryUnitOfWork:
         t.releases.append(row)
         return row
 
-    def releases(self, after: int = 0) -> Sequence[ReleaseRow]:
-        return tuple(self._t.releases[max(after, 0) :])
+    def releases(self, after: int = 0, until: int | None = None) -> Sequence[ReleaseRow]:
+        return tuple(self._t.releases[max(after, 0) : until])
 
     def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow:
         t = self._write()
@@ -108,8 +108,9 @@ class MemoryUnitOfWork:
         t.outbox.append(row)
         return row
 
-    def outbox(self, after: int = 0) -> Sequence[OutboxRow]:
-        return tuple(row for row in self._t.outbox if row.release_seq > after)
+    def outbox(self, after: int = 0, until: int | None = None) -> Sequence[OutboxRow]:
+        last = len(self._t.releases) if until is None else until
+        return tuple(row for row in self._t.outbox if after < row.release_seq <= last)
 
     def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
         t = self._write()

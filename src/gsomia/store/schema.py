@@ -202,3 +202,23 @@ verifications = Table(
     Column("millis", BigInteger, nullable=False),
     Column("seal", String(64), nullable=False),
 )
+
+
+# -- what the node serves each partner (migration 0005): one row per allowed release, its bundle's objects
+# as built once for the party it goes to next. Derived from the releases (which the log proves) and
+# rebuilt from them if lost; outside the log and its triggers. Its content is signed by the node and its
+# bodies sealed to the partner, so an altered row is refused by the partner, never read by another.
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("release_seq", SEQ, primary_key=True, autoincrement=False),
+    Column("next_hop", String(64), nullable=False),
+    Column("added", String(32), nullable=False),
+    Column("objects", Text, nullable=False),
+    Index("ix_shipments_next_hop", "next_hop", "release_seq"),
+    Index("ix_shipments_next_hop_added", "next_hop", "added"),
+)
+
+# the outbox read by release number, a range at a time (also migration 0005)
+Index("ix_outbox_release_seq", outbox.c.release_seq)

@@ -165,9 +165,12 @@ class SqlUnitOfWork:
         )
         return ReleaseRow(seq, item, recipient, holder, at, allowed, s.load_json(text), recorded)
 
-    def releases(self, after: int = 0) -> Sequence[ReleaseRow]:
+    def releases(self, after: int = 0, until: int | None = None) -> Sequence[ReleaseRow]:
         t = s.releases.c
-        rows = self._conn.execute(select(s.releases).where(t.seq > after).order_by(t.seq))
+        query = select(s.releases).where(t.seq > after)
+        if until is not None:
+            query = query.where(t.seq <= until)
+        rows = self._conn.execute(query.order_by(t.seq))
         return tuple(
             ReleaseRow(
                 int(r.seq),
@@ -195,10 +198,13 @@ class SqlUnitOfWork:
         )
         return OutboxRow(release_seq, recipient, payload)
 
-    def outbox(self, after: int = 0) -> Sequence[OutboxRow]:
+    def outbox(self, after: int = 0, until: int | None = None) -> Sequence[OutboxRow]:
         t = s.outbox.c
         columns = select(t.release_seq, t.recipient, t.wrapped_key, t.nonce, t.ciphertext)
-        query = columns.where(t.release_seq > after).order_by(t.seq)
+        query = columns.where(t.release_seq > after)
+        if until is not None:
+            query = query.where(t.release_seq <= until)
+        query = query.order_by(t.seq)
         return tuple(
             OutboxRow(
                 int(r.release_seq),

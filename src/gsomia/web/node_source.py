@@ -1,49 +1,43 @@
 """The TAXII source of a node: each partner reads one collection, the releases addressed to it.
 
-Every allowed release to a partner becomes a signed STIX 2.1 bundle (:mod:`gsomia.exchange.bundle`): the
-item's metadata, its body sealed with HPKE to the partner's card, the originator's confidentiality label
-with the partner's equivalent beside it (:mod:`gsomia.labels`), and the node's newest signed log head.
-The collection serves those bundles' objects in release order (objects shared by every bundle, such as
-gsomia's identity and extension definition, once).
+Every allowed release to a partner is served as its signed STIX 2.1 bundle's objects, made once by
+:mod:`gsomia.web.shipping` and kept in the shipment store: the release's marking, report and artifact
+(and the consent notes riding with it) in release order, after the objects every bundle shares (gsomia's
+identity and extension definition, this node's identity), which are served once, first. Pages are read
+by release number from the shipment store, so a page costs the same in a collection of any size.
 
 Each release is checked again when it is served: if the node's agreements no longer allow it on its day
-(an event recorded since, say a termination back-dated by a correction), it is withheld, not served.
-Partners authenticate with the token issued by ``gsomia partner add``.
+(an event recorded since, say a termination back-dated by a correction), it is withheld, not served, and
+the withholding logged. Partners authenticate with the token issued by ``gsomia partner add``.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from gsomia.bootstrap import Services
+from gsomia.domain.decision import Decision
 from gsomia.domain.errors import GsomiaError
-from gsomia.domain.model import Item, Party
-from gsomia.exchange.bundle import ItemMeta, Shipment, build_bundle
+from gsomia.exchange.bundle import EXTENSION_ID, shared_objects
 from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import note_kind
-from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
 from gsomia.peers.partners import Partner
 from gsomia.services import journal
-from gsomia.services.ports import OutboxRow, ReleaseRow
+from gsomia.services.ports import ShipmentRow
+from gsomia.store.shipments import shipment_store_for
 
+from .shipping import OWN_PLACES, Shipping, release_objects
 from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusDetail, StatusInfo, parse_timestamp
 
 NAMESPACE = uuid.UUID("5d0c7e0e-3b5a-4f0e-9a59-6f1f2c2b7a10")
 OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
+REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
 NOTE_SEQ = 2**62  # consent decisions come after every release object of the same instant
-
-
-def next_hop(row: ReleaseRow, me: str) -> str:
-    """Whom this node hands a release to: the party after it on the release's route (its recipient on a
-    direct route, the conduit's hub on a route through one, the next party when this node is the hub)."""
-    route = [str(p) for p in row.decision.get("route", [])]
-    if me in route[:-1]:
-        return route[route.index(me) + 1]
-    return row.recipient
 
 
 def collection_id(party: str) -> str:
@@ -57,7 +51,9 @@ class NodeTaxiiSource:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._lock = threading.Lock()  # the services' stores are used by one request thread at a time
-        self._bundles: dict[int, list[dict[str, Any]]] = {}  # release seq -> its bundle's objects
+        self._shipping = Shipping(services, shipment_store_for(services.store))
+        me = services.settings.party
+        self._shared = shared_objects(me) if me else []  # served once, before any release
         self._statuses: dict[str, tuple[str, StatusInfo]] = {}  # status id -> (party, status)
 
     @property
@@ -83,9 +79,10 @@ class NodeTaxiiSource:
         if collection != collection_id(party):
             return Page([], more=False)
         with self._lock:
-            entries = self._entries(party)
+            self._shipping.catch_up(party)
+            notes = self._notes(party)
         out: list[Entry] = []
-        for entry in entries:
+        for entry in heapq.merge(self._released(party, query), notes, key=lambda e: e.cursor):
             if query.after is not None and entry.cursor <= query.after:
                 continue
             if (
@@ -141,130 +138,109 @@ class NodeTaxiiSource:
             owner, status = self._statuses.get(status_id, ("", None))
         return status if owner == party else None
 
-    # -- building what is served ---------------------------------------------------------------------
+    # -- what is served ------------------------------------------------------------------------------
 
-    def _entries(self, party: str) -> list[Entry]:
+    def _released(self, party: str, query: PageQuery) -> Iterator[Entry]:
+        """The shared objects, then every release's objects from the first one the query can want on,
+        in release order (which is date_added order), each release checked again as it is served."""
+        shipments = self._shipping.shipments
+        first = shipments.page(party, 0, 1)
+        if not first:
+            return
+        added = parse_timestamp(first[0].added)
+        for place, obj in enumerate(self._shared, start=1):
+            yield Entry(obj["id"], obj["type"], _version(obj, added), added, place, obj)
+        bounds = [c.date_added for c in (query.after,) if c is not None]
+        bounds += [query.added_after] if query.added_after is not None else []
+        start = 0
+        if bounds and not query.ids:
+            found = shipments.first_at(party, format_stamp(max(bounds)))
+            if found is None:
+                return
+            start = found
+        step = max(8, query.limit // len(OWN_PLACES) + 2)
+        while True:
+            rows = shipments.page(party, start, step)
+            with self._lock:
+                served = self._served(rows, party)
+            for row in served:
+                added = parse_timestamp(row.added)
+                for place, obj in release_objects(row):
+                    seq = row.release_seq * OBJECTS_PER_RELEASE + place
+                    yield Entry(obj["id"], obj["type"], _version(obj, added), added, seq, obj)
+            if len(rows) < step:
+                return
+            start = rows[-1].release_seq + 1
+
+    def _served(self, rows: Sequence[ShipmentRow], party: str) -> list[ShipmentRow]:
+        """``rows`` but those the node's agreements no longer allow on their day (withheld, and logged)."""
+        facts = [(row, _release_facts(row)) for row in rows]
         services = self._services
-        me = services.settings.party
-        rows = [r for r in services.releases.releases() if r.allowed and next_hop(r, me) == party]
-        payloads = {b.release_seq: b for b in services.releases.outbox()}
-        seen: set[tuple[str, str]] = set()
-        out: list[Entry] = []
-        for row in rows:
-            box = payloads.get(row.seq)
-            if box is None:
-                continue
-            why = self._withheld_because(row)
-            if why is not None:  # the node would not release it today on that day: withheld, and logged
-                self._log_withheld(row, party, why)
-                continue
-            added = _moment(row.recorded)
-            for n, obj in enumerate(self._bundle(row, box, party)):
-                stamp = obj.get("modified") or obj.get("created")  # an artifact (an observable) has none
-                version = parse_timestamp(stamp) if stamp else added
-                key = (obj["id"], stamp or "")
-                if key in seen:
-                    continue
-                seen.add(key)
-                seq = row.seq * OBJECTS_PER_RELEASE + n
-                out.append(Entry(obj["id"], obj["type"], version, added, seq, obj))
-            for n, note in enumerate(self._vouching(row, party), start=8):  # after the bundle's six objects
-                if (note["id"], note["modified"]) not in seen:
-                    seen.add((note["id"], note["modified"]))
-                    stamp = parse_timestamp(note["created"])
-                    out.append(
-                        Entry(note["id"], "note", stamp, added, row.seq * OBJECTS_PER_RELEASE + n, note)
-                    )
-        exchange = services.sync.consents
-        partner = services.partners.get(party)
-        if exchange is not None and partner is not None:
-            for n, note in enumerate(exchange.decisions_for(partner)):
-                stamp = parse_timestamp(note["created"])
-                out.append(Entry(note["id"], "note", stamp, stamp, NOTE_SEQ + n, note))
+        with services.store.read() as uow:
+            world = services.worldbook.with_items(uow, [f["item"] for _, f in facts])
+            verdicts = [
+                world.decide(f["item"], f["route"][-1], f["decided"], f["route"][0]) for _, f in facts
+            ]
+        out = []
+        for (row, fact), decision in zip(facts, verdicts, strict=True):
+            why = _why_not(decision, fact["route"])
+            if why is None:
+                out.append(row)
+            else:  # the node would not release it today on that day: withheld, and logged
+                self._log_withheld(row.release_seq, fact["item"], party, why)
+        return out
+
+    def _notes(self, party: str) -> list[Entry]:
+        """This node's signed decisions on the partner's consent requests, by the time each was made."""
+        exchange = self._services.sync.consents
+        partner = self._services.partners.get(party)
+        if exchange is None or partner is None:
+            return []
+        out = []
+        for n, note in enumerate(exchange.decisions_for(partner)):
+            stamp = parse_timestamp(note["created"])
+            out.append(Entry(note["id"], "note", stamp, stamp, NOTE_SEQ + n, note))
         return sorted(out, key=lambda e: e.cursor)
 
-    def _vouching(self, row: ReleaseRow, party: str) -> list[dict[str, Any]]:
-        """The originator's signed consent that lets this node pass on an item it holds (rule 6): it
-        travels with the release, for the recipient's node to check."""
-        exchange = self._services.sync.consents
-        if exchange is None or row.holder != self._services.settings.party:
-            return []
-        return exchange.notes_for_release(row.holder, party, row.item)
-
-    def _withheld_because(self, row: ReleaseRow) -> str | None:
-        """None if the node's agreements still allow the release on its day by its route; else why not."""
-        with self._services.store.read() as uow:
-            decision = self._services.worldbook.decide(uow, row.item, row.recipient, row.at, row.holder)
-        if decision.allowed and list(decision.route) == list(row.decision.get("route", [])):
-            return None
-        failing = next((r for r in decision.reasons if not r.ok), None)
-        if decision.allowed:
-            return f"now allowed only by {' → '.join(decision.route)}"
-        return f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
-
-    def _log_withheld(self, row: ReleaseRow, party: str, why: str) -> None:
+    def _log_withheld(self, release: int, item: str, party: str, why: str) -> None:
         """A ``withheld`` record (with its leaf), once per release and partner."""
-        key = f"release:{row.seq}|{party}"
+        key = f"release:{release}|{party}"
         with self._services.store.begin() as uow:
             if not uow.item_records([key], kind="withheld"):
-                data = {"release": row.seq, "item": row.item, "partner": party, "reason": why[:2000]}
+                data = {"release": release, "item": item, "partner": party, "reason": why[:2000]}
                 journal.add_record(uow, "withheld", key, data)
 
-    def _bundle(self, row: ReleaseRow, box: OutboxRow, party: str) -> list[dict[str, Any]]:
-        found = self._bundles.get(row.seq)
-        if found is None:
-            found = self._bundles[row.seq] = list(self._build(row, box, party)["objects"])
-        return found
 
-    def _build(self, row: ReleaseRow, box: OutboxRow, party: str) -> dict[str, Any]:
-        services = self._services
-        partner = services.partners.get(party)
-        if partner is None:
-            raise PermissionError(f"{party} is not a partner of this node")
-        with services.store.read() as uow:
-            world = services.worldbook.with_items(uow, [row.item])
-        item: Item = world.items[row.item]
-        recipient_level = str(row.decision.get("marking") or "")
-        created = _moment(row.recorded)
-        label = label_for_item(item, world.parties[item.originator], _stamp(created))
-        equivalent = _level(world.parties.get(party), recipient_level)
-        if equivalent is not None:
-            label = label.with_alternative(Alternative(party, party, equivalent))
-        shipment = Shipment(
-            sender=services.settings.party,
-            release_seq=row.seq,
-            originator=item.originator,
-            recipient=party,
-            route=tuple(row.decision.get("route", [])),
-            decided=date.fromisoformat(row.at),
-            item=ItemMeta(
-                item.id,
-                item.level,
-                equivalent.marking if equivalent is not None else recipient_level,
-                item.topics,
-                item.releasable_to,
-                item.caveats,
-            ),
-            body=services.releases.open_payload(box),
-            marking_definition=marking_definition(label),
-            log_head=services.audit.head().to_dict(),
-            created=created,
-        )
-        return build_bundle(shipment, partner.card.hpke_key, services.keys.sign, services.keys.key_id)
+def _release_facts(row: ShipmentRow) -> dict[str, Any]:
+    """What the release's report says (signed by this node when the bundle was made): item, route, day."""
+    for place, obj in release_objects(row):
+        if place == REPORT_PLACE:
+            extension = obj["extensions"][EXTENSION_ID]
+            release = extension["release"]
+            return {
+                "item": str(extension["item"]["id"]),
+                "route": [str(p) for p in release["route"]],
+                "decided": str(release["decided"]),
+            }
+    raise BundleError(f"shipment of release {row.release_seq} has no report; rebuild the node's shipments")
 
 
-def _level(party: Party | None, level: str) -> Classification | None:
-    if party is None:
+def _why_not(decision: Decision, route: list[str]) -> str | None:
+    """None if ``decision`` still allows the release by its route; else why not."""
+    if decision.allowed and list(decision.route) == route:
         return None
-    found = next((lv for lv in party.levels if lv.id == level), None)
-    return None if found is None else Classification(found.id, found.marking)
+    if decision.allowed:
+        return f"now allowed only by {' → '.join(decision.route)}"
+    failing = next((r for r in decision.reasons if not r.ok), None)
+    return f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
 
 
-def _moment(recorded: str) -> datetime:
-    """A release's recorded time, in UTC, to the millisecond (as bundles carry it)."""
-    moment = datetime.fromisoformat(recorded).astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+def _version(obj: Mapping[str, Any], added: datetime) -> datetime:
+    stamp = obj.get("modified") or obj.get("created")  # an artifact (an observable) has none
+    return parse_timestamp(stamp) if stamp else added
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+def format_stamp(moment: datetime) -> str:
+    """``moment`` as the shipment store keeps times (a STIX timestamp to the millisecond, floored)."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
