@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -27,8 +28,6 @@ from typing import Any
 
 import stix2  # type: ignore[import-untyped]
 from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
-
-from gsomia.ledger.canonical import canonical
 
 _VALIDATION = {"version": "2.1", "strict": True, "strict_properties": True, "enforce_refs": True}
 SHAPES_KEPT = 4096  # verdicts kept: a node sees a few shapes per item class and label
@@ -67,7 +66,11 @@ class ShapeMemo:
 
     def problems(self, bundle: Mapping[str, Any], shape: Mapping[str, Any]) -> list[str]:
         """The problems of ``bundle``, whose shape is ``shape``: validated in full for a new shape."""
-        key = hashlib.sha256(canonical(shape)).digest()
+        try:
+            text = json.dumps(shape, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):  # not plain JSON: no shape, judged in full
+            return stix_problems(bundle)
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
         with self._lock:
             found = self._verdicts.get(key)
             if found is not None:
