@@ -33,15 +33,24 @@ def receipts(node: NodeOpt = None, as_json: JsonOpt = False) -> None:
 
 def sync(
     from_: Annotated[str | None, option("Only this partner.", "PARTY", "--from")] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Pull each partner's whole collection, not only what it added since the last sync.",
+            show_default=False,
+        ),
+    ] = False,
     node: NodeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Pull what each partner released to this node; check every bundle (signature, seal, and this node's
-    own agreements on the sender's day); keep it or quarantine it with the reason."""
+    """Pull what each partner released to this node since the last sync (all of it with --full); check
+    every bundle (signature, seal, and this node's own agreements on the sender's day); keep it or
+    quarantine it with the reason."""
     from ..web.client import peer_log, pull, push  # deferred for start-up speed: HTTP only to sync
 
     with open_node(node) as services:
-        taken = services.sync.run(pull, from_, push, peer_log)
+        taken = services.sync.run(pull, from_, push, peer_log, full=full)
     fresh = [r.to_dict() for r in taken if r.new]
     emit(as_json, fresh, lambda: _table("Pulled (new)", fresh) if fresh else "nothing new")
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import uuid
@@ -130,12 +131,17 @@ class Opened:
 def bundle_ids(sender: str, release_seq: int) -> dict[str, str]:
     """The ids the release ``sender``/``release_seq`` always gets: ``bundle``, ``report``, ``artifact``
     and the sender's ``identity``."""
-    return {
-        "bundle": _stix_id("bundle", sender, release_seq),
-        "report": _stix_id("report", sender, release_seq),
-        "artifact": _stix_id("artifact", sender, release_seq),
-        "identity": _stix_id("identity", "party", sender),
-    }
+    return dict(zip(("bundle", "report", "artifact", "identity"), _ids(sender, release_seq), strict=True))
+
+
+@functools.lru_cache(maxsize=4096)  # a bundle's ids are asked for several times while it is built or read
+def _ids(sender: str, release_seq: int) -> tuple[str, str, str, str]:
+    return (
+        _stix_id("bundle", sender, release_seq),
+        _stix_id("report", sender, release_seq),
+        _stix_id("artifact", sender, release_seq),
+        _stix_id("identity", "party", sender),
+    )
 
 
 def body_info(sender: str, release_seq: int, recipient: str) -> bytes:

@@ -26,9 +26,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-import stix2  # type: ignore[import-untyped]
-from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
-
 _VALIDATION = {"version": "2.1", "strict": True, "strict_properties": True, "enforce_refs": True}
 SHAPES_KEPT = 4096  # verdicts kept: a node sees a few shapes per item class and label
 
@@ -40,6 +37,11 @@ def stix_problems(bundle: Mapping[str, Any]) -> list[str]:
     ``strict_types`` is left off: stix2-validator 3.3.2 counts every cyber-observable at the top level
     of a bundle (our artifact) as a custom type. Every object type here is checked by ``open_bundle``.
     """
+    # imported here: the validator's import costs about 1.4 s (jsonschema's IRI grammars), which a process
+    # that never meets a new shape (a read-only command, a sync with nothing new) should not pay
+    import stix2  # type: ignore[import-untyped]
+    from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
+
     problems: list[str] = []
     try:
         results = validate_instance(
@@ -53,6 +55,11 @@ def stix_problems(bundle: Mapping[str, Any]) -> list[str]:
     except Exception as exc:  # stix2 raises many kinds (STIXError, ValueError, KeyError...) on bad input
         problems.append(f"stix2 does not parse it: {exc}")
     return problems
+
+
+def warm() -> None:
+    """Import the validator now (a server calls this at start, so no request pays for it)."""
+    import stix2validator  # noqa: F401
 
 
 class ShapeMemo:

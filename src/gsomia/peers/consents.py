@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from gsomia.domain.errors import GsomiaError
@@ -135,6 +136,27 @@ class ConsentExchange:
                 body["on"] = view.revoked_on
             out.append(self._note("consent-decision", body))
         return out
+
+    def notes_for_releases(
+        self, holder: str, recipient: str, items: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """:meth:`notes_for_release` for many items at once (the consents read once): item -> notes."""
+        views = [
+            v
+            for v in self._consents.consents()
+            if v.terms.get("holder") == holder and v.terms.get("recipient") == recipient
+        ]
+        if not views:
+            return {item: [] for item in items}
+        kept: dict[str, list[dict[str, Any]]] = {}
+        with self._store.read() as uow:
+            for view in views:
+                found = uow.item_records([view.id], kind="consent-note")
+                kept[view.id] = [dict(r.data["note"]) for r in found[-1:]]
+        return {
+            item: [n for v in views if v.terms.get("item") in (None, item) for n in kept[v.id]]
+            for item in items
+        }
 
     def notes_for_release(self, holder: str, recipient: str, item: str) -> list[dict[str, Any]]:
         """The originators' signed decisions this node keeps on consents for ``holder`` to pass ``item`` to

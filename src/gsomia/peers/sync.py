@@ -15,43 +15,51 @@ An accepted bundle becomes an item of this node (the originator kept as originat
 rest under this node's key, and a ``received`` record saying who sent it, by which route, the
 originator's level and this node's equivalent marking. A bundle failing a check is recorded as
 quarantined with the reason, and nothing of it is stored as received. Each bundle is recorded once: a
-second pull of the same release changes nothing (the bundle id is the record's key), and a crash between
-two bundles loses nothing (each is its own unit of work).
+second pull of the same release changes nothing (the bundle id is the record's key).
+
+The bundles of one pull are taken a chunk at a time, each chunk one unit of work
+(:mod:`gsomia.peers.intake`): a crash loses at most the chunk in progress, and the next sync takes it
+again. A pull asks only for what the partner added since the last one (its ``pull-cursor``, less a
+margin); ``full=True`` (``gsomia sync --full``) asks for everything, and so also takes again what an
+incremental pull cannot see: a release the partner withheld and serves again later under its first
+``date_added``, a consent decision this node refused once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from gsomia.domain import engine
 from gsomia.domain.errors import GsomiaError
-from gsomia.domain.lifecycle import Timeline
-from gsomia.domain.model import Consent, Item
-from gsomia.domain.world import World
-from gsomia.exchange.bundle import EXTENSION_ID, Opened, bundles_from_objects, open_bundle, release_of
+from gsomia.domain.model import Consent
+from gsomia.exchange.bundle import EXTENSION_ID, bundles_from_objects, release_of
 from gsomia.exchange.cards import key_id_of
-from gsomia.exchange.errors import BundleError, ExchangeError
+from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import note_kind, open_note
 from gsomia.exchange.receipts import Receipt, build_receipt, open_receipt
 from gsomia.ledger import LedgerError, TreeHead, verify_consistency
-from gsomia.services import journal, worlddata
-from gsomia.services.items import body_aad
+from gsomia.services import journal
 from gsomia.services.ports import KeyRing, Store, UnitOfWork
 from gsomia.services.worldbook import Worldbook
 
+from . import intake
 from .clock import stix_now
 from .consents import ConsentExchange
 from .incidents import Incidents
+from .intake import Intake, Received, decided, from_record
 from .partners import Partner, Partners
 
-Pull = Callable[[str, str, str], list[dict[str, Any]]]
-"""``pull(url, party, token)``: every object of the collection the partner at ``url`` holds for ``party``."""
+__all__ = ["Forward", "PeerLog", "PeerLogError", "Pull", "Push", "Received", "Sync"]
+
+Pull = Callable[[str, str, str, str | None], tuple[list[dict[str, Any]], str | None]]
+"""``pull(url, party, token, added_after)``: the objects of the collection the partner at ``url`` holds
+for ``party`` (only those added after ``added_after`` when it is given), and the greatest ``date_added``
+the partner said it served (None if it served nothing or did not say). A pull written before the cursor,
+answering the objects alone, is still taken (it then never advances the cursor)."""
 Push = Callable[[str, str, str, list[dict[str, Any]]], None]
 """``push(url, party, token, objects)``: add ``objects`` (receipts) to that collection."""
 PeerLog = Callable[[str, str, str, int | None], dict[str, Any]]
@@ -65,35 +73,6 @@ Forward = Callable[[str, str, str, str], object]
 
 class PeerLogError(GsomiaError):
     """A partner's log does not extend the head this node kept: it was rolled back, forked or replaced."""
-
-
-@dataclass(frozen=True, slots=True)
-class Received:
-    """One bundle as this node took it: accepted, or quarantined with the reason."""
-
-    bundle: str
-    sender: str
-    status: str  # accepted | quarantined
-    reason: str
-    item: str | None = None
-    originator: str | None = None
-    route: tuple[str, ...] = ()
-    level: str | None = None  # the originator's level
-    marking: str | None = None  # this node's equivalent
-    new: bool = True  # False when it was already on record (a repeated pull)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "bundle": self.bundle,
-            "sender": self.sender,
-            "status": self.status,
-            "reason": self.reason,
-            "item": self.item,
-            "originator": self.originator,
-            "route": list(self.route),
-            "level": self.level,
-            "marking": self.marking,
-        }
 
 
 class Sync:
@@ -117,14 +96,25 @@ class Sync:
         self._worldbook = worldbook
         self._partners = partners
         self._party = party
+        self._intake = Intake(store, keys, worldbook, party)
 
     def run(
-        self, pull: Pull, only: str | None = None, push: Push | None = None, peer_log: PeerLog | None = None
+        self,
+        pull: Pull,
+        only: str | None = None,
+        push: Push | None = None,
+        peer_log: PeerLog | None = None,
+        full: bool = False,
     ) -> list[Received]:
         """Pull from every partner this node pulls from (or only ``only``) and take in what is new; with
         ``push``, send each partner a signed receipt for every bundle taken (again: it keeps one); with
         ``peer_log``, first check that the partner's newest signed head extends the one kept last time
-        (a :class:`PeerLogError`, before anything is pulled from it, if it does not)."""
+        (a :class:`PeerLogError`, before anything is pulled from it, if it does not).
+
+        Each pull asks only for what the partner added since the cursor kept for it, less
+        :data:`~gsomia.peers.intake.MARGIN`; ``full`` asks for everything. The cursor moves on once all
+        that was pulled was taken (and the receipts sent): a failure before only means the next sync
+        pulls from the old cursor again."""
         if not self._party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
         self.decisions = []
@@ -142,28 +132,42 @@ class Sync:
                 continue
             if peer_log is not None:
                 self._check_log(partner, token, peer_log)
-            objects = pull(partner.url, self._party, token)
+            kept = intake.kept_cursor(self._store, partner.party)
+            since = None if full else intake.pull_since(kept)
+            objects, last = _pulled(pull(partner.url, self._party, token, since))
             receipts: list[dict[str, Any]] = []
             vouched = self._vouched(objects)
-            for report, bundle, problem in bundles_from_objects(objects):
-                taken = self._take(partner, report, bundle, problem, vouched)
-                out.append(taken)
-                if taken.status == "accepted" and taken.new and self._consents is not None:
-                    for consent, originator in vouched:
-                        if consent.item == taken.item:
-                            self._consents.record_granted(consent, originator)
-                if taken.status == "forwarding" and taken.new and self._forward is not None and bundle:
-                    opened_day = _decided(bundle)
-                    self._forward(str(taken.item), taken.route[-1], opened_day, taken.route[0])
-                released = release_of(bundle) if bundle is not None else None
-                if released is not None and released[0] == partner.party:
-                    receipts.append(self._receipt(taken, released[1]))
+            consents = [c for c, _ in vouched]
+            for chunk in intake.chunks(bundles_from_objects(objects), intake.CHUNK):
+                taken = self._intake.take(partner, chunk, consents)  # one unit of work, committed here
+                head = self._head()  # the head that unit signed (or a later one): what the receipts show
+                for (_, bundle, _), one in zip(chunk, taken, strict=True):
+                    out.append(one)
+                    self._follow_up(one, bundle, vouched)
+                    released = release_of(bundle) if bundle is not None else None
+                    if released is not None and released[0] == partner.party:
+                        receipts.append(self._receipt(one, released[1], head))
             self._take_decisions(partner, objects)
             notes = receipts + (self._consents.requests_for(partner) if self._consents is not None else [])
             notes += self.incidents.notes_for(partner) if self.incidents is not None else []
             if push is not None and notes:
                 push(partner.url, self._party, token, notes)
+            intake.keep_cursor(self._store, partner.party, kept, last, since)
         return out
+
+    def _follow_up(
+        self, taken: Received, bundle: dict[str, Any] | None, vouched: list[tuple[Consent, str]]
+    ) -> None:
+        """What a newly taken bundle leads to, each in its own unit of work (after the chunk's committed):
+        the consents that came with an accepted item recorded as granted, a conduit's item sent on."""
+        if not taken.new:
+            return
+        if taken.status == "accepted" and self._consents is not None:
+            for consent, originator in vouched:
+                if consent.item == taken.item:
+                    self._consents.record_granted(consent, originator)
+        if taken.status == "forwarding" and self._forward is not None and bundle:
+            self._forward(str(taken.item), taken.route[-1], decided(bundle), taken.route[0])
 
     def _take_decisions(self, partner: Partner, objects: list[dict[str, Any]]) -> None:
         """Apply the partner's signed decisions on this node's consent requests."""
@@ -217,10 +221,13 @@ class Sync:
             with self._store.begin() as uow:
                 journal.add_record(uow, "peer-head", partner.party, dict(head.to_dict()))
 
-    def _receipt(self, taken: Received, seq: int) -> dict[str, Any]:
+    def _head(self) -> dict[str, Any]:
+        """This node's newest signed head ({} before the first)."""
         with self._store.read() as uow:
             latest = uow.latest_head()
-        head = latest[1] if latest is not None else {}
+        return latest[1] if latest is not None else {}
+
+    def _receipt(self, taken: Received, seq: int, head: dict[str, Any]) -> dict[str, Any]:
         receipt = Receipt(
             taken.bundle, taken.sender, seq, self._party, taken.status, taken.reason, stix_now(), head
         )
@@ -229,13 +236,37 @@ class Sync:
     def take_receipt(self, note: dict[str, Any], partner: Partner) -> Receipt:
         """Record the receipt ``partner`` sent for a bundle of ours (once); ExchangeError if it is not one
         signed by ``partner``'s key for one of our releases."""
+        receipt = self._open_receipt(note, partner)
+        with self._store.begin() as uow:
+            _keep_receipts(uow, [(receipt, note)])
+        return receipt
+
+    def take_receipts(self, notes: list[dict[str, Any]], partner: Partner) -> list[str | None]:
+        """Record the receipts ``partner`` sent (each once), all in one unit of work. For each note: None
+        when it is kept (now or before), or why it is not a receipt ``partner`` signed for one of our
+        releases; such a note is left out, the others are kept all the same."""
+        answers: list[str | None] = []
+        good: list[tuple[Receipt, dict[str, Any]]] = []
+        for note in notes:
+            try:
+                good.append((self._open_receipt(note, partner), note))
+            except GsomiaError as exc:
+                answers.append(str(exc))
+                continue
+            answers.append(None)
+        if good:
+            with self._store.begin() as uow:
+                _keep_receipts(uow, good)
+        return answers
+
+    def _open_receipt(self, note: dict[str, Any], partner: Partner) -> Receipt:
+        """The receipt ``note`` carries, checked whole (signed by ``partner``, for a bundle this node sent,
+        with a note id) before anything of it is written."""
         receipt = open_receipt(note, partner.card)
         if receipt.sender != self._party:
             raise BundleError(f"the receipt is for a bundle sent by {receipt.sender}, not by this node")
-        key = f"{receipt.bundle}|{receipt.receiver}"
-        with self._store.begin() as uow:
-            if not uow.item_records([key], kind="receipt"):
-                journal.add_record(uow, "receipt", key, {**receipt.to_dict(), "note": note["id"]})
+        if not isinstance(note.get("id"), str):
+            raise BundleError("the receipt's note has no id; send the note as it was built")
         return receipt
 
     def receipts(self, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
@@ -246,7 +277,7 @@ class Sync:
     def inbox(self, after: int = 0, limit: int = 10_000) -> list[Received]:
         """The bundles received (after record ``after``, at most ``limit``), oldest first."""
         with self._store.read() as uow:
-            return [_from_record(r.data) for r in uow.item_records_page(after, limit, kind="received")]
+            return [from_record(r.data) for r in uow.item_records_page(after, limit, kind="received")]
 
     # -- one bundle ---------------------------------------------------------------------------------
     def _vouched(self, objects: list[dict[str, Any]]) -> list[tuple[Consent, str]]:
@@ -267,159 +298,29 @@ class Sync:
                 continue  # not a usable decision: the release it rides with is judged without it
         return out
 
-    def _take(
-        self,
-        partner: Partner,
-        report: str,
-        bundle: dict[str, Any] | None,
-        problem: str,
-        vouched: list[tuple[Consent, str]] | None = None,
-    ) -> Received:
-        key = str(bundle["id"]) if bundle is not None else report
-        with self._store.begin() as uow:
-            known = _received(uow, key)
-            if known is not None:
-                return _again(known)
-            if bundle is None:
-                return self._quarantine(uow, key, partner.party, problem)
-            try:
-                opened = open_bundle(bundle, partner.card, self._keys.hpke_private(), recipient=self._party)
-            except ExchangeError as exc:
-                return self._quarantine(uow, key, partner.party, str(exc))
-            return self._check_and_store(uow, key, partner, opened, [c for c, _ in vouched or []])
 
-    def _check_and_store(
-        self, uow: UnitOfWork, key: str, partner: Partner, opened: Opened, vouched: list[Consent]
-    ) -> Received:
-        shipment = opened.shipment
-        meta = shipment.item
-        if shipment.sender != partner.party:
-            return self._quarantine(
-                uow, key, partner.party, f"sent by {shipment.sender}, pulled from {partner.party}"
-            )
-        item = Item(meta.id, shipment.originator, meta.level, meta.topics, meta.releasable_to, meta.caveats)
-        route = tuple(str(p) for p in shipment.route)
-        me = self._party
-        if me not in route[1:] or route[route.index(me, 1) - 1] != shipment.sender:
-            why = f"the route {' → '.join(route)} does not have {shipment.sender} hand it to {me}"
-            return self._quarantine(uow, key, partner.party, why)
-        holder, final = route[0], route[-1]
-        world = self._worldbook.world_in(uow)
-        try:
-            world.fits(item)
-            facts = world if not vouched else WithConsents(world, vouched)
-            decision = engine.decide(facts, item, final, shipment.decided, holder)
-        except GsomiaError as exc:
-            return self._quarantine(uow, key, partner.party, f"not an item of this node's world: {exc}")
-        if not decision.allowed or tuple(decision.route) != route:
-            failing = next((r for r in decision.reasons if not r.ok), None)
-            why = f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
-            if decision.allowed:
-                why = f"they allow it by {' → '.join(decision.route)} only"
-            return self._quarantine(
-                uow,
-                key,
-                partner.party,
-                f"this node's agreements do not allow {holder} to send {meta.id} to {final} by "
-                f"{' → '.join(route)} on {shipment.decided}: {why}",
-            )
-        if uow.item_records([meta.id]):
-            return self._quarantine(
-                uow, key, partner.party, f"item id {meta.id!r} is already used on this node"
-            )
-        data = worlddata.to_record(worlddata.item_data(item))
-        journal.add_record(uow, "item", item.id, data)
-        journal.add_body(uow, item.id, self._keys.seal(shipment.body, body_aad(item.id)))
-        forwarding = final != me
-        marking = world.holder_level(item, me, shipment.decided) if forwarding else decision.marking
-        accepted = Received(
-            key,
-            partner.party,
-            "forwarding" if forwarding else "accepted",
-            f"to {final}, as the route's conduit" if forwarding else "",
-            item.id,
-            item.originator,
-            route,
-            item.level,
-            marking,
-        )
-        self._record(uow, accepted, shipment.log_head)
-        return accepted
-
-    def _quarantine(self, uow: UnitOfWork, key: str, sender: str, reason: str) -> Received:
-        found = Received(key, sender, "quarantined", reason[:2000])
-        self._record(uow, found, None)
-        return found
-
-    def _record(self, uow: UnitOfWork, received: Received, head: dict[str, Any] | None) -> None:
-        data = {**received.to_dict(), "at": stix_now(), "sender_head": head}
-        journal.add_record(uow, "received", received.bundle, data)
+def _pulled(answer: object) -> tuple[list[dict[str, Any]], str | None]:
+    """A pull's answer as (objects, greatest date_added): a list alone (a pull that does not tell how far
+    it got) is taken with no date, so the cursor stays where it was."""
+    if isinstance(answer, tuple):
+        objects, last = answer
+        return list(objects), (last if isinstance(last, str) else None)
+    if isinstance(answer, list):
+        return answer, None
+    raise GsomiaError(f"a pull answered {type(answer).__name__}, not the objects pulled; this is a bug")
 
 
-def _received(uow: UnitOfWork, key: str) -> Received | None:
-    found = uow.item_records([key], kind="received")
-    return _from_record(found[-1].data) if found else None
-
-
-def _again(known: Received) -> Received:
-    return Received(
-        known.bundle,
-        known.sender,
-        known.status,
-        known.reason,
-        known.item,
-        known.originator,
-        known.route,
-        known.level,
-        known.marking,
-        new=False,
-    )
-
-
-def _from_record(data: dict[str, Any]) -> Received:
-    route: Sequence[str] = data.get("route") or ()
-    return Received(
-        str(data["bundle"]),
-        str(data["sender"]),
-        str(data["status"]),
-        str(data.get("reason", "")),
-        data.get("item"),
-        data.get("originator"),
-        tuple(route),
-        data.get("level"),
-        data.get("marking"),
-    )
-
-
-def _decided(bundle: dict[str, Any]) -> str:
-    """The day the release in ``bundle`` was decided for (read after the bundle was opened and checked)."""
-    for obj in bundle["objects"]:
-        if obj.get("type") == "report":
-            return str(obj["extensions"][EXTENSION_ID]["release"]["decided"])
-    raise BundleError("the bundle has no report")
-
-
-class WithConsents:
-    """A world's facts, with consents more: those an originator signed that travel with a release."""
-
-    def __init__(self, world: World, consents: list[Consent]) -> None:
-        self._world = world
-        self._consents = consents
-
-    def timelines_naming(self, a: str, b: str) -> Sequence[Timeline]:
-        return self._world.timelines_naming(a, b)
-
-    def conduits(self) -> Sequence[Timeline]:
-        return self._world.conduits()
-
-    def holder_level(self, item: Item, holder: str, at: date) -> str | None:
-        return self._world.holder_level(item, holder, at)
-
-    def find_consent(self, item: Item, sender: str, receiver: str, at: date) -> Consent | None:
-        for consent in self._consents:
-            if consent.originator in (None, item.originator) and consent.covers(item, sender, receiver, at):
-                return consent
-        return self._world.find_consent(item, sender, receiver, at)
+def _keep_receipts(uow: UnitOfWork, checked: list[tuple[Receipt, dict[str, Any]]]) -> None:
+    """A ``receipt`` record for each checked receipt not already kept (by bundle and receiver)."""
+    keys = [f"{r.bundle}|{r.receiver}" for r, _ in checked]
+    kept = {record.key for record in uow.item_records(keys, kind="receipt")}
+    entries: list[tuple[str, str, dict[str, Any]]] = []
+    for key, (receipt, note) in zip(keys, checked, strict=True):
+        if key not in kept:
+            kept.add(key)
+            entries.append(("receipt", key, {**receipt.to_dict(), "note": note["id"]}))
+    if entries:
+        journal.add_records(uow, entries)
 
 
 def _signer(note: object) -> str | None:

@@ -34,6 +34,8 @@ class TrustedUnit:
         self._payloads: dict[int, SealedBody] = {}
         self._bodies: dict[str, str] = {}
         self._leaves: list[LeafRow] = []  # appended by this unit, in order
+        # releases proven by this unit, by range: releases() and outbox() of one range prove it once
+        self._proven: dict[tuple[int, int | None], tuple[Sequence[ReleaseRow], Sequence[OutboxRow]]] = {}
 
     # -- what this unit wrote --------------------------------------------------------------------------
     def new_world(self) -> list[Record]:
@@ -174,6 +176,9 @@ class TrustedUnit:
     ) -> tuple[Sequence[ReleaseRow], Sequence[OutboxRow]]:
         """The releases after ``after`` (up to ``until``) and their outbox rows, each release proven by
         its leaf (which carries its payload's digest), none missing up to the last one the head covers."""
+        found = self._proven.get((after, until))
+        if found is not None and not self._releases:  # a unit that released since reads again
+            return found
         rows, outbox = self._raw.releases(after, until), self._raw.outbox(after, until)
         last = self._verified.releases
         wanted = last if until is None else min(last, until)
@@ -199,6 +204,7 @@ class TrustedUnit:
         if set(payloads) - {r.seq for r in rows}:
             raise TamperError(f"an outbox row names a release that is not in the store; {INVESTIGATE}")
         proofs.prove(self._raw, self._verified, checked)
+        self._proven[after, until] = (rows, outbox)
         return rows, outbox
 
     # -- the log itself: the tree and heads it keeps, read and written as they are ---------------------

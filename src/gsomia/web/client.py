@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from gsomia.domain.errors import GsomiaError
 
 from .node_source import collection_id
+from .taxii import format_timestamp, parse_timestamp
+
+if TYPE_CHECKING:
+    import requests
 
 PAGE = 1000
 MAX_OBJECTS = (
@@ -14,25 +19,60 @@ MAX_OBJECTS = (
 )
 
 
-def pull(url: str, party: str, token: str) -> list[dict[str, Any]]:
-    """Every object in the collection the partner at ``url`` holds for ``party``, page by page."""
+def pull(
+    url: str, party: str, token: str, added_after: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The objects in the collection the partner at ``url`` holds for ``party`` (only those added after
+    ``added_after``, a TAXII timestamp, when given), page by page; and the greatest
+    ``X-TAXII-Date-Added-Last`` the pages carried (None when nothing was served, or the server did not
+    say): where the next pull can start."""
     import requests
     from taxii2client.exceptions import TAXIIServiceException  # type: ignore[import-untyped]
     from taxii2client.v21 import Collection, as_pages  # type: ignore[import-untyped]
 
     base = url.rstrip("/")
     target = f"{base}/taxii2/gsomia/collections/{collection_id(party)}/"
+    lasts: list[datetime] = []
     try:
         collection = Collection(target, user=party, password=token)
+        if not _watch_date_added(collection, lasts):
+            added_after = None  # no headers to say how far this pull got: take everything, as before
+        filters = {} if added_after is None else {"added_after": added_after}
         objects: list[dict[str, Any]] = []
-        for envelope in as_pages(collection.get_objects, per_request=PAGE):
+        for envelope in as_pages(collection.get_objects, per_request=PAGE, **filters):
             objects.extend(envelope.get("objects", []))
             if len(objects) > MAX_OBJECTS:
                 raise GsomiaError(f"{base} served more than {MAX_OBJECTS:,} objects; nothing was taken")
     except (requests.RequestException, TAXIIServiceException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GsomiaError(f"cannot pull from {base}: {first}") from None
-    return objects
+    return objects, (format_timestamp(max(lasts)) if lasts else None)
+
+
+def _watch_date_added(collection: object, lasts: list[datetime]) -> bool:
+    """Have every response to ``collection``'s requests add its ``X-TAXII-Date-Added-Last`` (parsed) to
+    ``lasts``; False when that cannot be done.
+
+    taxii2-client returns a page's JSON only, not its headers; it sends every request through one
+    ``requests.Session``, which takes response hooks. That session sits on the collection's private
+    ``_conn`` (an ``_HTTPConnection``, whose ``session`` attribute is documented): the one place this
+    module reaches into taxii2-client, so a release that moves it costs the incremental pull, not the
+    pull."""
+    session = getattr(getattr(collection, "_conn", None), "session", None)
+    hooks = getattr(session, "hooks", None)
+    if not isinstance(hooks, dict) or not isinstance(hooks.get("response"), list):
+        return False
+
+    def hook(response: requests.Response, *args: object, **kwargs: object) -> None:
+        text = response.headers.get("X-TAXII-Date-Added-Last") if response.ok else None
+        try:
+            if text:
+                lasts.append(parse_timestamp(text))
+        except GsomiaError:
+            pass  # a header this node cannot read does not move the cursor; the objects are still taken
+
+    hooks["response"].append(hook)
+    return True
 
 
 def peer_log(url: str, party: str, token: str, old: int | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 from gsomia.bootstrap import Services
 from gsomia.domain.decision import Decision
 from gsomia.domain.errors import GsomiaError
+from gsomia.exchange import stixcheck
 from gsomia.exchange.bundle import EXTENSION_ID, shared_objects
 from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import note_kind
@@ -54,6 +55,7 @@ class NodeTaxiiSource:
         self._shipping = Shipping(services, shipment_store_for(services.store))
         me = services.settings.party
         self._shared = shared_objects(me) if me else []  # served once, before any release
+        stixcheck.warm()  # the bundles this source builds are validated: no request pays for the import
         self._statuses: dict[str, tuple[str, StatusInfo]] = {}  # status id -> (party, status)
 
     @property
@@ -98,25 +100,35 @@ class NodeTaxiiSource:
         return Page(out, more=False)
 
     def accept(self, collection: str, party: str, envelope: dict[str, Any]) -> StatusInfo:
-        """Take the partner's receipts for our bundles (signed notes); anything else fails, named."""
+        """Take the partner's receipts for our bundles (signed notes, all in one unit of work), consent
+        requests and incident reports; anything else fails, named."""
         partner = self._services.partners.get(party)
         objects = envelope.get("objects", [])
-        good: list[StatusDetail] = []
-        bad: list[StatusDetail] = []
+        outcome: list[tuple[str, str, str | None]] = []  # (id, version, why not) in the order given
+        receipts: list[tuple[int, dict[str, Any]]] = []
         for obj in objects if isinstance(objects, list) else []:
             oid = str(obj.get("id", "")) if isinstance(obj, dict) else ""
             version = str(obj.get("modified", "")) if isinstance(obj, dict) else ""
+            outcome.append((oid, version, None))
             if partner is None or collection != collection_id(party) or not isinstance(obj, dict):
-                bad.append(StatusDetail(oid, version, "not a receipt from this partner for its collection"))
-                continue
-            try:
-                with self._lock:
-                    self._take(obj, partner)
-            except GsomiaError as exc:
-                bad.append(StatusDetail(oid, version, str(exc)[:500]))
-                continue
-            good.append(StatusDetail(oid, version))
-        status = StatusInfo(str(uuid.uuid4()), "complete", datetime.now(UTC), tuple(good), tuple(bad))
+                outcome[-1] = (oid, version, "not a receipt from this partner for its collection")
+            elif note_kind(obj) == "receipt":
+                receipts.append((len(outcome) - 1, obj))
+            else:
+                try:
+                    with self._lock:
+                        self._take(obj, partner)
+                except GsomiaError as exc:
+                    outcome[-1] = (oid, version, str(exc)[:500])
+        if receipts and partner is not None:
+            with self._lock:
+                answers = self._services.sync.take_receipts([obj for _, obj in receipts], partner)
+            for (at, _), why in zip(receipts, answers, strict=True):
+                oid, version, _ = outcome[at]
+                outcome[at] = (oid, version, None if why is None else why[:500])
+        good = tuple(StatusDetail(oid, version) for oid, version, why in outcome if why is None)
+        bad = tuple(StatusDetail(oid, version, why) for oid, version, why in outcome if why is not None)
+        status = StatusInfo(str(uuid.uuid4()), "complete", datetime.now(UTC), good, bad)
         with self._lock:
             self._statuses[status.id] = (party, status)
         return status
@@ -124,9 +136,7 @@ class NodeTaxiiSource:
     def _take(self, obj: dict[str, Any], partner: Partner) -> None:
         kind = note_kind(obj)
         exchange = self._services.sync.consents
-        if kind == "receipt":
-            self._services.sync.take_receipt(obj, partner)
-        elif kind == "consent-request" and exchange is not None:
+        if kind == "consent-request" and exchange is not None:
             exchange.take_request(obj, partner)
         elif kind == "incident" and self._services.sync.incidents is not None:
             self._services.sync.incidents.take(obj, partner)

@@ -27,6 +27,7 @@ from gsomia.domain.model import Item, Party
 from gsomia.domain.world import World
 from gsomia.exchange.bundle import ItemMeta, Shipment, build_bundle
 from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
+from gsomia.peers.partners import Partner
 from gsomia.services.ports import OutboxRow, ReleaseRow, ShipmentRow, ShipmentStore
 
 RANGE = 500  # releases read (and bundles built) per step of a catch-up
@@ -59,7 +60,8 @@ class Shipping:
 
         Callers serialize calls (the TAXII source holds its lock); another process doing the same at the
         same time only makes rows that are then dropped."""
-        if self._services.partners.get(party) is None:
+        partner = self._services.partners.get(party)
+        if partner is None:
             return
         last = self._shipments.last(party)
         scanned = max(self._scanned.get(party, 0), last.release_seq if last is not None else 0)
@@ -79,9 +81,12 @@ class Shipping:
                 latest = uow.latest_head()
             head = latest[1] if latest is not None else self._services.audit.head().to_dict()
             made: list[ShipmentRow] = []
+            vouching = self._vouching([row for row, _ in wanted], party)
             for row, box in wanted:
                 added = max(added, _stamp(_moment(row.recorded)))
-                objects = self._bundle_objects(world, row, box, party, head)
+                bundle = self._build(world, row, box, partner, head)
+                objects = [[place, bundle["objects"][place]] for place in OWN_PLACES]
+                objects += [[NOTE_PLACE + n, note] for n, note in enumerate(vouching.get(row.seq, []))]
                 made.append(ShipmentRow(row.seq, party, added, json.dumps(objects, ensure_ascii=False)))
             self._shipments.add(made)
             if rows:
@@ -90,30 +95,22 @@ class Shipping:
             if len(rows) < RANGE:
                 return
 
-    def _bundle_objects(
-        self, world: World, row: ReleaseRow, box: OutboxRow, party: str, head: dict[str, Any]
-    ) -> list[list[Any]]:
-        """``[place, object]`` for the release's own objects and the consent notes that ride with it."""
-        bundle = self._build(world, row, box, party, head)
-        own = [[place, bundle["objects"][place]] for place in OWN_PLACES]
-        notes = [[NOTE_PLACE + n, note] for n, note in enumerate(self._vouching(row, party))]
-        return own + notes
-
-    def _vouching(self, row: ReleaseRow, party: str) -> list[dict[str, Any]]:
-        """The originator's signed consent that lets this node pass on an item it holds (rule 6): it
-        travels with the release, for the recipient's node to check."""
+    def _vouching(self, rows: Sequence[ReleaseRow], party: str) -> dict[int, list[dict[str, Any]]]:
+        """Release seq -> the originator's signed consents that let this node pass on an item it holds
+        (rule 6): they travel with the release, for the recipient's node to check."""
         exchange = self._services.sync.consents
-        if exchange is None or row.holder != self._services.settings.party:
-            return []
-        return exchange.notes_for_release(row.holder, party, row.item)
+        me = self._services.settings.party
+        held = [row for row in rows if row.holder == me]
+        if exchange is None or not held:
+            return {}
+        notes = exchange.notes_for_releases(me, party, [row.item for row in held])
+        return {row.seq: notes[row.item] for row in held}
 
     def _build(
-        self, world: World, row: ReleaseRow, box: OutboxRow, party: str, head: dict[str, Any]
+        self, world: World, row: ReleaseRow, box: OutboxRow, partner: Partner, head: dict[str, Any]
     ) -> dict[str, Any]:
         services = self._services
-        partner = services.partners.get(party)
-        if partner is None:
-            raise PermissionError(f"{party} is not a partner of this node")
+        party = partner.party
         item: Item = world.items[row.item]
         recipient_level = str(row.decision.get("marking") or "")
         created = _moment(row.recorded)

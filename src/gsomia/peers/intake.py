@@ -1,0 +1,312 @@
+"""Taking a partner's bundles: checked one by one, written a chunk of bundles per unit of work.
+
+:class:`Intake` takes the bundles of one pull :data:`CHUNK` at a time, each chunk in one unit of work (one
+transaction, one signed head) instead of one per bundle. Within a chunk every bundle is still looked up by
+its key before it is taken, and the lookups see what the same unit of work wrote before, so a bundle
+served twice in one pull is recorded once. An unexpected exception rolls back the chunk in progress only:
+the chunks committed before it stay, and the next sync finds their bundles on record and takes the rest.
+
+A pull can start where the last one stopped: the partner's server tells the greatest ``date_added`` it
+served (``X-TAXII-Date-Added-Last``), kept as a ``pull-cursor`` record per partner; the next pull asks only
+for objects added after it, less :data:`MARGIN` (:func:`pull_since`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from gsomia.domain import engine
+from gsomia.domain.errors import GsomiaError
+from gsomia.domain.lifecycle import Timeline
+from gsomia.domain.model import Consent, Item
+from gsomia.domain.world import World
+from gsomia.exchange.bundle import EXTENSION_ID, Opened, open_bundle
+from gsomia.exchange.errors import BundleError, ExchangeError
+from gsomia.services import journal, worlddata
+from gsomia.services.items import body_aad
+from gsomia.services.ports import KeyRing, Store, UnitOfWork
+from gsomia.services.worldbook import Worldbook
+
+from .clock import stix_now
+from .partners import Partner
+
+CHUNK = 200
+"""Bundles taken per unit of work. Each unit checks the log before it starts and signs a head when it
+commits; a chunk shares that cost among its bundles, and a crash loses at most the chunk in progress."""
+
+MARGIN = timedelta(seconds=10)
+"""How much earlier than the kept cursor an incremental pull starts. The server's ``date_added`` is a
+release's recorded time, stamped before its transaction commits: a release (or a consent decision) stamped
+just before a concurrent pull can commit after that pull read the collection, with a ``date_added`` below
+the greatest the pull saw; a step back of the partner's clock does the same. Starting 10 seconds earlier
+takes those in. What is pulled again is recognized by its key (the bundle id) and costs one lookup."""
+
+Found = tuple[str, dict[str, Any] | None, str]
+"""A bundle as :func:`gsomia.exchange.bundle.bundles_from_objects` rebuilt it: (report id, bundle or
+None, the problem when None)."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One bundle as this node took it: accepted, or quarantined with the reason."""
+
+    bundle: str
+    sender: str
+    status: str  # accepted | forwarding | quarantined
+    reason: str
+    item: str | None = None
+    originator: str | None = None
+    route: tuple[str, ...] = ()
+    level: str | None = None  # the originator's level
+    marking: str | None = None  # this node's equivalent
+    new: bool = True  # False when it was already on record (a repeated pull)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bundle": self.bundle,
+            "sender": self.sender,
+            "status": self.status,
+            "reason": self.reason,
+            "item": self.item,
+            "originator": self.originator,
+            "route": list(self.route),
+            "level": self.level,
+            "marking": self.marking,
+        }
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    if size < 1:
+        raise ValueError(f"a chunk holds at least one bundle, not {size}")
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# -- the pull cursor --------------------------------------------------------------------------------
+def kept_cursor(store: Store, party: str) -> str | None:
+    """The greatest ``date_added`` taken from ``party``'s collection, as last recorded (None if never)."""
+    with store.read() as uow:
+        found = uow.item_records([party], kind="pull-cursor")
+    last = found[-1].data.get("date_added") if found else None
+    return last if isinstance(last, str) else None
+
+
+def pull_since(cursor: str | None) -> str | None:
+    """What to ask for as ``added_after``: ``cursor`` less :data:`MARGIN` (None, everything, if no cursor
+    or one that is not a timestamp)."""
+    moment = _moment(cursor)
+    if moment is None or moment - datetime.min.replace(tzinfo=UTC) < MARGIN:
+        return None  # no cursor, or one too early to start before: everything
+    return _stamp(moment - MARGIN)
+
+
+def keep_cursor(store: Store, party: str, kept: str | None, last: str | None, since: str | None) -> bool:
+    """Record ``last`` as ``party``'s cursor if it is later than ``kept`` (True if it was recorded). Called
+    once every chunk of the pull committed: a crash before only means the next pull starts earlier."""
+    reached = _moment(last)
+    before = _moment(kept)
+    if reached is None or (before is not None and reached <= before):
+        return False
+    with store.begin() as uow:
+        data = {"date_added": last, "added_after": since, "at": stix_now()}
+        journal.add_record(uow, "pull-cursor", party, data)
+    return True
+
+
+def _moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- taking the bundles -----------------------------------------------------------------------------
+class Intake:
+    """Checks bundles from partners and keeps or quarantines them, a chunk per unit of work."""
+
+    def __init__(self, store: Store, keys: KeyRing, worldbook: Worldbook, party: str) -> None:
+        self._store = store
+        self._keys = keys
+        self._worldbook = worldbook
+        self._party = party
+
+    def take(self, partner: Partner, found: Sequence[Found], vouched: list[Consent]) -> list[Received]:
+        """Take ``found`` (pulled from ``partner``) in one unit of work, in order: all of it is recorded
+        when this returns, none of it if it raises. ``vouched``: the consents that travelled with it."""
+        with self._store.begin() as uow:
+            return [self._take(uow, partner, *one, vouched) for one in found]
+
+    def _take(
+        self,
+        uow: UnitOfWork,
+        partner: Partner,
+        report: str,
+        bundle: dict[str, Any] | None,
+        problem: str,
+        vouched: list[Consent],
+    ) -> Received:
+        key = str(bundle["id"]) if bundle is not None else report
+        known = received(uow, key)
+        if known is not None:
+            return _again(known)
+        if bundle is None:
+            return self._quarantine(uow, key, partner.party, problem)
+        try:
+            opened = open_bundle(bundle, partner.card, self._keys.hpke_private(), recipient=self._party)
+        except ExchangeError as exc:
+            return self._quarantine(uow, key, partner.party, str(exc))
+        return self._check_and_store(uow, key, partner, opened, vouched)
+
+    def _check_and_store(
+        self, uow: UnitOfWork, key: str, partner: Partner, opened: Opened, vouched: list[Consent]
+    ) -> Received:
+        shipment = opened.shipment
+        meta = shipment.item
+        if shipment.sender != partner.party:
+            return self._quarantine(
+                uow, key, partner.party, f"sent by {shipment.sender}, pulled from {partner.party}"
+            )
+        item = Item(meta.id, shipment.originator, meta.level, meta.topics, meta.releasable_to, meta.caveats)
+        route = tuple(str(p) for p in shipment.route)
+        me = self._party
+        if me not in route[1:] or route[route.index(me, 1) - 1] != shipment.sender:
+            why = f"the route {' → '.join(route)} does not have {shipment.sender} hand it to {me}"
+            return self._quarantine(uow, key, partner.party, why)
+        holder, final = route[0], route[-1]
+        world = self._worldbook.world_in(uow)
+        try:
+            world.fits(item)
+            facts = world if not vouched else WithConsents(world, vouched)
+            decision = engine.decide(facts, item, final, shipment.decided, holder)
+        except GsomiaError as exc:
+            return self._quarantine(uow, key, partner.party, f"not an item of this node's world: {exc}")
+        if not decision.allowed or tuple(decision.route) != route:
+            failing = next((r for r in decision.reasons if not r.ok), None)
+            why = f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
+            if decision.allowed:
+                why = f"they allow it by {' → '.join(decision.route)} only"
+            return self._quarantine(
+                uow,
+                key,
+                partner.party,
+                f"this node's agreements do not allow {holder} to send {meta.id} to {final} by "
+                f"{' → '.join(route)} on {shipment.decided}: {why}",
+            )
+        if uow.item_records([meta.id]):
+            return self._quarantine(
+                uow, key, partner.party, f"item id {meta.id!r} is already used on this node"
+            )
+        data = worlddata.to_record(worlddata.item_data(item))
+        journal.add_record(uow, "item", item.id, data)
+        journal.add_body(uow, item.id, self._keys.seal(shipment.body, body_aad(item.id)))
+        forwarding = final != me
+        marking = world.holder_level(item, me, shipment.decided) if forwarding else decision.marking
+        accepted = Received(
+            key,
+            partner.party,
+            "forwarding" if forwarding else "accepted",
+            f"to {final}, as the route's conduit" if forwarding else "",
+            item.id,
+            item.originator,
+            route,
+            item.level,
+            marking,
+        )
+        self._record(uow, accepted, shipment.log_head)
+        return accepted
+
+    def _quarantine(self, uow: UnitOfWork, key: str, sender: str, reason: str) -> Received:
+        found = Received(key, sender, "quarantined", reason[:2000])
+        self._record(uow, found, None)
+        return found
+
+    def _record(self, uow: UnitOfWork, taken: Received, head: dict[str, Any] | None) -> None:
+        data = {**taken.to_dict(), "at": stix_now(), "sender_head": head}
+        journal.add_record(uow, "received", taken.bundle, data)
+
+
+def received(uow: UnitOfWork, key: str) -> Received | None:
+    """The bundle ``key`` as it was taken (its newest ``received`` record), or None if it never was."""
+    found = uow.item_records([key], kind="received")
+    return from_record(found[-1].data) if found else None
+
+
+def _again(known: Received) -> Received:
+    return Received(
+        known.bundle,
+        known.sender,
+        known.status,
+        known.reason,
+        known.item,
+        known.originator,
+        known.route,
+        known.level,
+        known.marking,
+        new=False,
+    )
+
+
+def from_record(data: dict[str, Any]) -> Received:
+    """A ``received`` record's data as the :class:`Received` it recorded."""
+    route: Sequence[str] = data.get("route") or ()
+    return Received(
+        str(data["bundle"]),
+        str(data["sender"]),
+        str(data["status"]),
+        str(data.get("reason", "")),
+        data.get("item"),
+        data.get("originator"),
+        tuple(route),
+        data.get("level"),
+        data.get("marking"),
+    )
+
+
+def decided(bundle: dict[str, Any]) -> str:
+    """The day the release in ``bundle`` was decided for (read after the bundle was opened and checked)."""
+    for obj in bundle["objects"]:
+        if obj.get("type") == "report":
+            return str(obj["extensions"][EXTENSION_ID]["release"]["decided"])
+    raise BundleError("the bundle has no report")
+
+
+class WithConsents:
+    """A world's facts, with consents more: those an originator signed that travel with a release."""
+
+    def __init__(self, world: World, consents: list[Consent]) -> None:
+        self._world = world
+        self._consents = consents
+
+    def timelines_naming(self, a: str, b: str) -> Sequence[Timeline]:
+        return self._world.timelines_naming(a, b)
+
+    def conduits(self) -> Sequence[Timeline]:
+        return self._world.conduits()
+
+    def holder_level(self, item: Item, holder: str, at: date) -> str | None:
+        return self._world.holder_level(item, holder, at)
+
+    def find_consent(self, item: Item, sender: str, receiver: str, at: date) -> Consent | None:
+        for consent in self._consents:
+            if consent.originator in (None, item.originator) and consent.covers(item, sender, receiver, at):
+                return consent
+        return self._world.find_consent(item, sender, receiver, at)

@@ -1,0 +1,300 @@
+"""Receiving in chunks, at the services' level: two memory nodes (KOR serving, JPN pulling) in-process.
+
+KOR's collection for JPN is read from its NodeTaxiiSource (what `gsomia serve` serves), by a pull that
+filters on ``added_after`` and reports the greatest ``date_added`` served, as the TAXII client does from
+the ``X-TAXII-Date-Added-Last`` headers. The HTTP path itself is covered by test_two_nodes.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gsomia
+from gsomia.bootstrap import Services, compose
+from gsomia.config import Settings
+from gsomia.crypto import NodeKeys
+from gsomia.exchange.bundle import EXTENSION_ID
+from gsomia.peers import intake
+from gsomia.peers.intake import Intake
+from gsomia.services import journal
+from gsomia.store.memory import MemoryStore
+from gsomia.web.node_source import NodeTaxiiSource, collection_id
+from gsomia.web.taxii import PageQuery, format_timestamp, parse_timestamp
+
+WORLD = Path(gsomia.__file__).parent / "scenarios" / "korea-japan-2019.yaml"
+URL = "http://kor.invalid"
+
+
+@dataclass
+class Clock:
+    """KOR's clock: a release's recorded time is its ``date_added`` in the collection."""
+
+    now: datetime = field(default_factory=lambda: datetime(2024, 5, 1, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=5)
+        return self.now
+
+
+@dataclass
+class Pair:
+    kor: Services
+    jpn: Services
+    clock: Clock
+    asked: list[str | None] = field(default_factory=list)  # the added_after of each pull
+
+    def release(self, *ids: str) -> None:
+        for item in ids:
+            self.kor.items.add_item(item, "KOR", "KR-II", ["dprk-missile"], body=f"body of {item}".encode())
+            assert self.kor.releases.release(item, "JPN", "2019-10-01").decision.allowed
+
+    def pull(
+        self, url: str, party: str, token: str, added_after: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """KOR's collection for ``party`` as its TAXII server serves it."""
+        assert (url, party) == (URL, "JPN")
+        assert self.kor.partners.authenticate(party, token) == "JPN"
+        self.asked.append(added_after)
+        after = None if added_after is None else parse_timestamp(added_after)
+        page = NodeTaxiiSource(self.kor).page(collection_id(party), party, PageQuery(added_after=after))
+        assert not page.more
+        last = format_timestamp(page.entries[-1].date_added) if page.entries else None
+        return [dict(e.data) for e in page.entries], last
+
+    def received(self) -> list[str]:
+        """The keys of JPN's ``received`` records, in order (a key twice would be a bundle taken twice)."""
+        with self.jpn.store.read() as uow:
+            return [r.key for r in uow.item_records_page(0, 10_000, kind="received")]
+
+    def items(self) -> set[str]:
+        with self.jpn.store.read() as uow:
+            return {r.key for r in uow.item_records_page(0, 10_000)}
+
+    def cursors(self) -> list[dict[str, Any]]:
+        with self.jpn.store.read() as uow:
+            return [dict(r.data) for r in uow.item_records(["KOR"], kind="pull-cursor")]
+
+
+def _node(tmp: Path, party: str, clock: Clock | None = None) -> Services:
+    settings = Settings.resolve({"node_dir": str(tmp / party.lower()), "party": party})
+    services = (
+        compose(MemoryStore(), NodeKeys.generate(), settings)
+        if clock is None
+        else compose(MemoryStore(), NodeKeys.generate(), settings, clock)
+    )
+    services.import_world(WORLD)
+    return services
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
+    clock = Clock()
+    kor, jpn = _node(tmp_path, "KOR", clock), _node(tmp_path, "JPN")
+    token = kor.partners.add(jpn.partners.own_card()).token
+    jpn.partners.add(kor.partners.own_card(URL), url=URL, token=token)
+    yield Pair(kor, jpn, clock)
+    kor.close()
+    jpn.close()
+
+
+@pytest.fixture
+def chunks_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Chunks of two bundles; the size of each chunk taken (one unit of work each), in order."""
+    monkeypatch.setattr(intake, "CHUNK", 2)
+    sizes: list[int] = []
+    take = Intake.take
+
+    def counted(self: Intake, partner: Any, found: Any, vouched: Any) -> Any:
+        sizes.append(len(found))
+        return take(self, partner, found, vouched)
+
+    monkeypatch.setattr(Intake, "take", counted)
+    return sizes
+
+
+def test_bundles_are_taken_two_a_unit_of_work_each_once_and_receipted_with_the_head_after_their_chunk(
+    pair: Pair, chunks_taken: list[int]
+):
+    ids = [f"K-C-{n}" for n in range(5)]
+    pair.release(*ids)
+    pushed: list[dict[str, Any]] = []
+
+    def push(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        pushed.extend(notes)
+
+    taken = pair.jpn.sync.run(pair.pull, push=push)
+    assert chunks_taken == [2, 2, 1]
+    assert [(r.item, r.status, r.new) for r in taken] == [(i, "accepted", True) for i in ids]
+    assert len(pair.received()) == 5
+    assert len(set(pair.received())) == 5
+    assert ids[0] in pair.items()
+    assert set(ids) <= pair.items()
+    assert [pair.jpn.items.body(i) for i in ids] == [f"body of {i}".encode() for i in ids]
+    assert pair.jpn.audit.verify().ok
+
+    # one receipt per bundle; those of a chunk show the head that chunk's unit of work signed
+    with pair.jpn.store.read() as uow:
+        heads = {h["size"]: h for h in uow.heads()}
+    sizes = [n["extensions"][EXTENSION_ID]["receipt"]["receiver_head"]["size"] for n in pushed]
+    assert len(sizes) == 5
+    assert all(size in heads for size in sizes)
+    assert sizes[0] == sizes[1] < sizes[2] == sizes[3] < sizes[4]
+
+    # KOR takes the five receipts at once, as its TAXII server does
+    partner = pair.kor.partners.get("JPN")
+    assert partner is not None
+    assert pair.kor.sync.take_receipts(pushed, partner) == [None] * 5
+    assert sorted(r["bundle"] for r in pair.kor.sync.receipts()) == sorted(pair.received())
+
+
+def test_a_second_sync_stores_nothing_twice(pair: Pair, chunks_taken: list[int]):
+    pair.release("K-R-1", "K-R-2", "K-R-3")
+    first = pair.jpn.sync.run(pair.pull)
+    again = pair.jpn.sync.run(pair.pull, full=True)
+    assert [(r.bundle, r.new) for r in again] == [(r.bundle, False) for r in first]
+    incremental = pair.jpn.sync.run(pair.pull)  # the margin takes the last releases in again: known
+    assert {r.new for r in incremental} == {False}
+    assert Counter(pair.received()) == Counter({r.bundle: 1 for r in first})
+    assert pair.jpn.audit.verify().ok
+
+
+def test_a_crash_in_the_second_chunk_keeps_the_first_and_the_next_sync_takes_the_rest_once(
+    pair: Pair, chunks_taken: list[int], monkeypatch: pytest.MonkeyPatch
+):
+    ids = [f"K-X-{n}" for n in range(5)]
+    pair.release(*ids)
+    add_record = journal.add_record
+    written = Counter[str]()
+
+    def failing(uow: Any, kind: str, key: str, data: dict[str, Any]) -> Any:
+        written[kind] += 1
+        if kind == "received" and written[kind] == 4:  # the second bundle of the second chunk
+            raise OSError("disk gone")
+        return add_record(uow, kind, key, data)
+
+    monkeypatch.setattr(journal, "add_record", failing)
+    with pytest.raises(OSError, match="disk gone"):
+        pair.jpn.sync.run(pair.pull)
+    assert chunks_taken == [2, 2]
+    assert pair.items() >= set(ids[:2])
+    assert not pair.items() & set(ids[2:])
+    assert len(pair.received()) == 2
+    with pair.jpn.store.read() as uow:
+        assert uow.body_items(ids) == set(ids[:2])
+    assert pair.cursors() == []  # the pull did not finish: no cursor
+    assert pair.jpn.audit.verify().ok
+
+    monkeypatch.setattr(journal, "add_record", add_record)
+    taken = pair.jpn.sync.run(pair.pull)
+    assert pair.asked == [None, None]  # no cursor was kept, so everything again
+    assert [(r.item, r.new) for r in taken] == [(i, n >= 2) for n, i in enumerate(ids)]
+    assert len(pair.received()) == 5
+    assert len(set(pair.received())) == 5
+    assert set(ids) <= pair.items()
+    assert pair.jpn.audit.verify().ok
+
+
+def _reports(pair: Pair, added_after: str | None) -> list[str]:
+    """The items whose releases KOR serves JPN added after ``added_after``."""
+    objects, _ = pair.pull(URL, "JPN", pair.jpn.partners.pull_token(_kor(pair)) or "", added_after)
+    pair.asked.pop()
+    return [o["extensions"][EXTENSION_ID]["item"]["id"] for o in objects if o["type"] == "report"]
+
+
+def _kor(pair: Pair) -> Any:
+    found = pair.jpn.partners.get("KOR")
+    assert found is not None
+    return found
+
+
+def test_the_cursor_is_kept_and_the_next_pull_starts_there_less_the_margin_and_full_starts_nowhere(
+    pair: Pair,
+):
+    pair.release("K-P-1")
+    pair.clock.now += timedelta(hours=1)
+    pair.release("K-P-2")
+    assert [r.new for r in pair.jpn.sync.run(pair.pull)] == [True, True]
+    assert pair.asked == [None]
+    (cursor,) = pair.cursors()
+    served_last = parse_timestamp(cursor["date_added"])
+    assert served_last == pair.clock.now  # K-P-2's release: the greatest date_added served
+    assert cursor["added_after"] is None
+
+    pair.jpn.sync.run(pair.pull)  # nothing new: the cursor stays, no record added
+    assert parse_timestamp(str(pair.asked[-1])) == served_last - intake.MARGIN
+    assert len(pair.cursors()) == 1
+    assert _reports(pair, pair.asked[-1]) == ["K-P-2"]  # what that pull was served: not K-P-1
+
+    pair.clock.now += timedelta(hours=1)
+    pair.release("K-P-3")
+    pair.jpn.sync.run(pair.pull)
+    assert parse_timestamp(str(pair.asked[-1])) == served_last - intake.MARGIN
+    newer = pair.cursors()[-1]
+    assert len(pair.cursors()) == 2
+    assert parse_timestamp(newer["date_added"]) == pair.clock.now
+    assert newer["added_after"] == pair.asked[-1]
+    assert {"K-P-1", "K-P-2", "K-P-3"} <= pair.items()
+
+    full = pair.jpn.sync.run(pair.pull, full=True)
+    assert pair.asked[-1] is None
+    assert [(r.item, r.new) for r in full] == [("K-P-1", False), ("K-P-2", False), ("K-P-3", False)]
+    assert len(pair.cursors()) == 2  # a full pull that reached no further keeps the cursor as it was
+    assert len(pair.received()) == 3
+
+
+def test_an_incremental_pull_takes_releases_whose_shared_objects_an_earlier_pull_carried(pair: Pair):
+    """Only K-P-2's and K-P-3's objects are served the second time: gsomia's identity, its extension
+    definition and KOR's identity came with K-P-1 (bundles_from_objects fills those in)."""
+    pair.release("K-P-1")
+    pair.clock.now += timedelta(hours=1)
+    pair.release("K-P-2")
+    pair.jpn.sync.run(pair.pull)
+    pair.clock.now += timedelta(hours=1)
+    pair.release("K-P-3")
+    taken = pair.jpn.sync.run(pair.pull)
+    assert [(r.item, r.status, r.new) for r in taken] == [
+        ("K-P-2", "accepted", False),
+        ("K-P-3", "accepted", True),
+    ], [r.reason for r in taken]
+    assert len(pair.received()) == 3
+
+
+def test_a_pull_answering_objects_alone_is_taken_and_keeps_no_cursor(pair: Pair):
+    pair.release("K-L-1")
+    taken = pair.jpn.sync.run(lambda *args: pair.pull(*args)[0])
+    assert [(r.item, r.status) for r in taken] == [("K-L-1", "accepted")]
+    assert pair.cursors() == []
+
+
+def test_take_receipts_keeps_the_good_ones_and_names_the_bad(pair: Pair):
+    pair.release("K-T-1", "K-T-2")
+    pushed: list[dict[str, Any]] = []
+    pair.jpn.sync.run(pair.pull, push=lambda u, p, t, notes: pushed.extend(notes))
+    assert len(pushed) == 2
+    forged = {**pushed[1], "extensions": {**pushed[1]["extensions"]}}
+    body = dict(forged["extensions"][EXTENSION_ID])
+    body["receipt"] = {**body["receipt"], "status": "quarantined"}
+    forged["extensions"][EXTENSION_ID] = body
+    partner = pair.kor.partners.get("JPN")
+    assert partner is not None
+
+    answers = pair.kor.sync.take_receipts([pushed[0], forged, {"type": "note"}, pushed[0]], partner)
+    assert answers[0] is None
+    assert answers[3] is None
+    assert "signature is not JPN's" in str(answers[1])
+    assert "not a gsomia receipt" in str(answers[2])
+    (kept,) = pair.kor.sync.receipts()
+    assert (kept["receiver"], kept["status"], kept["note"]) == ("JPN", "accepted", pushed[0]["id"])
+
+    assert pair.kor.sync.take_receipts(pushed, partner) == [None, None]  # the first again, the second new
+    assert [r["note"] for r in pair.kor.sync.receipts()] == [pushed[0]["id"], pushed[1]["id"]]
+    assert pair.kor.sync.take_receipt(pushed[1], partner).receiver == "JPN"  # one at a time, still once
+    assert len(pair.kor.sync.receipts()) == 2
+    assert pair.kor.audit.verify().ok
