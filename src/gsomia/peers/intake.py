@@ -37,12 +37,12 @@ CHUNK = 200
 """Bundles taken per unit of work. Each unit checks the log before it starts and signs a head when it
 commits; a chunk shares that cost among its bundles, and a crash loses at most the chunk in progress."""
 
-MARGIN = timedelta(seconds=10)
-"""How much earlier than the kept cursor an incremental pull starts. The server's ``date_added`` is a
-release's recorded time, stamped before its transaction commits: a release (or a consent decision) stamped
-just before a concurrent pull can commit after that pull read the collection, with a ``date_added`` below
-the greatest the pull saw; a step back of the partner's clock does the same. Starting 10 seconds earlier
-takes those in. What is pulled again is recognized by its key (the bundle id) and costs one lookup."""
+MARGIN = timedelta(seconds=1)
+"""How much earlier than the kept cursor an incremental pull starts. A partner's ``date_added`` is a
+release's recorded time, to the millisecond, stamped under its node's writer lock, so releases commit in
+the order of their stamps; but two can share a millisecond, and the second may commit just after a pull
+that saw the first. Starting a second earlier takes it in; a larger step back of the partner's clock needs
+``gsomia sync --full``. What is pulled again is recognized by its key (the bundle id): one lookup each."""
 
 Found = tuple[str, dict[str, Any] | None, str]
 """A bundle as :func:`gsomia.exchange.bundle.bundles_from_objects` rebuilt it: (report id, bundle or

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from gsomia.domain.errors import GsomiaError
 
-from .node_source import collection_id
-from .taxii import format_timestamp, parse_timestamp
+from .collections import collection_id
+from .stamps import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     import requests

@@ -32,18 +32,13 @@ from gsomia.services import journal
 from gsomia.services.ports import ShipmentRow
 from gsomia.store.shipments import shipment_store_for
 
+from .collections import collection_id as collection_id
 from .shipping import OWN_PLACES, Shipping, release_objects
 from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusDetail, StatusInfo, parse_timestamp
 
-NAMESPACE = uuid.UUID("5d0c7e0e-3b5a-4f0e-9a59-6f1f2c2b7a10")
 OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
 REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
 NOTE_SEQ = 2**62  # consent decisions come after every release object of the same instant
-
-
-def collection_id(party: str) -> str:
-    """The id of the collection of releases addressed to ``party`` (the same on every serve)."""
-    return str(uuid.uuid5(NAMESPACE, f"releases-to:{party}"))
 
 
 class NodeTaxiiSource:

@@ -30,9 +30,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from gsomia.domain.errors import GsomiaError
-
 from .problems import TAXII_MEDIA_TYPE
+from .stamps import TaxiiInputError as TaxiiInputError
+from .stamps import format_timestamp as format_timestamp
+from .stamps import parse_timestamp as parse_timestamp
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 API_ROOT = "gsomia"
@@ -41,16 +42,11 @@ MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # bytes in a pushed envelope
 MAX_MATCH_VALUES = 100  # values in one match[...] filter
 
 _CHALLENGE = 'Basic realm="gsomia", charset="UTF-8", Bearer realm="gsomia"'
-_TIMESTAMP = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z")
 _STIX_TYPE = re.compile(r"[a-z][a-z0-9-]{0,249}")
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _STIX_ID = re.compile(rf"[a-z][a-z0-9-]{{0,249}}--{_UUID}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-
-class TaxiiInputError(GsomiaError):
-    """A TAXII request parameter, token or body that cannot be used; the message says what to send."""
 
 
 # ---------------------------------------------------------------------------------------------- the source
@@ -192,26 +188,6 @@ class TaxiiSource(Protocol):
 
 
 # ------------------------------------------------------------------------------------ timestamps and tokens
-
-
-def parse_timestamp(text: str) -> datetime:
-    """A TAXII/STIX timestamp (``2024-05-01T12:00:00.123Z``, UTC) as an aware datetime.
-
-    Fractions beyond microseconds are dropped."""
-    found = _TIMESTAMP.fullmatch(text)
-    if found is None:
-        raise TaxiiInputError(f"{text[:40]!r} is not a timestamp; use the form 2024-05-01T12:00:00.000Z")
-    year, month, day, hour, minute, second = (int(p) for p in found.groups()[:6])
-    micro = int((found.group(7) or "0")[:6].ljust(6, "0"))
-    try:
-        return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
-    except ValueError as error:
-        raise TaxiiInputError(f"{text!r} is not a valid timestamp ({error})") from None
-
-
-def format_timestamp(moment: datetime) -> str:
-    """An aware datetime as a TAXII timestamp with microseconds: it parses back to the same instant."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def encode_next(collection_id: str, cursor: Cursor) -> str:
