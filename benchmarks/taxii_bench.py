@@ -831,6 +831,8 @@ def serve(source: str, count: int, port: int) -> None:
 
 
 def _sizes(text: str) -> tuple[int, ...]:
+    if not text.strip():
+        return ()  # none: e.g. --ingest-sizes "" for a source that takes no pushed objects (a node's own)
     try:
         sizes = tuple(int(part.replace("_", "")) for part in text.split(","))
     except ValueError:

@@ -6,6 +6,8 @@ In-process (no HTTP; test_two_nodes.py covers that), on a memory node, a SQLite 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -174,3 +176,30 @@ def test_the_shipment_stores_keep_the_first_row_of_a_release_and_page_by_release
     assert store.last("KOR") is None
     assert store.first_at("JPN", "2024-05-01T09:00:04.000Z") == 5
     assert store.first_at("JPN", "2024-05-01T09:00:08.000Z") is None
+
+
+def test_a_server_builds_bundles_before_the_partner_asks(kor, monkeypatch):
+    built: list[int] = []
+    real = shipping.build_bundle
+
+    def counted(shipment: Any, *args: Any) -> dict[str, Any]:
+        built.append(shipment.release_seq)
+        return real(shipment, *args)
+
+    monkeypatch.setattr(shipping, "build_bundle", counted)
+    source = NodeTaxiiSource(kor)
+    stop = threading.Event()
+    worker = threading.Thread(target=source.prepare_forever, kwargs={"every": 0.01, "stop": stop})
+    worker.start()
+    try:
+        release(kor, "K-1", "K-2")
+        for _ in range(1000):  # the background round builds them (at most 10 s)
+            if len(built) == 2:
+                break
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        worker.join()
+    assert sorted(built) == [1, 2]
+    assert reports(everything(source)) == ["K-1", "K-2"]
+    assert sorted(built) == [1, 2]  # the page built nothing more

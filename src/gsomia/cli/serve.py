@@ -22,6 +22,8 @@ def serve(
 ) -> None:
     """Serve this node: partners pull the releases addressed to them over TAXII 2.1 (/taxii2/), each with
     the token gsomia partner add issued it."""
+    import threading
+
     import uvicorn  # deferred for start-up speed: the server stack loads only to serve
 
     from ..web.app import create_app, node_users
@@ -32,6 +34,8 @@ def serve(
         if not services.settings.party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
         source = NodeTaxiiSource(services)
+        # partners' bundles are built as releases are recorded (by any process), not when first asked for
+        threading.Thread(target=source.prepare_forever, name="gsomia-prepare", daemon=True).start()
         app = create_app(taxii_source=source, services=services, extra_routers=[peer_log_router(source)])
         base = f"http://{host}:{port}"
         typer.echo(f"gsomia node {services.settings.party}: open {base}/ui/ in a browser", err=True)

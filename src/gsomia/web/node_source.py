@@ -14,6 +14,7 @@ the withholding logged. Partners authenticate with the token issued by ``gsomia 
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,8 +38,12 @@ from .shipping import OWN_PLACES, Shipping, release_objects
 from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusDetail, StatusInfo, parse_timestamp
 
 OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
+PREPARE_EVERY = 1.0  # seconds between a server's rounds of building bundles before partners ask
 REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
 NOTE_SEQ = 2**62  # consent decisions come after every release object of the same instant
+
+
+_log = logging.getLogger(__name__)
 
 
 class NodeTaxiiSource:
@@ -71,6 +76,23 @@ class NodeTaxiiSource:
                 can_write=True,  # the partner adds its receipts here
             )
         ]
+
+    def prepare(self) -> None:
+        """Build the bundles of every partner's new releases now, before the partner asks for them (a
+        server does this in the background, so a sync finds them made)."""
+        for partner in self._services.partners.partners():
+            with self._lock:
+                self._shipping.catch_up(partner.party)
+
+    def prepare_forever(self, every: float = PREPARE_EVERY, stop: threading.Event | None = None) -> None:
+        """:meth:`prepare` every ``every`` seconds until ``stop`` is set; a failure is logged, and the next
+        round tries again (a partner's page builds what is missing in any case)."""
+        stop = stop or threading.Event()
+        while not stop.wait(every):
+            try:
+                self.prepare()
+            except Exception:  # the server must go on serving; the next round or page retries
+                _log.exception("building bundles for partners failed; retrying in %.0f s", every)
 
     def page(self, collection: str, party: str, query: PageQuery) -> Page:
         if collection != collection_id(party):
