@@ -10,6 +10,8 @@ to standard error. JPN reads with the benchmark's fixed token instead of the one
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +45,7 @@ def releases_for(objects: int) -> int:
 
 def node_source(objects: int) -> NodeTaxiiSource:
     folder = Path(tempfile.mkdtemp(prefix="gsomia-taxii-node-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the server stops on SIGTERM: exit runs
     init = [sys.executable, "-c", "from gsomia.cli import main; main()", "init", str(folder / "kor")]
     subprocess.run([*init, "--party", "KOR"], check=True, capture_output=True)
     services = build(Settings.load(folder / "kor"))
