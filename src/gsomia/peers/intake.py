@@ -152,8 +152,17 @@ class Intake:
     def take(self, partner: Partner, found: Sequence[Found], vouched: list[Consent]) -> list[Received]:
         """Take ``found`` (pulled from ``partner``) in one unit of work, in order: all of it is recorded
         when this returns, none of it if it raises. ``vouched``: the consents that travelled with it."""
+        keys = [str(bundle["id"]) if bundle is not None else report for report, bundle, _ in found]
         with self._store.begin() as uow:
-            return [self._take(uow, partner, *one, vouched) for one in found]
+            # what was taken before, read at once (the newest record per bundle); then kept up to date
+            known = {r.key: from_record(r.data) for r in uow.item_records(keys, kind="received")}
+            out = []
+            for key, one in zip(keys, found, strict=True):
+                earlier = known.get(key)
+                taken = _again(earlier) if earlier is not None else self._take(uow, partner, *one, vouched)
+                known[key] = taken
+                out.append(taken)
+            return out
 
     def _take(
         self,
@@ -165,9 +174,6 @@ class Intake:
         vouched: list[Consent],
     ) -> Received:
         key = str(bundle["id"]) if bundle is not None else report
-        known = received(uow, key)
-        if known is not None:
-            return _again(known)
         if bundle is None:
             return self._quarantine(uow, key, partner.party, problem)
         try:
@@ -242,12 +248,6 @@ class Intake:
     def _record(self, uow: UnitOfWork, taken: Received, head: dict[str, Any] | None) -> None:
         data = {**taken.to_dict(), "at": stix_now(), "sender_head": head}
         journal.add_record(uow, "received", taken.bundle, data)
-
-
-def received(uow: UnitOfWork, key: str) -> Received | None:
-    """The bundle ``key`` as it was taken (its newest ``received`` record), or None if it never was."""
-    found = uow.item_records([key], kind="received")
-    return from_record(found[-1].data) if found else None
 
 
 def _again(known: Received) -> Received:
