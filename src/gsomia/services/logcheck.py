@@ -27,7 +27,7 @@ from gsomia.ledger import (
 
 from . import journal
 from .errors import NodeError, StoredRowError
-from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, Store, UnitOfWork
+from .ports import KeyRing, LeafRow, OutboxRow, Record, ReleaseRow, Store, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ class Audit:
                 return VerifyReport(uow.leaf_count(), 0, (Fault(what),))
             faults = _leaf_faults(leaves)
             if records:
-                faults += _readable(lambda: _record_faults(uow, leaves) + _outbox_faults(uow))
+                faults += _readable(lambda: _rows_faults(uow, leaves))
                 faults += _readable(lambda: _body_faults(uow, leaves))
             tree = MerkleTree.build([leaf_hash(row.data) for row in leaves])
             faults += _readable(lambda: _node_faults(uow, tree))
@@ -195,7 +195,18 @@ def _body_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
     return faults
 
 
-def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
+def _rows_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
+    """The faults of the records, releases and outbox rows, each table read once."""
+    records, releases, outbox = uow.records(), uow.releases(), uow.outbox()
+    return _record_faults(leaves, records, releases, outbox) + _outbox_faults(releases, outbox)
+
+
+def _record_faults(
+    leaves: Sequence[LeafRow],
+    records: Sequence[Record],
+    releases: Sequence[ReleaseRow],
+    outbox: Sequence[OutboxRow],
+) -> list[Fault]:
     """Every record and release has exactly one leaf, holding exactly its canonical JSON, and vice versa."""
     by_ref: dict[str, LeafRow] = {}
     faults: list[Fault] = []
@@ -205,10 +216,10 @@ def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
                 Fault(f"leaf {row.index} repeats {row.ref} (already leaf {by_ref[row.ref].index})", row.index)
             )
         by_ref.setdefault(row.ref, row)
-    expected = {journal.record_ref(r.seq): canonical(journal.record_json(r)) for r in uow.records()}
-    expected |= _release_leaves(uow.releases(), uow.outbox())
-    kinds = {journal.record_ref(r.seq): journal.LEAF_KINDS.get(r.kind, "?") for r in uow.records()}
-    kinds |= {journal.release_ref(r.seq): "release" for r in uow.releases()}
+    expected = {journal.record_ref(r.seq): canonical(journal.record_json(r)) for r in records}
+    expected |= _release_leaves(releases, outbox)
+    kinds = {journal.record_ref(r.seq): journal.LEAF_KINDS.get(r.kind, "?") for r in records}
+    kinds |= {journal.release_ref(r.seq): "release" for r in releases}
     for ref, leaf in by_ref.items():
         if ref in kinds and leaf.kind != kinds[ref]:
             faults.append(
@@ -230,12 +241,12 @@ def _record_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
     return faults
 
 
-def _outbox_faults(uow: UnitOfWork) -> list[Fault]:
+def _outbox_faults(rows: Sequence[ReleaseRow], outbox: Sequence[OutboxRow]) -> list[Fault]:
     """Every allowed release has exactly one outbox row, to its recipient; a refused one has none."""
-    releases = {r.seq: r for r in uow.releases()}
+    releases = {r.seq: r for r in rows}
     faults: list[Fault] = []
     seen: set[int] = set()
-    for row in uow.outbox():
+    for row in outbox:
         release = releases.get(row.release_seq)
         if release is None or not release.allowed:
             what = "does not exist" if release is None else "was refused"
