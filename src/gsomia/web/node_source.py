@@ -17,6 +17,7 @@ import heapq
 import logging
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,7 @@ from .shipping import OWN_PLACES, Shipping, release_objects
 from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusDetail, StatusInfo, parse_timestamp
 
 OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
+STATUSES_KEPT = 10_000  # a push's status is kept for reading back until this many newer pushes
 PREPARE_EVERY = 1.0  # seconds between a server's rounds of building bundles before partners ask
 REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
 NOTE_SEQ = 2**62  # consent decisions come after every release object of the same instant
@@ -56,7 +58,8 @@ class NodeTaxiiSource:
         me = services.settings.party
         self._shared = shared_objects(me) if me else []  # served once, before any release
         stixcheck.warm()  # the bundles this source builds are validated: no request pays for the import
-        self._statuses: dict[str, tuple[str, StatusInfo]] = {}  # status id -> (party, status)
+        # status id -> (party, status): the newest STATUSES_KEPT pushes' statuses, for partners to read back
+        self._statuses: OrderedDict[str, tuple[str, StatusInfo]] = OrderedDict()
 
     @property
     def services(self) -> Services:
@@ -148,6 +151,8 @@ class NodeTaxiiSource:
         status = StatusInfo(str(uuid.uuid4()), "complete", datetime.now(UTC), good, bad)
         with self._lock:
             self._statuses[status.id] = (party, status)
+            while len(self._statuses) > STATUSES_KEPT:
+                self._statuses.popitem(last=False)
         return status
 
     def _take(self, obj: dict[str, Any], partner: Partner) -> None:
