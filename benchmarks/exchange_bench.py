@@ -12,7 +12,9 @@ registers them as partners and starts ``gsomia serve`` for KOR. Then, twice:
    syncing on a schedule pays).
 
 For each it prints the two stages' times and items/s, and end to end (both stages, one after the other);
-every rate is the quotient of two printed figures. ``--json`` prints them as one object.
+every rate is the quotient of two printed figures. ``--json`` prints them as one object. A third round
+releases the items in one transaction (``release-many``; each item is still added in a transaction of its
+own) and syncs as the second does.
 """
 
 from __future__ import annotations
@@ -53,11 +55,19 @@ def _port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _release(kor: Services, first: int, items: int) -> float:
+def _release(kor: Services, first: int, items: int, *, many: bool = False) -> float:
+    """Add ``items`` items and release each to JPN: one transaction per release, or (``many``) all the
+    releases in transactions of up to 10,000 (``Releases.release_many``, ``gsomia release-many``)."""
     began = time.perf_counter()
-    for n in range(first, first + items):
+    numbers = range(first, first + items)
+    for n in numbers:
         kor.items.add_item(f"K-B-{n}", "KOR", "KR-II", ["dprk-missile"], body=BODY)
-        kor.releases.release(f"K-B-{n}", "JPN", "2019-10-01")
+        if not many:
+            kor.releases.release(f"K-B-{n}", "JPN", "2019-10-01")
+    if many:
+        wanted = [(f"K-B-{n}", "JPN", "2019-10-01", None) for n in numbers]
+        for start in range(0, len(wanted), 10_000):
+            kor.releases.release_many(wanted[start : start + 10_000])
     return time.perf_counter() - began
 
 
@@ -126,6 +136,14 @@ def run(items: int = 1000) -> dict[str, Any]:
                 synced = time.perf_counter() - began
             accepted = sum(r.status == "accepted" and r.new for r in received)
             stages.append(_stage("Sync.run (a running JPN process)", items, released, synced, accepted))
+            with build(Settings.load(kor)) as services:
+                released = _release(services, 2 * items, items, many=True)
+            with build(Settings.load(jpn)) as services:
+                began = time.perf_counter()
+                received = services.sync.run(pull, None, push, peer_log)
+                synced = time.perf_counter() - began
+            accepted = sum(r.status == "accepted" and r.new for r in received)
+            stages.append(_stage("release-many, then Sync.run", items, released, synced, accepted))
         finally:
             server.terminate()
             server.wait(timeout=30)

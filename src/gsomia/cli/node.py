@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
     add(app, "import", import_world)
     add(app, "export", export)
     add(app, "release", release)
+    add(app, "release-many", release_many)
     add(app, "releases", releases)
     party = new_group("The node's parties.")
     add(party, "add", party_add)
@@ -208,6 +209,44 @@ def release(
     from .decisions import render_release  # deferred for start-up speed: Rich and the domain's views
 
     emit(as_json, outcome.to_dict(), lambda: render_release(world, outcome))
+
+
+def release_many(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help='JSON Lines, one release a line: {"item", "to", "at", "holder"?}; - for stdin.',
+            metavar="FILE",
+            show_default=False,
+        ),
+    ],
+    node: NodeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide and record many releases in one transaction (refusals recorded too): all or, if any line is
+    bad input, none (the error names the line)."""
+    from . import queries  # deferred for start-up speed: the JSON Lines reader
+
+    wanted = queries.read_all(source)
+    with open_node(node) as services:
+        outcomes = services.releases.release_many([(q.item, q.recipient, q.at, q.holder) for q in wanted])
+    rows = [o.to_dict() for o in outcomes]
+    body = [
+        [
+            str(r["release"]),
+            r["item"],
+            r["recipient"],
+            "allowed" if r["allowed"] else "denied",
+            " → ".join(r.get("route") or []) or "-",
+            str(r.get("marking") or "-"),
+        ]
+        for r in rows
+    ]
+    emit(
+        as_json,
+        rows,
+        lambda: table("Releases recorded", ["#", "Item", "To", "Verdict", "Route", "Marking"], body),
+    )
 
 
 def releases(node: NodeOpt = None, as_json: JsonOpt = False) -> None:

@@ -22,6 +22,7 @@ from ..domain.world import Query, World
 from . import console
 
 MAX_LINE_BYTES = 64 * 1024
+MAX_QUERIES = 10_000  # lines read whole by read_all (gsomia release-many: one transaction)
 QUERY_KEYS = ("item", "to", "at", "holder")
 _REQUIRED = ("item", "to", "at")
 _EXAMPLE = '{"item": "K-MSL-1", "to": "JPN", "at": "2019-11-23"}'
@@ -39,6 +40,22 @@ def answer_all(world: World, source: str) -> None:
     if bad:
         console.error_line(f"{bad} bad line(s) in {where}; each is answered in its place with its error")
         raise typer.Exit(2)
+
+
+def read_all(source: str) -> list[Query]:
+    """Every query of ``source`` (``-``: stdin), all read before anything is done: GsomiaError naming
+    the first bad line (counted from 1), and at most :data:`MAX_QUERIES` of them."""
+    where = "stdin" if source == "-" else source
+    out: list[Query] = []
+    with _open(source) as handle:
+        for number, line in enumerate(lines(handle, where), start=1):
+            if number > MAX_QUERIES:
+                raise GsomiaError(f"{where}: more than {MAX_QUERIES:,} lines; split them into several files")
+            try:
+                out.append(parse_query(line))
+            except QueryError as exc:
+                raise GsomiaError(f"{where}, line {number}: {exc}; nothing was recorded") from None
+    return out
 
 
 def lines(handle: IO[bytes], where: str) -> Iterator[str]:

@@ -10,20 +10,25 @@ The transport seal uses a fresh data key and associated data binding the release
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from gsomia.domain.decision import Decision
+from gsomia.domain.errors import GsomiaError
 
 from . import journal
+from .errors import ServiceError
 from .items import open_body
-from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, Store
+from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, Store, UnitOfWork
 from .worldbook import Worldbook
 
 TRANSPORT_AAD = b"gsomia/outbox/v1|"
+MAX_BATCH = 10_000  # releases in one unit of work (gsomia release-many)
 Clock = Callable[[], datetime]
+Wanted = tuple[str, str, date | str, str | None]
+"""One release asked for: ``(item, to, at, holder)``."""
 
 
 def transport_aad(release_seq: int, recipient: str) -> bytes:
@@ -65,23 +70,43 @@ class Releases:
         allowed release of an item whose body this node does not hold.
         """
         with self._store.begin() as uow:
-            decision = self._worldbook.decide(uow, item, to, at, holder)
-            body = open_body(uow, self._keys, item) if decision.allowed else None
-            row = uow.add_release(
-                decision.item,
-                decision.recipient,
-                decision.holder,
-                decision.at.isoformat(),
-                decision.allowed,
-                decision.to_dict(),
-                self._clock().astimezone(UTC).isoformat(),
-            )
-            outbox = None
-            if body is not None:
-                payload = self._keys.seal(body, transport_aad(row.seq, row.recipient))
-                outbox = uow.add_outbox(row.seq, row.recipient, payload)
-            leaf = journal.add_release_leaf(uow, row, None if outbox is None else outbox.payload)
-            return ReleaseOutcome(row, decision, outbox, leaf)
+            return self._release_in(uow, item, to, at, holder)
+
+    def release_many(self, wanted: Sequence[Wanted]) -> list[ReleaseOutcome]:
+        """:meth:`release` for each ``(item, to, at, holder)`` of ``wanted``, in order, in one unit of work:
+        every release (allowed or refused) recorded with its leaf, or, if any is bad input, none of them
+        (the ServiceError names the entry, counted from 1). At most :data:`MAX_BATCH` at once."""
+        if len(wanted) > MAX_BATCH:
+            raise ServiceError(f"{len(wanted):,} releases at once; give at most {MAX_BATCH:,} per batch")
+        out: list[ReleaseOutcome] = []
+        with self._store.begin() as uow:
+            for number, (item, to, at, holder) in enumerate(wanted, start=1):
+                try:
+                    out.append(self._release_in(uow, item, to, at, holder))
+                except GsomiaError as exc:
+                    raise ServiceError(f"release {number} of {len(wanted)} ({item} to {to}): {exc}") from None
+        return out
+
+    def _release_in(
+        self, uow: UnitOfWork, item: str, to: str, at: date | str, holder: str | None
+    ) -> ReleaseOutcome:
+        decision = self._worldbook.decide(uow, item, to, at, holder)
+        body = open_body(uow, self._keys, item) if decision.allowed else None
+        row = uow.add_release(
+            decision.item,
+            decision.recipient,
+            decision.holder,
+            decision.at.isoformat(),
+            decision.allowed,
+            decision.to_dict(),
+            self._clock().astimezone(UTC).isoformat(),
+        )
+        outbox = None
+        if body is not None:
+            payload = self._keys.seal(body, transport_aad(row.seq, row.recipient))
+            outbox = uow.add_outbox(row.seq, row.recipient, payload)
+        leaf = journal.add_release_leaf(uow, row, None if outbox is None else outbox.payload)
+        return ReleaseOutcome(row, decision, outbox, leaf)
 
     def releases(self) -> list[ReleaseRow]:
         """Every release and refusal, oldest first."""
