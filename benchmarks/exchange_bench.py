@@ -5,7 +5,7 @@ registers them as partners and starts ``gsomia serve`` for KOR. Then, twice:
 
 1. KOR adds N DPRK-missile items (1 KiB bodies) and releases each to JPN through its Python API (two
    durable transactions per item);
-2. JPN pulls them (TAXII 2.1 with taxii2-client; KOR builds the bundles on the first page asked for),
+2. JPN pulls them (TAXII 2.1 with taxii2-client; KOR's server builds bundles in the background),
    opens and checks every bundle, stores it and sends the receipts back: the first time as the command a
    user runs (``gsomia sync``, a new process: start-up and imports included, the STIX validator's 1.4 s
    among them), the second time through the services of a JPN process already running (what a node
@@ -99,7 +99,7 @@ def _wait(url: str) -> None:
 
 
 def run(items: int = 1000) -> dict[str, Any]:
-    from gsomia.web.client import peer_log, pull, push
+    from gsomia.web.client import Pages, peer_log, push
 
     with tempfile.TemporaryDirectory(prefix="gsomia-exchange-bench-") as tmp:
         root = Path(tmp)
@@ -132,7 +132,7 @@ def run(items: int = 1000) -> dict[str, Any]:
             stixcheck.warm()  # a running node imported the STIX validator at its first sync
             with build(Settings.load(jpn)) as services:
                 began = time.perf_counter()
-                received = services.sync.run(pull, None, push, peer_log)
+                received = services.sync.run(Pages, None, push, peer_log)
                 synced = time.perf_counter() - began
             accepted = sum(r.status == "accepted" and r.new for r in received)
             stages.append(_stage("Sync.run (a running JPN process)", items, released, synced, accepted))
@@ -140,7 +140,7 @@ def run(items: int = 1000) -> dict[str, Any]:
                 released = _release(services, 2 * items, items, many=True)
             with build(Settings.load(jpn)) as services:
                 began = time.perf_counter()
-                received = services.sync.run(pull, None, push, peer_log)
+                received = services.sync.run(Pages, None, push, peer_log)
                 synced = time.perf_counter() - began
             accepted = sum(r.status == "accepted" and r.new for r in received)
             stages.append(_stage("release-many, then Sync.run", items, released, synced, accepted))

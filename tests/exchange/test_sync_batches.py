@@ -298,3 +298,55 @@ def test_take_receipts_keeps_the_good_ones_and_names_the_bad(pair: Pair):
     assert pair.kor.sync.take_receipt(pushed[1], partner).receiver == "JPN"  # one at a time, still once
     assert len(pair.kor.sync.receipts()) == 2
     assert pair.kor.audit.verify().ok
+
+
+@dataclass
+class Paged:
+    """KOR's collection handed over in pages of ``size`` objects, as ``gsomia.web.client.Pages`` does."""
+
+    pages: list[list[dict[str, Any]]]
+    last: str | None
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        return iter(self.pages)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 1000])
+def test_pages_that_end_inside_a_release_are_taken_whole_once_the_next_page_comes(
+    pair: Pair, chunks_taken: list[int], size: int
+):
+    ids = [f"K-P-{n}" for n in range(5)]
+    pair.release(*ids)
+
+    def paged(url: str, party: str, token: str, added_after: str | None = None) -> Paged:
+        objects, last = pair.pull(url, party, token, added_after)
+        return Paged([objects[i : i + size] for i in range(0, len(objects), size)], last)
+
+    taken = pair.jpn.sync.run(paged)
+    assert [(r.item, r.status, r.new) for r in taken] == [(i, "accepted", True) for i in ids]
+    assert chunks_taken == [2, 2, 1]
+    assert len(pair.cursors()) == 1  # the pages' last date_added kept, as from one page
+    assert all(not r.new for r in pair.jpn.sync.run(paged))  # pulled again: recognized, stored once
+    assert len(pair.received()) == 5
+
+
+def test_a_release_s_consent_notes_on_the_next_page_stay_with_it():
+    """A page that ends after a release's artifact keeps that release back until the next page, so the
+    originator's consent riding after it is taken with it."""
+    from gsomia.peers.sync import _releases_whole
+
+    def release(n: int) -> list[dict[str, Any]]:
+        marking = {"type": "marking-definition", "id": f"marking-definition--{n}"}
+        report = {"type": "report", "id": f"report--{n}", "object_marking_refs": [marking["id"]]}
+        return [marking, report, {"type": "artifact", "id": f"artifact--{n}"}]
+
+    note = {"type": "note", "id": "note--1"}
+    shared = [{"type": "identity", "id": "identity--g"}]
+    objects = shared + release(1) + [note] + release(2) + release(3)
+    for cut in range(1, len(objects)):
+        groups = list(_releases_whole([objects[:cut], objects[cut:]]))
+        assert groups[-1][1] is True
+        assert [obj for group, _ in groups for obj in group] == objects  # nothing lost or twice, in order
+        holding_one = [group for group, _ in groups if any(o["id"] == "report--1" for o in group)]
+        assert len(holding_one) == 1
+        assert note in holding_one[0]  # the consent is in the group of release 1, wherever the cut

@@ -47,10 +47,10 @@ def sync(
     """Pull what each partner released to this node since the last sync (all of it with --full); check
     every bundle (signature, seal, and this node's own agreements on the sender's day); keep it or
     quarantine it with the reason."""
-    from ..web.client import peer_log, pull, push  # deferred for start-up speed: HTTP only to sync
+    from ..web.client import Pages, peer_log, push  # deferred for start-up speed: HTTP only to sync
 
     with open_node(node) as services:
-        taken = services.sync.run(pull, from_, push, peer_log, full=full)
+        taken = services.sync.run(Pages, from_, push, peer_log, full=full)
     fresh = [r.to_dict() for r in taken if r.new]
     emit(as_json, fresh, lambda: _table("Pulled (new)", fresh) if fresh else "nothing new")
 

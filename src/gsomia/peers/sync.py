@@ -27,9 +27,9 @@ incremental pull cannot see: a release the partner withheld and serves again lat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -55,11 +55,21 @@ from .partners import Partner, Partners
 
 __all__ = ["Forward", "PeerLog", "PeerLogError", "Pull", "Push", "Received", "Sync"]
 
-Pull = Callable[[str, str, str, str | None], tuple[list[dict[str, Any]], str | None]]
+
+class Paged(Protocol):
+    """A pull's pages as they come; ``last`` (read once they all came) is the greatest ``date_added``."""
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]: ...
+    @property
+    def last(self) -> str | None: ...
+
+
+Pull = Callable[[str, str, str, str | None], tuple[list[dict[str, Any]], str | None] | Paged]
 """``pull(url, party, token, added_after)``: the objects of the collection the partner at ``url`` holds
 for ``party`` (only those added after ``added_after`` when it is given), and the greatest ``date_added``
-the partner said it served (None if it served nothing or did not say). A pull written before the cursor,
-answering the objects alone, is still taken (it then never advances the cursor)."""
+the partner said it served (None if it served nothing or did not say); or those pages as they come
+(:class:`Paged`, such as ``gsomia.web.client.Pages``), taken while the next is fetched. A pull written
+before the cursor, answering the objects alone, is still taken (it then never advances the cursor)."""
 Push = Callable[[str, str, str, list[dict[str, Any]]], None]
 """``push(url, party, token, objects)``: add ``objects`` (receipts) to that collection."""
 PeerLog = Callable[[str, str, str, int | None], dict[str, Any]]
@@ -134,20 +144,27 @@ class Sync:
                 self._check_log(partner, token, peer_log)
             kept = intake.kept_cursor(self._store, partner.party)
             since = None if full else intake.pull_since(kept)
-            objects, last = _pulled(pull(partner.url, self._party, token, since))
+            pages, last_of = _pulled(pull(partner.url, self._party, token, since))
             receipts: list[dict[str, Any]] = []
-            vouched = self._vouched(objects)
-            consents = [c for c, _ in vouched]
-            for chunk in intake.chunks(bundles_from_objects(objects), intake.CHUNK):
-                taken = self._intake.take(partner, chunk, consents)  # one unit of work, committed here
-                head = self._head()  # the head that unit signed (or a later one): what the receipts show
-                for (_, bundle, _), one in zip(chunk, taken, strict=True):
-                    out.append(one)
-                    self._follow_up(one, bundle, vouched)
-                    released = release_of(bundle) if bundle is not None else None
-                    if released is not None and released[0] == partner.party:
-                        receipts.append(self._receipt(one, released[1], head))
-            self._take_decisions(partner, objects)
+            vouched: list[tuple[Consent, str]] = []
+            decisions: list[dict[str, Any]] = []  # the partner's signed decisions, applied at the end
+            waiting: list[intake.Found] = []
+            for group, final in _releases_whole(pages):
+                vouched += self._vouched(group)
+                decisions += [obj for obj in group if note_kind(obj) == "consent-decision"]
+                waiting += bundles_from_objects(group)
+                while waiting and (len(waiting) >= intake.CHUNK or final):
+                    chunk, waiting = waiting[: intake.CHUNK], waiting[intake.CHUNK :]
+                    taken = self._intake.take(partner, chunk, [c for c, _ in vouched])  # committed here
+                    head = self._head()  # the head that unit signed (or a later one): the receipts show it
+                    for (_, bundle, _), one in zip(chunk, taken, strict=True):
+                        out.append(one)
+                        self._follow_up(one, bundle, vouched)
+                        released = release_of(bundle) if bundle is not None else None
+                        if released is not None and released[0] == partner.party:
+                            receipts.append(self._receipt(one, released[1], head))
+            last = last_of()
+            self._take_decisions(partner, decisions)
             notes = receipts + (self._consents.requests_for(partner) if self._consents is not None else [])
             notes += self.incidents.notes_for(partner) if self.incidents is not None else []
             if push is not None and notes:
@@ -299,15 +316,53 @@ class Sync:
         return out
 
 
-def _pulled(answer: object) -> tuple[list[dict[str, Any]], str | None]:
-    """A pull's answer as (objects, greatest date_added): a list alone (a pull that does not tell how far
-    it got) is taken with no date, so the cursor stays where it was."""
+def _pulled(
+    answer: object,
+) -> tuple[Iterable[list[dict[str, Any]]], Callable[[], str | None]]:
+    """A pull's answer as its pages and how to learn, once they are read, the greatest date_added: pages
+    as they come (an object with ``last``, such as ``gsomia.web.client.Pages``), all objects at once
+    with that date, or a list alone (a pull that does not tell how far it got: the cursor stays)."""
     if isinstance(answer, tuple):
         objects, last = answer
-        return list(objects), (last if isinstance(last, str) else None)
+        return [list(objects)], lambda: last if isinstance(last, str) else None
     if isinstance(answer, list):
-        return answer, None
+        return [answer], lambda: None
+    if isinstance(answer, Iterable) and hasattr(answer, "last"):
+        return answer, lambda: getattr(answer, "last", None)
     raise GsomiaError(f"a pull answered {type(answer).__name__}, not the objects pulled; this is a bug")
+
+
+def _releases_whole(
+    pages: Iterable[list[dict[str, Any]]],
+) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """The pulled objects in groups that hold each release's objects whole, and whether a group is the
+    last. A page may end inside a release (its marking, report and artifact, then the consents that ride
+    with it), so each page's last release waits for the next page."""
+    held: list[dict[str, Any]] = []
+    for page in pages:
+        held += page
+        split = _last_release_start(held)
+        if split:
+            yield held[:split], False
+            held = held[split:]
+    yield held, True
+
+
+def _last_release_start(objects: list[dict[str, Any]]) -> int:
+    """Where the last release among ``objects`` starts: its marking (just before its report), else its
+    report; 0 if there is no report."""
+    at = next((i for i in range(len(objects) - 1, -1, -1) if _type(objects[i]) == "report"), None)
+    if at is None:
+        return 0
+    refs = objects[at].get("object_marking_refs")
+    marking = refs[0] if isinstance(refs, list) and refs else None
+    if at > 0 and isinstance(objects[at - 1], dict) and objects[at - 1].get("id") == marking:
+        return at - 1
+    return at
+
+
+def _type(obj: object) -> object:
+    return obj.get("type") if isinstance(obj, dict) else None
 
 
 def _keep_receipts(uow: UnitOfWork, checked: list[tuple[Receipt, dict[str, Any]]]) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +17,56 @@ if TYPE_CHECKING:
     import requests
 
 PAGE = 1000
-MAX_OBJECTS = (
-    2_000_000  # a partner's collection is read whole: a bound, so an endless one cannot exhaust memory
-)
+MAX_OBJECTS = 2_000_000  # objects in one pull: a bound, so an endless collection cannot keep a sync going
+
+
+class Pages:
+    """The pages of a pull, fetched one ahead on a thread of their own: while the caller takes one page,
+    the partner serves the next. Iterate once; then :attr:`last` is where the next pull can start."""
+
+    def __init__(self, url: str, party: str, token: str, added_after: str | None = None) -> None:
+        self._queue: queue.Queue[list[dict[str, Any]] | BaseException | None] = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._last: str | None = None
+        self._done = False
+        args = (url, party, token, added_after)
+        threading.Thread(target=self._fetch, args=args, name="gsomia-pull", daemon=True).start()
+
+    @property
+    def last(self) -> str | None:
+        """The greatest ``X-TAXII-Date-Added-Last`` the pages carried, once they were all read."""
+        return self._last if self._done else None
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        try:
+            while (found := self._queue.get()) is not None:
+                if isinstance(found, BaseException):
+                    raise found
+                yield found
+            self._done = True
+        finally:
+            self._stop.set()  # the caller stopped early: the fetching thread stops too
+
+    def _fetch(self, url: str, party: str, token: str, added_after: str | None) -> None:
+        try:
+            for page in _pages(url, party, token, added_after, self._dates):
+                if not self._put(page):
+                    return
+            self._put(None)
+        except BaseException as exc:  # handed to the caller, which raises it
+            self._put(exc)
+
+    def _dates(self, last: str | None) -> None:
+        self._last = last
+
+    def _put(self, item: list[dict[str, Any]] | BaseException | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def pull(
@@ -26,6 +76,17 @@ def pull(
     ``added_after``, a TAXII timestamp, when given), page by page; and the greatest
     ``X-TAXII-Date-Added-Last`` the pages carried (None when nothing was served, or the server did not
     say): where the next pull can start."""
+    found: list[str | None] = [None]
+    objects: list[dict[str, Any]] = []
+    for page in _pages(url, party, token, added_after, lambda last: found.__setitem__(0, last)):
+        objects.extend(page)
+    return objects, found[0]
+
+
+def _pages(
+    url: str, party: str, token: str, added_after: str | None, dates: Callable[[str | None], None]
+) -> Iterator[list[dict[str, Any]]]:
+    """The objects of each page, in order; ``dates`` is told the greatest date_added so far after each."""
     import requests
     from taxii2client.exceptions import TAXIIServiceException  # type: ignore[import-untyped]
     from taxii2client.v21 import Collection, as_pages  # type: ignore[import-untyped]
@@ -38,15 +99,18 @@ def pull(
         if not _watch_date_added(collection, lasts):
             added_after = None  # no headers to say how far this pull got: take everything, as before
         filters = {} if added_after is None else {"added_after": added_after}
-        objects: list[dict[str, Any]] = []
+        count = 0
         for envelope in as_pages(collection.get_objects, per_request=PAGE, **filters):
-            objects.extend(envelope.get("objects", []))
-            if len(objects) > MAX_OBJECTS:
-                raise GsomiaError(f"{base} served more than {MAX_OBJECTS:,} objects; nothing was taken")
+            page = envelope.get("objects", [])
+            page = page if isinstance(page, list) else []
+            count += len(page)
+            if count > MAX_OBJECTS:
+                raise GsomiaError(f"{base} served more than {MAX_OBJECTS:,} objects in one pull; stopped")
+            dates(format_timestamp(max(lasts)) if lasts else None)
+            yield page
     except (requests.RequestException, TAXIIServiceException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GsomiaError(f"cannot pull from {base}: {first}") from None
-    return objects, (format_timestamp(max(lasts)) if lasts else None)
 
 
 def _watch_date_added(collection: object, lasts: list[datetime]) -> bool:
