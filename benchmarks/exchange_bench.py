@@ -127,23 +127,17 @@ def run(items: int = 1000) -> dict[str, Any]:
             synced = time.perf_counter() - began
             accepted = sum(r["status"] == "accepted" for r in taken)
             stages.append(_stage("gsomia sync (a new process)", items, released, synced, accepted))
-            with build(Settings.load(kor)) as services:
-                released = _release(services, items, items)
             stixcheck.warm()  # a running node imported the STIX validator at its first sync
-            with build(Settings.load(jpn)) as services:
-                began = time.perf_counter()
-                received = services.sync.run(Pages, None, push, peer_log)
-                synced = time.perf_counter() - began
-            accepted = sum(r.status == "accepted" and r.new for r in received)
-            stages.append(_stage("Sync.run (a running JPN process)", items, released, synced, accepted))
-            with build(Settings.load(kor)) as services:
-                released = _release(services, 2 * items, items, many=True)
-            with build(Settings.load(jpn)) as services:
-                began = time.perf_counter()
-                received = services.sync.run(Pages, None, push, peer_log)
-                synced = time.perf_counter() - began
-            accepted = sum(r.status == "accepted" and r.new for r in received)
-            stages.append(_stage("release-many, then Sync.run", items, released, synced, accepted))
+            rounds = (("Sync.run (a running JPN process)", False), ("release-many, then Sync.run", True))
+            for number, (how, many) in enumerate(rounds, start=1):
+                with build(Settings.load(kor)) as services:
+                    released = _release(services, number * items, items, many=many)
+                with build(Settings.load(jpn)) as services:
+                    began = time.perf_counter()
+                    received = services.sync.run(Pages, None, push, peer_log)
+                    synced = time.perf_counter() - began
+                accepted = sum(r.status == "accepted" and r.new for r in received)
+                stages.append(_stage(how, items, released, synced, accepted))
         finally:
             server.terminate()
             server.wait(timeout=30)

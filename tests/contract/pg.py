@@ -45,6 +45,20 @@ def unreachable(url: str) -> str | None:
     return None
 
 
+def server_or_skip() -> str:
+    """The server's URL for a test that needs it: the test skips with the reason when the server does not
+    answer, or fails when CI requires PostgreSQL (``GSOMIA_REQUIRE_POSTGRES=1``)."""
+    import pytest
+
+    server = server_url()
+    reason = unreachable(server)
+    if reason is not None:
+        if required():
+            pytest.fail(f"{reason} (GSOMIA_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    return server
+
+
 @contextmanager
 def fresh_schema(url: str) -> Iterator[str]:
     """Create an empty schema, yield a URL whose connections use it, and drop it (with everything in it)."""

@@ -30,12 +30,7 @@ def databases(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     if request.param == "sqlite":
         yield dict.fromkeys(PARTIES, "")
         return
-    server = pg.server_url()
-    reason = pg.unreachable(server)
-    if reason is not None:
-        if pg.required():
-            pytest.fail(f"{reason} (GSOMIA_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
+    server = pg.server_or_skip()
     with pg.fresh_schema(server) as a, pg.fresh_schema(server) as b, pg.fresh_schema(server) as c:
         yield dict(zip(PARTIES, (a, b, c), strict=True))
 

@@ -48,13 +48,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     elif request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'kor.db'}"
     else:
-        server = pg.server_url()
-        reason = pg.unreachable(server)
-        if reason is not None:
-            if pg.required():
-                pytest.fail(f"{reason} (GSOMIA_REQUIRE_POSTGRES=1)")
-            pytest.skip(reason)
-        with pg.fresh_schema(server) as url:
+        with pg.fresh_schema(pg.server_or_skip()) as url:
             yield url
 
 
@@ -70,6 +64,20 @@ def kor(store_url: str, tmp_path: Path) -> Iterator[Services]:
     services.partners.add(jpn.partners.own_card())
     yield services
     services.close()
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The release numbers of the bundles built from now on, in order."""
+    numbers: list[int] = []
+    real = shipping.build_bundle
+
+    def counted(shipment: Any, *args: Any) -> dict[str, Any]:
+        numbers.append(shipment.release_seq)
+        return real(shipment, *args)
+
+    monkeypatch.setattr(shipping, "build_bundle", counted)
+    return numbers
 
 
 def release(kor: Services, *items: str, to: str = "JPN", level: str = "KR-II") -> None:
@@ -88,15 +96,7 @@ def reports(page: Page) -> list[str]:
     return [str(e.data["name"]) for e in page.entries if e.type == "report"]
 
 
-def test_bundles_are_built_once_and_a_restarted_server_serves_them_as_kept(kor, monkeypatch):
-    built: list[int] = []
-    real = shipping.build_bundle
-
-    def counted(shipment: Any, *args: Any) -> dict[str, Any]:
-        built.append(shipment.release_seq)
-        return real(shipment, *args)
-
-    monkeypatch.setattr(shipping, "build_bundle", counted)
+def test_bundles_are_built_once_and_a_restarted_server_serves_them_as_kept(kor, built):
     release(kor, "K-1", "K-2", "K-3")
     first = everything(NodeTaxiiSource(kor))
     again = everything(NodeTaxiiSource(kor))  # a new server process over the same node
@@ -178,15 +178,7 @@ def test_the_shipment_stores_keep_the_first_row_of_a_release_and_page_by_release
     assert store.first_at("JPN", "2024-05-01T09:00:08.000Z") is None
 
 
-def test_a_server_builds_bundles_before_the_partner_asks(kor, monkeypatch):
-    built: list[int] = []
-    real = shipping.build_bundle
-
-    def counted(shipment: Any, *args: Any) -> dict[str, Any]:
-        built.append(shipment.release_seq)
-        return real(shipment, *args)
-
-    monkeypatch.setattr(shipping, "build_bundle", counted)
+def test_a_server_builds_bundles_before_the_partner_asks(kor, built):
     source = NodeTaxiiSource(kor)
     stop = threading.Event()
     worker = threading.Thread(target=source.prepare_forever, kwargs={"every": 0.01, "stop": stop})

@@ -58,12 +58,7 @@ def databases(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     if request.param == "sqlite":
         yield "", ""
         return
-    server = pg.server_url()
-    reason = pg.unreachable(server)
-    if reason is not None:
-        if pg.required():
-            pytest.fail(f"{reason} (GSOMIA_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
+    server = pg.server_or_skip()
     with pg.fresh_schema(server) as kor_url, pg.fresh_schema(server) as jpn_url:
         yield kor_url, jpn_url
 
