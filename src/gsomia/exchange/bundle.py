@@ -273,7 +273,7 @@ def _assemble(
 ) -> dict[str, Any]:
     """The bundle for ``shipment`` (its body already sealed), with or without the signature member."""
     ids = bundle_ids(shipment.sender, shipment.release_seq)
-    created = _stix_time(shipment.created)
+    created = stix_time(shipment.created)
     marking = [shipment.marking_definition["id"]]
     extension: dict[str, Any] = {
         "extension_type": "property-extension",
@@ -813,7 +813,7 @@ def _path(path: str, key: object) -> str:
 # -- encodings ------------------------------------------------------------------------------------------
 
 
-def _stix_time(moment: datetime) -> str:
+def stix_time(moment: datetime) -> str:
     """A STIX timestamp in UTC, to the millisecond (finer digits are dropped)."""
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
@@ -883,6 +883,7 @@ __all__ = [
     "open_bundle",
     "shared_objects",
     "stix_problems",
+    "stix_time",
 ]
 
 
@@ -902,6 +903,7 @@ def bundles_from_objects(objects: list[Any]) -> list[tuple[str, dict[str, Any] |
         if isinstance(obj, dict) and isinstance(obj.get("id"), str):
             by_id.setdefault(obj["id"], obj)
     out: list[tuple[str, dict[str, Any] | None, str]] = []
+    shared_of: dict[str, dict[str, dict[str, Any]]] = {}  # sender -> its bundles' shared objects by id
     for obj in objects:
         if not isinstance(obj, dict) or obj.get("type") != "report":
             continue
@@ -909,7 +911,10 @@ def bundles_from_objects(objects: list[Any]) -> list[tuple[str, dict[str, Any] |
         try:
             release = obj["extensions"][EXTENSION_ID]["release"]
             ids = bundle_ids(str(release["sender"]), int(release["seq"]))
-            shared = {o["id"]: o for o in shared_objects(str(release["sender"]))}
+            sender = str(release["sender"])
+            if sender not in shared_of:
+                shared_of[sender] = {o["id"]: o for o in shared_objects(sender)}
+            shared = shared_of[sender]
             wanted = [obj["object_marking_refs"][0], GSOMIA_IDENTITY_ID, EXTENSION_ID, ids["identity"]]
             parts = [by_id.get(w) or shared[w] for w in wanted] + [obj, by_id[ids["artifact"]]]
         except (KeyError, IndexError, TypeError, ValueError) as exc:

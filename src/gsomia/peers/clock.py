@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from gsomia.exchange.bundle import stix_time
+
 
 def stix_now() -> str:
     """Now, in UTC to the millisecond, as STIX timestamps are written."""
-    moment = datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return stix_time(datetime.now(UTC))

@@ -26,7 +26,7 @@ from gsomia.bootstrap import Services
 from gsomia.domain.decision import Decision
 from gsomia.domain.errors import GsomiaError
 from gsomia.exchange import stixcheck
-from gsomia.exchange.bundle import EXTENSION_ID, shared_objects
+from gsomia.exchange.bundle import EXTENSION_ID, shared_objects, stix_time
 from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import note_kind
 from gsomia.peers.partners import Partner
@@ -186,7 +186,7 @@ class NodeTaxiiSource:
         bounds += [query.added_after] if query.added_after is not None else []
         start = 0
         if bounds and not query.ids:
-            found = shipments.first_at(party, format_stamp(max(bounds)))
+            found = shipments.first_at(party, stix_time(max(bounds)))
             if found is None:
                 return
             start = found
@@ -270,9 +270,3 @@ def _why_not(decision: Decision, route: list[str]) -> str | None:
 def _version(obj: Mapping[str, Any], added: datetime) -> datetime:
     stamp = obj.get("modified") or obj.get("created")  # an artifact (an observable) has none
     return parse_timestamp(stamp) if stamp else added
-
-
-def format_stamp(moment: datetime) -> str:
-    """``moment`` as the shipment store keeps times (a STIX timestamp to the millisecond, floored)."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

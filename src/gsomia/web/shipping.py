@@ -25,7 +25,7 @@ from typing import Any
 from gsomia.bootstrap import Services
 from gsomia.domain.model import Item, Party
 from gsomia.domain.world import World
-from gsomia.exchange.bundle import ItemMeta, Shipment, build_bundle
+from gsomia.exchange.bundle import ItemMeta, Shipment, build_bundle, stix_time
 from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
 from gsomia.peers.partners import Partner
 from gsomia.services.ports import OutboxRow, ReleaseRow, ShipmentRow, ShipmentStore
@@ -83,7 +83,7 @@ class Shipping:
             made: list[ShipmentRow] = []
             vouching = self._vouching([row for row, _ in wanted], party)
             for row, box in wanted:
-                added = max(added, _stamp(_moment(row.recorded)))
+                added = max(added, stix_time(_moment(row.recorded)))
                 bundle = self._build(world, row, box, partner, head)
                 objects = [[place, bundle["objects"][place]] for place in OWN_PLACES]
                 objects += [[NOTE_PLACE + n, note] for n, note in enumerate(vouching.get(row.seq, []))]
@@ -114,7 +114,7 @@ class Shipping:
         item: Item = world.items[row.item]
         recipient_level = str(row.decision.get("marking") or "")
         created = _moment(row.recorded)
-        label = label_for_item(item, world.parties[item.originator], _stamp(created))
+        label = label_for_item(item, world.parties[item.originator], stix_time(created))
         equivalent = _level(world.parties.get(party), recipient_level)
         if equivalent is not None:
             label = label.with_alternative(Alternative(party, party, equivalent))
@@ -157,7 +157,3 @@ def _moment(recorded: str) -> datetime:
     """A release's recorded time, in UTC, to the millisecond (as bundles carry it)."""
     moment = datetime.fromisoformat(recorded).astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
