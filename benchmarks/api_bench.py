@@ -393,16 +393,17 @@ def batch_route(node: Node, batched: list[Query]) -> dict[str, Any]:
     read from the store and proven, reasons worked out: what a worker does the first time), then again
     (warm); beside it the engine alone (``World.decide(...).to_dict()`` on the same queries, warm)."""
     from gsomia.web.api.decisions import _batch_of, _refused
-    from gsomia.web.api.fast import DecisionText
+    from gsomia.web.api.fast import Texts
 
     services = node.services
     raw = json.dumps({"queries": [body_of(q) for q in batched]}).encode()
+    texts = Texts()  # kept across calls, as the route keeps it
 
     def route() -> bytes:
         queries = _batch_of(raw)
         with services.store.read() as uow:
             world = services.worldbook.with_items(uow, list(dict.fromkeys(q[0] for q in queries)))
-            return DecisionText(world).many(queries, _refused)
+            return texts.many(world, queries, _refused)
 
     _, first = _timed(route)
     answer, again = _timed(route)

@@ -59,6 +59,31 @@ def test_a_single_decision_is_the_engines_on_random_queries(api: Api) -> None:
         assert answer.json() == expected
 
 
+def test_what_a_worker_keeps_between_batches_follows_the_worlds_changes(api: Api) -> None:
+    """The route keeps the decisions' JSON of each class of query between requests while the node's world
+    is the same; a change to the world (here a notice that ends KOR-JPN) must show in the next answer, for
+    a batch and for a single decision, exactly as the engine now decides."""
+    queries, before = queries_of(api, 3_000, seed=11)
+    queries = [{**q, "at": f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}"} for n, q in enumerate(queries)]
+    officer = api.auth("officer")
+    first = api.client.post(f"{V1}/decisions:batch", json={"queries": queries}, headers=officer).json()
+    notice = {"kind": "notice", "date": "2024-01-10", "by": "JPN"}
+    made = api.client.post(f"{V1}/agreements/KOR-JPN-GSOMIA/events", json=notice, headers=api.auth("legal"))
+    assert made.status_code == 201
+    after = api.services.worldbook.full_world()
+    then = api.client.post(f"{V1}/decisions:batch", json={"queries": queries}, headers=officer).json()
+    changed = 0
+    for query, old, new in zip(queries, first["decisions"], then["decisions"], strict=True):
+        args = (query["item"], query["to"], query["at"], query.get("holder"))
+        assert old == before.decide(*args).to_dict()
+        assert new == after.decide(*args).to_dict()
+        changed += old != new
+        if changed == 1 and old != new:
+            single = api.client.post(f"{V1}/decisions", json=query, headers=officer).json()
+            assert single == new
+    assert changed > 0  # the notice took effect on 2024-11-23: decisions in 2025 that used KOR-JPN differ
+
+
 def test_past_10000_queries_the_batch_is_a_422_naming_the_limit(api: Api) -> None:
     one = {"item": "K-MSL-1", "to": "JPN", "at": "2019-11-22"}
     answer = api.client.post(
@@ -81,6 +106,12 @@ def test_past_10000_queries_the_batch_is_a_422_naming_the_limit(api: Api) -> Non
         (b'{"queries": [{"item": "K-MSL-1", "to": "JPN"}]}', 422, "body.queries.0.at"),
         (b'{"queries": [{"item": "K", "to": "JPN", "at": "2019-11-22", "x": 1}]}', 422, "body.queries.0.x"),
         (b'{"queries": [], "more": 1}', 422, "body.queries"),
+        (
+            b'{"queries": [{"item": "K-MSL-1", "to": "JPN", "at": "2019-11-22", "holder": ["KOR"]}]}',
+            422,
+            "body.queries.0.holder",
+        ),
+        (b'{"queries": [{"item": "K-MSL-1", "to": ["JPN"], "at": "2019-11-22"}]}', 422, "body.queries.0.to"),
     ],
 )
 def test_a_batch_body_the_quick_check_refuses_is_judged_by_the_model(

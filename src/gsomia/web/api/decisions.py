@@ -32,7 +32,7 @@ from gsomia.services.users import Permission
 from ..auth import WebAuth
 from . import models as m
 from .common import ApiInputError, responses
-from .fast import BatchQuery, DecisionText, from_model, quick_batch
+from .fast import BatchQuery, Texts, from_model, quick_batch
 
 _BODY = Context("body")
 
@@ -96,19 +96,20 @@ def decisions_router(services: Services, auth: WebAuth) -> APIRouter:
     router = APIRouter(tags=["decisions"])
 
     decide_allowed = [Depends(auth.require(Permission.DECIDE))]
+    texts = Texts()  # what one request worked out serves the next while the node's world is the same
 
     @router.post("/decisions", dependencies=decide_allowed, response_model=m.Decision, responses=responses())
     def decide(body: m.Query) -> Response:
         """Whether the item may go from its holder to the recipient on the day, rule by rule."""
         with services.store.read() as uow:
             world = services.worldbook.with_items(uow, [body.item])
-            text = DecisionText(world).decision(body.item, body.to, body.at, body.holder)
+            text = texts.decision(world, body.item, body.to, body.at, body.holder)
         return Response(text.encode(), media_type="application/json")
 
     def answer(queries: list[BatchQuery]) -> bytes:
         with services.store.read() as uow:
             world = services.worldbook.with_items(uow, list(dict.fromkeys(q[0] for q in queries)))
-            return DecisionText(world).many(queries, _refused)
+            return texts.many(world, queries, _refused)
 
     @router.post(
         "/decisions:batch",
