@@ -208,6 +208,23 @@ def test_malformed_json_in_a_stored_record_is_a_fault_naming_it_and_stops_the_no
         fresh().releases.release("K-B1", "USA", "2019-10-01")
 
 
+def test_a_record_stored_in_an_equivalent_form_is_no_fault_but_one_changed_value_is(node, fresh):
+    """Verify holds each record's stored text against its leaf byte for byte first; a text that differs
+    only in form (spaces after the separators) is parsed and found to be the same record, and one that
+    differs in one value (a string, a number type, a key) is named."""
+    _, services = node
+    tamper(services, "UPDATE records SET data = replace(data, '\",\"', '\", \"') WHERE key = 'K-TOP-1'")
+    raw = services.store.inner if isinstance(services.store, LoggedStore) else services.store
+    with raw.read() as uow:
+        stored = next(str(t[3]) for t in uow.record_texts() if t[2] == "K-TOP-1")
+    assert '", "' in stored  # the form changed
+    assert faults(services) == []
+    assert fresh().worldbook.full_world().items["K-TOP-1"].level == "KR-I"
+    tamper(services, "UPDATE records SET data = replace(data, '\"KR-I\"', '\"KR-I \"') WHERE key = 'K-TOP-1'")
+    found = faults(services)
+    assert len(found) == 1 and "does not hold record:" in found[0]
+
+
 def test_malformed_json_in_a_stored_head_is_a_fault_naming_it(node, fresh):
     """Garbage where a head's JSON was: verify names the head; if it is the newest, the node stops."""
     _, services = node

@@ -10,6 +10,7 @@ read (malformed JSON) is a fault naming it, never an error.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -197,17 +198,21 @@ def _body_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
 
 def _rows_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
     """The faults of the records, releases and outbox rows, each table read once."""
-    records, releases, outbox = uow.records(), uow.releases(), uow.outbox()
-    return _record_faults(leaves, records, releases, outbox) + _outbox_faults(releases, outbox)
+    texts, releases, outbox = uow.record_texts(), uow.releases(), uow.outbox()
+    return _record_faults(leaves, texts, releases, outbox) + _outbox_faults(releases, outbox)
 
 
 def _record_faults(
     leaves: Sequence[LeafRow],
-    records: Sequence[Record],
+    texts: Sequence[tuple[object, object, object, object]],
     releases: Sequence[ReleaseRow],
     outbox: Sequence[OutboxRow],
 ) -> list[Fault]:
-    """Every record and release has exactly one leaf, holding exactly its canonical JSON, and vice versa."""
+    """Every record and release has exactly one leaf, holding exactly its canonical JSON, and vice versa.
+
+    A record's stored text is its data's canonical form, so its leaf is first built from the text as it
+    is (no parsing); only a record whose leaf differs is parsed, to tell a malformed row from an edited
+    one (or from an equivalent text stored some other way, which is no fault)."""
     by_ref: dict[str, LeafRow] = {}
     faults: list[Fault] = []
     for row in leaves:
@@ -216,16 +221,32 @@ def _record_faults(
                 Fault(f"leaf {row.index} repeats {row.ref} (already leaf {by_ref[row.ref].index})", row.index)
             )
         by_ref.setdefault(row.ref, row)
-    expected = {journal.record_ref(r.seq): canonical(journal.record_json(r)) for r in records}
-    expected |= _release_leaves(releases, outbox)
-    kinds = {journal.record_ref(r.seq): journal.LEAF_KINDS.get(r.kind, "?") for r in records}
-    kinds |= {journal.release_ref(r.seq): "release" for r in releases}
-    for ref, leaf in by_ref.items():
-        if ref in kinds and leaf.kind != kinds[ref]:
-            faults.append(
-                Fault(f"leaf {leaf.index} is labelled {leaf.kind!r}, but {ref} is a {kinds[ref]}", leaf.index)
-            )
-    for ref, data in expected.items():
+    kinds: dict[str, str] = {}
+    kind_bytes: dict[object, bytes] = {}
+    for seq, kind, key, data in texts:
+        if type(seq) is not int:  # an integer primary key in every store: never so unless edited
+            faults.append(Fault(f"records row {seq!r} is malformed and cannot be read: it was edited"))
+            continue
+        ref = journal.record_ref(seq)
+        kinds[ref] = journal.LEAF_KINDS.get(kind, "?") if isinstance(kind, str) else "?"
+        found = by_ref.get(ref)
+        if found is None:
+            faults.append(Fault(f"{ref} has no leaf: it was never logged, or its leaf was deleted"))
+            continue
+        if type(kind) is str and type(key) is str and type(data) is str:
+            named = kind_bytes.get(kind)
+            if named is None:
+                named = kind_bytes[kind] = canonical(kind)
+            try:
+                if found.data == journal.stored_record_leaf(seq, named, key, data.encode("utf-8")):
+                    continue
+            except UnicodeEncodeError:  # not UTF-8 as stored: judged below
+                pass
+        fault = _record_fault(seq, kind, key, data, found)
+        if fault is not None:
+            faults.append(fault)
+    for ref, data in _release_leaves(releases, outbox).items():
+        kinds[ref] = "release"
         found = by_ref.get(ref)
         if found is None:
             faults.append(Fault(f"{ref} has no leaf: it was never logged, or its leaf was deleted"))
@@ -236,9 +257,32 @@ def _record_faults(
                 )
             )
     for ref, leaf in by_ref.items():
-        if ref not in expected and leaf.kind != "body":
+        if ref in kinds and leaf.kind != kinds[ref]:
+            faults.append(
+                Fault(f"leaf {leaf.index} is labelled {leaf.kind!r}, but {ref} is a {kinds[ref]}", leaf.index)
+            )
+    for ref, leaf in by_ref.items():
+        if ref not in kinds and leaf.kind != "body":
             faults.append(Fault(f"leaf {leaf.index} proves {ref}, which the store does not hold", leaf.index))
     return faults
+
+
+def _record_fault(seq: int, kind: object, key: object, data: object, leaf: LeafRow) -> Fault | None:
+    """Whether a record whose stored text did not give its leaf byte for byte is malformed, differs from
+    its leaf, or is the same record stored in an equivalent form (no fault)."""
+    ref = journal.record_ref(seq)
+    try:
+        if not isinstance(data, str) or not isinstance(kind, str) or not isinstance(key, str):
+            raise TypeError("not text")
+        parsed = json.loads(data)
+        if not isinstance(parsed, dict):
+            raise TypeError("not a JSON object")
+        expected = canonical(journal.record_json(Record(seq, kind, key, parsed)))
+    except (TypeError, ValueError, LedgerError):
+        return Fault(f"records row {seq} is malformed and cannot be read: it was edited", leaf.index)
+    if leaf.data != expected:
+        return Fault(f"leaf {leaf.index} does not hold {ref} as stored: one of them was edited", leaf.index)
+    return None
 
 
 def _outbox_faults(rows: Sequence[ReleaseRow], outbox: Sequence[OutboxRow]) -> list[Fault]:

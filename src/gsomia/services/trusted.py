@@ -85,6 +85,9 @@ class TrustedUnit:
         everything = [*self._trust.full(self._raw, self._verified), *self._records]
         return tuple(r for r in everything if r.seq > after)
 
+    def record_texts(self) -> Sequence[tuple[object, object, object, object]]:
+        return self._raw.record_texts()  # unproven, as stored: only the whole-log check reads them
+
     def world_records(self, after: int = 0) -> Sequence[Record]:
         world = [*self._trust.world(self._verified), *self.new_world()]
         return tuple(r for r in world if r.seq > after)

@@ -7,6 +7,7 @@ nothing behind, exactly as a database transaction would. One writer at a time, l
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,6 +51,9 @@ class MemoryUnitOfWork:
 
     def records(self, after: int = 0) -> Sequence[Record]:
         return tuple(self._t.records[max(after, 0) :])
+
+    def record_texts(self) -> Sequence[tuple[object, object, object, object]]:
+        return tuple((r.seq, r.kind, r.key, _text(r.data)) for r in self._t.records)
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
         return tuple(r for r in self._t.records[max(after, 0) :] if r.kind in WORLD_KINDS)
@@ -206,3 +210,8 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _text(data: dict[str, Any]) -> str:
+    """A record's data as a SQL store keeps it (sorted keys, UTF-8 as is, no spaces)."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

@@ -82,6 +82,9 @@ class SqlUnitOfWork:
         t = s.records.c
         return self._records(select(t.seq, t.kind, t.key, t.data).where(t.seq > after).order_by(t.seq))
 
+    def record_texts(self) -> Sequence[tuple[object, object, object, object]]:
+        return self._fetch_raw("SELECT seq, kind, key, data FROM records ORDER BY seq", ())
+
     def world_records(self, after: int = 0) -> Sequence[Record]:
         # by kind, so the (kind, key) index finds them: "kind != 'item'" would scan every item
         t = s.records.c
