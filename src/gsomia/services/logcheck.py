@@ -233,12 +233,13 @@ def _record_faults(
         if found is None:
             faults.append(Fault(f"{ref} has no leaf: it was never logged, or its leaf was deleted"))
             continue
-        if type(kind) is str and type(key) is str and type(data) is str:
+        if type(kind) is str and type(key) is str and type(data) in (bytes, str):
             named = kind_bytes.get(kind)
             if named is None:
                 named = kind_bytes[kind] = canonical(kind)
             try:
-                if found.data == journal.stored_record_leaf(seq, named, key, data.encode("utf-8")):
+                text = data if type(data) is bytes else str(data).encode("utf-8")
+                if found.data == journal.stored_record_leaf(seq, named, key, text):
                     continue
             except UnicodeEncodeError:  # not UTF-8 as stored: judged below
                 pass
@@ -272,8 +273,10 @@ def _record_fault(seq: int, kind: object, key: object, data: object, leaf: LeafR
     its leaf, or is the same record stored in an equivalent form (no fault)."""
     ref = journal.record_ref(seq)
     try:
-        if not isinstance(data, str) or not isinstance(kind, str) or not isinstance(key, str):
+        if not isinstance(data, str | bytes) or not isinstance(kind, str) or not isinstance(key, str):
             raise TypeError("not text")
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")  # strict: bytes that are not UTF-8 make a malformed row
         parsed = json.loads(data)
         if not isinstance(parsed, dict):
             raise TypeError("not a JSON object")

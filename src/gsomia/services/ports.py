@@ -118,8 +118,9 @@ class UnitOfWork(Protocol):
         self, entries: Sequence[tuple[str, str, dict[str, Any]]], texts: Sequence[str] | None = None
     ) -> Sequence[Record]: ...
     def records(self, after: int = 0) -> Sequence[Record]: ...  # those with seq > after, in seq order
-    # every record as stored, in seq order: (seq, kind, key, data), the data its stored JSON text unparsed;
-    # for the whole-log check, which holds each text against its leaf byte for byte before parsing any
+    # every record as stored, in seq order: (seq, kind, key, data), the data its stored JSON text unparsed
+    # (as text or as its UTF-8 bytes); for the whole-log check, which holds each against its leaf byte for
+    # byte before parsing any
     def record_texts(self) -> Sequence[tuple[object, object, object, object]]: ...
     # the small part of the world, the records of WORLD_KINDS (seq > after), and the others by key: what
     # a write reads, so that its cost does not grow with the number of items

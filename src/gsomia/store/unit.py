@@ -83,7 +83,9 @@ class SqlUnitOfWork:
         return self._records(select(t.seq, t.kind, t.key, t.data).where(t.seq > after).order_by(t.seq))
 
     def record_texts(self) -> Sequence[tuple[object, object, object, object]]:
-        return self._fetch_raw("SELECT seq, kind, key, data FROM records ORDER BY seq", ())
+        # the data as its UTF-8 bytes, straight from the database: no text decoded only to be encoded again
+        as_bytes = "CAST(data AS BLOB)" if self._driver()[1] == "?" else "convert_to(data, 'UTF8')"
+        return self._fetch_raw(f"SELECT seq, kind, key, {as_bytes} FROM records ORDER BY seq", ())
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
         # by kind, so the (kind, key) index finds them: "kind != 'item'" would scan every item
