@@ -144,6 +144,7 @@ def _ids(sender: str, release_seq: int) -> tuple[str, str, str, str]:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # asked for several times while a bundle is built or opened
 def body_info(sender: str, release_seq: int, recipient: str) -> bytes:
     """HPKE ``info``: which release the body belongs to and for whom (RFC 8785 JSON)."""
     return canonical(

@@ -12,6 +12,8 @@ Keys are raw 32-byte strings, as the cards carry them. The work is done by ``pyh
 
 from __future__ import annotations
 
+import functools
+
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKeyPair, PyHPKEError
@@ -37,6 +39,11 @@ def generate_x25519() -> tuple[bytes, bytes]:
 def public_of(private: bytes) -> bytes:
     """The raw public key of a raw X25519 private key."""
     _check_bytes("private key", private, KEY_SIZE)
+    return _public_of(private)
+
+
+@functools.lru_cache(maxsize=8)  # a node opens every bundle with its one key
+def _public_of(private: bytes) -> bytes:
     return _raw_public(X25519PrivateKey.from_private_bytes(private))
 
 
