@@ -49,7 +49,7 @@ def test_opening_a_store_records_the_newest_migration(sql_store: SqlStore):
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
             head_revision()
         ]
-    assert head_revision() == "0005_shipments"
+    assert head_revision() == "0006_push_statuses"
 
 
 def test_migrations_build_exactly_the_schema_the_adapters_use(sql_store: SqlStore):

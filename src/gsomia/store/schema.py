@@ -222,3 +222,20 @@ shipments = Table(
 
 # the outbox read by release number, a range at a time (also migration 0005)
 Index("ix_outbox_release_seq", outbox.c.release_seq)
+
+
+# -- what became of each envelope a partner pushed (migration 0006): one row per push, its TAXII status
+# resource as JSON text, readable only by the party that pushed it, so any server worker of the node answers
+# its status request. Like the shipments, outside the log and its triggers: the receipts, consent requests
+# and incidents a push brings are recorded in the log; a status is only the answer to it, and the oldest
+# rows are dropped past the newest 10,000 (see gsomia.store.statuses).
+
+push_statuses = Table(
+    "push_statuses",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False),
+    Column("party", String(64), nullable=False),
+    Column("status", Text, nullable=False),
+    Index("ix_push_statuses_id", "id", unique=True),
+)

@@ -17,7 +17,6 @@ import heapq
 import logging
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -33,13 +32,22 @@ from gsomia.peers.partners import Partner
 from gsomia.services import journal
 from gsomia.services.ports import ShipmentRow
 from gsomia.store.shipments import shipment_store_for
+from gsomia.store.statuses import StatusRow, status_store_for
 
 from .collections import collection_id as collection_id
 from .shipping import OWN_PLACES, Shipping, release_objects
-from .taxii import CollectionInfo, Entry, Page, PageQuery, StatusDetail, StatusInfo, parse_timestamp
+from .taxii import (
+    CollectionInfo,
+    Entry,
+    Page,
+    PageQuery,
+    StatusDetail,
+    StatusInfo,
+    format_timestamp,
+    parse_timestamp,
+)
 
 OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
-STATUSES_KEPT = 10_000  # a push's status is kept for reading back until this many newer pushes
 PREPARE_EVERY = 1.0  # seconds between a server's rounds of building bundles before partners ask
 REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
 NOTE_SEQ = 2**62  # consent decisions come after every release object of the same instant
@@ -58,8 +66,8 @@ class NodeTaxiiSource:
         me = services.settings.party
         self._shared = shared_objects(me) if me else []  # served once, before any release
         stixcheck.warm()  # the bundles this source builds are validated: no request pays for the import
-        # status id -> (party, status): the newest STATUSES_KEPT pushes' statuses, for partners to read back
-        self._statuses: OrderedDict[str, tuple[str, StatusInfo]] = OrderedDict()
+        # the node's pushes' statuses (the newest 10,000), for partners to read back from any worker
+        self._statuses = status_store_for(services.store)
 
     @property
     def services(self) -> Services:
@@ -149,10 +157,7 @@ class NodeTaxiiSource:
         good = tuple(StatusDetail(oid, version) for oid, version, why in outcome if why is None)
         bad = tuple(StatusDetail(oid, version, why) for oid, version, why in outcome if why is not None)
         status = StatusInfo(str(uuid.uuid4()), "complete", datetime.now(UTC), good, bad)
-        with self._lock:
-            self._statuses[status.id] = (party, status)
-            while len(self._statuses) > STATUSES_KEPT:
-                self._statuses.popitem(last=False)
+        self._statuses.add(StatusRow(status.id, party, _status_data(status)))
         return status
 
     def _take(self, obj: dict[str, Any], partner: Partner) -> None:
@@ -166,9 +171,8 @@ class NodeTaxiiSource:
             raise BundleError("not a receipt, a consent request or an incident report")
 
     def status(self, status_id: str, party: str) -> StatusInfo | None:
-        with self._lock:
-            owner, status = self._statuses.get(status_id, ("", None))
-        return status if owner == party else None
+        found = self._statuses.get(status_id, party)
+        return None if found is None else _status_info(found.status)
 
     # -- what is served ------------------------------------------------------------------------------
 
@@ -270,3 +274,39 @@ def _why_not(decision: Decision, route: list[str]) -> str | None:
 def _version(obj: Mapping[str, Any], added: datetime) -> datetime:
     stamp = obj.get("modified") or obj.get("created")  # an artifact (an observable) has none
     return parse_timestamp(stamp) if stamp else added
+
+
+def _status_data(status: StatusInfo) -> dict[str, Any]:
+    """A push's status as the plain JSON object the status store keeps."""
+    stamp = status.request_timestamp
+    return {
+        "id": status.id,
+        "status": status.status,
+        "request_timestamp": None if stamp is None else format_timestamp(stamp),
+        "successes": [_detail_data(d) for d in status.successes],
+        "failures": [_detail_data(d) for d in status.failures],
+        "pendings": [_detail_data(d) for d in status.pendings],
+        "total_count": status.total_count,
+    }
+
+
+def _detail_data(detail: StatusDetail) -> dict[str, str]:
+    return {"id": detail.id, "version": detail.version, "message": detail.message}
+
+
+def _status_info(data: Mapping[str, Any]) -> StatusInfo:
+    """Read back what :func:`_status_data` made."""
+    stamp = data.get("request_timestamp")
+
+    def details(key: str) -> tuple[StatusDetail, ...]:
+        return tuple(StatusDetail(d["id"], d["version"], d["message"]) for d in data.get(key, []))
+
+    return StatusInfo(
+        str(data["id"]),
+        str(data["status"]),
+        None if stamp is None else parse_timestamp(stamp),
+        details("successes"),
+        details("failures"),
+        details("pendings"),
+        data.get("total_count"),
+    )
