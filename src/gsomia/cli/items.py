@@ -1,7 +1,9 @@
-"""``gsomia item add|body|list``: items' metadata in the node's world, their bodies sealed at rest.
+"""``gsomia item add|add-many|body|list|show``: items' metadata in the node's world, their bodies sealed
+at rest.
 
 A body file is read with a bound: at most the node's ``max_body_bytes`` (plus one byte to tell) is ever
-in memory, so ``--body-file /dev/zero`` stops at once with exit 2.
+in memory, so ``--body-file /dev/zero`` stops at once with exit 2. ``add-many`` reads its JSON Lines with
+:mod:`gsomia.cli.itemlines` and each body as its item is added, so one body at most is in memory.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def register(app: typer.Typer) -> None:
     """Add ``gsomia item ...`` to ``app``."""
     group = new_group("Items: metadata in the world, bodies sealed at rest.")
     add(group, "add", item_add)
+    add(group, "add-many", item_add_many)
     add(group, "body", item_body)
     add(group, "list", item_list)
     add(group, "show", item_show)
@@ -67,6 +70,33 @@ def item_add(
         record = services.items.add_item(id, originator, level, topic_list, allowed_to, caveat_list, body)
     value = {"seq": record.seq, **record.data, "has_body": True}
     emit(as_json, value, lambda: f"added item {record.key} (record {record.seq}), body sealed")
+
+
+def item_add_many(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help='JSON Lines, one item a line: {"id", "originator", "level", "topics", "releasable_to"?, '
+            '"caveats"?, "body_file"?}; - for stdin.',
+            metavar="FILE",
+            show_default=False,
+        ),
+    ],
+    node: NodeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add many items, each with its body if it names a body file, in one transaction: all or, if any line
+    is bad, none (the error names the line)."""
+    from . import itemlines  # deferred for start-up speed: the services' item types
+
+    found = itemlines.read_all(source)
+    with open_node(node) as services:
+        bodies = itemlines.new_items(found, source, lambda path: read_body(path, services))
+        records = services.items.add_items(bodies)
+    held = {line.item.id for line in found if line.body_file is not None}
+    values = [{"seq": r.seq, **r.data, "has_body": r.key in held} for r in records]
+    rows = [[v["id"], v["level"], "yes" if v["has_body"] else "no"] for v in values]
+    emit(as_json, values, lambda: table("Items added", ["Item", "Level", "Body"], rows))
 
 
 def item_body(item: ItemId, body_file: BodyOpt, node: NodeOpt = None, as_json: JsonOpt = False) -> None:

@@ -2,13 +2,19 @@
 
 A body is sealed with associated data that names the item (:func:`body_aad`), so a sealed body copied onto
 another item's row does not open. A body, once stored, is never replaced.
+
+Items come one at a time (:meth:`Items.add_item`) or up to :data:`MAX_BATCH` in one unit of work
+(:meth:`Items.add_items`): one commit and one signed head for the batch instead of one per item, each item
+checked as a single add checks it, and none written if any is bad.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from gsomia.domain.errors import GsomiaError
 
 from . import journal
 from .errors import MissingBodyError, ServiceError
@@ -18,6 +24,7 @@ from .worlddata import from_record
 
 BODY_AAD = b"gsomia/body/v1|"
 PAGE = 5_000
+MAX_BATCH = 10_000  # items in one unit of work (gsomia item add-many), as releases (release.MAX_BATCH)
 
 
 def body_aad(item: str) -> bytes:
@@ -34,6 +41,32 @@ class ItemView:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.data, "has_body": self.has_body}
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An item to add: its metadata as a world file's entry writes it, and its body if the node holds one."""
+
+    id: str
+    originator: str
+    level: str
+    topics: Sequence[str] = ()
+    releasable_to: Sequence[str] | None = None
+    caveats: Sequence[str] = ()
+    body: bytes | None = None
+
+    def entry(self) -> dict[str, Any]:
+        """The item as a world file's ``items`` entry (what the worldbook validates)."""
+        entry: dict[str, Any] = {
+            "id": self.id,
+            "originator": self.originator,
+            "level": self.level,
+            "topics": list(self.topics),
+        }
+        if self.releasable_to is not None:
+            entry["releasable_to"] = list(self.releasable_to)
+        entry["caveats"] = list(self.caveats)
+        return entry
 
 
 class Items:
@@ -53,15 +86,40 @@ class Items:
         body: bytes | None = None,
     ) -> Record:
         """Add an item (validated as the world loader would) and, if given, its body sealed at rest."""
-        entry: dict[str, Any] = {"id": id, "originator": originator, "level": level, "topics": list(topics)}
-        if releasable_to is not None:
-            entry["releasable_to"] = list(releasable_to)
-        entry["caveats"] = list(caveats)
+        new = NewItem(id, originator, level, topics, releasable_to, caveats, body)
         with self._store.begin() as uow:
-            record = self._worldbook.add_in(uow, "item", entry)
-            if body is not None:
-                journal.add_body(uow, record.key, self._keys.seal(body, body_aad(record.key)))
-            return record
+            return self._add_in(uow, new)
+
+    def add_items(self, items: Iterable[NewItem]) -> list[Record]:
+        """:meth:`add_item` for each of ``items``, in order, in one unit of work: every item and body
+        written, or, if any is bad (invalid in the node's world, an id already on the node or given twice),
+        none of them (the ServiceError names the item, counted from 1). At most :data:`MAX_BATCH` at once.
+
+        ``items`` is taken one at a time, so a caller may read each body as it is wanted (a generator):
+        only the body being sealed need be in memory, and an error it raises writes nothing either."""
+        out: list[Record] = []
+        first: dict[str, int] = {}  # each id of the batch, and the number of the item that gave it
+        with self._store.begin() as uow:
+            for number, new in enumerate(items, start=1):
+                if number > MAX_BATCH:
+                    raise ServiceError(f"more than {MAX_BATCH:,} items at once; add them in several batches")
+                if new.id in first:
+                    raise ServiceError(
+                        f"item {number} of the batch: id {new.id!r} is item {first[new.id]}'s too; each "
+                        "item needs its own id; nothing was added"
+                    )
+                first[new.id] = number
+                try:
+                    out.append(self._add_in(uow, new))
+                except GsomiaError as exc:
+                    raise ServiceError(f"item {number} of the batch: {exc}; nothing was added") from None
+        return out
+
+    def _add_in(self, uow: UnitOfWork, new: NewItem) -> Record:
+        record = self._worldbook.add_in(uow, "item", new.entry())
+        if new.body is not None:
+            journal.add_body(uow, record.key, self._keys.seal(new.body, body_aad(record.key)))
+        return record
 
     def attach_body(self, item: str, body: bytes) -> None:
         """Give a metadata-only item (one imported from a world file) its body; a body is never replaced."""
