@@ -30,6 +30,10 @@ class TrustedUnit:
         self._trust = trust
         self._verified = verified
         self._records: list[Record] = []  # written by this unit
+        # kept as rows are written, not worked out again on every read: a unit adding 10,000 items reads
+        # after each one, and going over everything written so far each time made it quadratic
+        self._world: list[Record] = []  # those of them of WORLD_KINDS
+        self._own: set[int] = set()  # their numbers
         self._releases: dict[int, ReleaseRow] = {}
         self._payloads: dict[int, SealedBody] = {}
         self._bodies: dict[str, str] = {}
@@ -39,7 +43,7 @@ class TrustedUnit:
 
     # -- what this unit wrote --------------------------------------------------------------------------
     def new_world(self) -> list[Record]:
-        return [r for r in self._records if r.kind in WORLD_KINDS]
+        return list(self._world)
 
     @property
     def start(self) -> int:
@@ -71,15 +75,20 @@ class TrustedUnit:
     # -- world records ---------------------------------------------------------------------------------
     def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record:
         record = self._raw.add_record(kind, key, data)
-        self._records.append(record)
+        self._wrote([record])
         return record
 
     def add_records(
         self, entries: Sequence[tuple[str, str, dict[str, Any]]], texts: Sequence[str] | None = None
     ) -> Sequence[Record]:
         records = self._raw.add_records(entries, texts)
-        self._records.extend(records)
+        self._wrote(records)
         return records
+
+    def _wrote(self, records: Sequence[Record]) -> None:
+        self._records.extend(records)
+        self._world.extend(r for r in records if r.kind in WORLD_KINDS)
+        self._own.update(r.seq for r in records)
 
     def records(self, after: int = 0) -> Sequence[Record]:
         everything = [*self._trust.full(self._raw, self._verified), *self._records]
@@ -94,7 +103,7 @@ class TrustedUnit:
 
     def world_key(self) -> Hashable:
         """The verified world mark and this unit's own new world records: equal keys, equal records."""
-        return self._verified.world, tuple(self.new_world())
+        return self._verified.world, tuple(self._world)
 
     def item_records(self, keys: Iterable[str], kind: str = "item") -> Sequence[Record]:
         return self._proven_records(self._raw.item_records(keys, kind))
@@ -103,7 +112,7 @@ class TrustedUnit:
         return self._proven_records(self._raw.item_records_page(after, limit, kind))
 
     def _proven_records(self, rows: Sequence[Record]) -> Sequence[Record]:
-        own = {r.seq for r in self._records}
+        own = self._own
         for row in rows:
             if row.seq > self._verified.records and row.seq not in own:
                 raise TamperError(
