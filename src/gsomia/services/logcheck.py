@@ -241,7 +241,7 @@ def _record_faults(
                 text = data if type(data) is bytes else str(data).encode("utf-8")
                 if found.data == journal.stored_record_leaf(seq, named, key, text):
                     continue
-            except UnicodeEncodeError:  # not UTF-8 as stored: judged below
+            except (UnicodeEncodeError, LedgerError):  # text that is not UTF-8 as stored: judged below
                 pass
         fault = _record_fault(seq, kind, key, data, found)
         if fault is not None:

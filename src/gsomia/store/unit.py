@@ -8,6 +8,7 @@ writer lock (``max + 1``), so they are contiguous and follow commit order; see :
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
@@ -328,11 +329,29 @@ class SqlUnitOfWork:
             cursor.close()
 
     def _fetch_raw(self, sql: str, params: Sequence[object]) -> list[Any]:
-        """Every row ``sql`` selects."""
+        """Every row ``sql`` selects.
+
+        On SQLite, text is first decoded by the driver's own UTF-8 decoder (in C) rather than by the
+        connection's lenient one (a Python call per value, see gsomia.store.sqlite): a whole-log check
+        reads millions of values. Text that is not UTF-8 fails that read, which is then made again the
+        lenient way, so the caller still sees the row and names it as malformed."""
         driver, mark = self._driver()
-        cursor = driver.cursor()
+        if mark != "?":
+            return self._select(sql.format(*([mark] * len(params))), params)
+        lenient = driver.text_factory
+        driver.text_factory = str
         try:
-            cursor.execute(sql.format(*([mark] * len(params))), tuple(params))
+            return self._select(sql.format(*([mark] * len(params))), params)
+        except sqlite3.OperationalError:  # "Could not decode to UTF-8": read it again leniently below
+            pass
+        finally:
+            driver.text_factory = lenient
+        return self._select(sql.format(*([mark] * len(params))), params)
+
+    def _select(self, sql: str, params: Sequence[object]) -> list[Any]:
+        cursor = self._driver()[0].cursor()
+        try:
+            cursor.execute(sql, tuple(params))
             return list(cursor.fetchall())
         finally:
             cursor.close()
