@@ -164,6 +164,13 @@ def test_swapped_bodies_are_named_by_verify_and_never_opened(node, fresh):
     assert any("body of item 'K-B2'" in f for f in found)
     with pytest.raises(TamperError, match="'K-B1' is not the one its leaf proves"):
         fresh().releases.release("K-B1", "USA", "2019-10-01")
+    # a batch reads and proves its bodies together: the swap stops it, and nothing is recorded
+    before = len(fresh().releases.releases())
+    with pytest.raises(TamperError, match="is not the one its leaf proves"):
+        fresh().releases.release_many(
+            [("K-B2", "USA", "2019-10-01", None), ("K-B1", "USA", "2019-10-01", None)]
+        )
+    assert len(fresh().releases.releases()) == before
 
 
 def test_a_deleted_body_is_named_by_verify_and_refused(node, fresh):
@@ -173,6 +180,10 @@ def test_a_deleted_body_is_named_by_verify_and_refused(node, fresh):
     assert any("body:K-B2, but the store holds no such body" in f for f in faults(services))
     with pytest.raises(TamperError, match="body of item 'K-B2' is gone"):
         services.releases.release("K-B2", "USA", "2019-10-01")
+    with pytest.raises(TamperError, match="body of item 'K-B2' is gone"):
+        fresh().releases.release_many(
+            [("K-B1", "USA", "2019-10-01", None), ("K-B2", "USA", "2019-10-01", None)]
+        )
 
 
 def test_swapped_outbox_payloads_are_named_by_verify(node):

@@ -45,20 +45,29 @@ def prove(uow: UnitOfWork, state: Verified, rows: Sequence[tuple[str, str, bytes
 
 def body_digest(uow: UnitOfWork, state: Verified, item: str) -> str | None:
     """The SHA-256 a stored body of ``item`` must have, by its proven leaf; None if no leaf names one."""
-    ref = journal.body_ref(item)
-    leaves = _leaves(uow, state, [ref]).get(ref, [])
-    if not leaves:
-        return None
-    leaf = leaves[0]
-    try:
-        data = json.loads(leaf.data)
-        named, digest = data["item"], data["sha256"]
-    except (ValueError, TypeError, KeyError):
-        raise TamperError(f"body leaf {leaf.index} is malformed; {INVESTIGATE}") from None
-    if named != item or not isinstance(digest, str):
-        raise TamperError(f"body leaf {leaf.index} does not name item {item!r}; {INVESTIGATE}")
-    _included(uow, state, [leaf])
-    return digest
+    return body_digests(uow, state, [item]).get(item)
+
+
+def body_digests(uow: UnitOfWork, state: Verified, items: Sequence[str]) -> dict[str, str]:
+    """:func:`body_digest` of each of ``items`` that a leaf names a body for, the leaves proven together
+    (the stored nodes their paths share read once)."""
+    refs = {journal.body_ref(item): item for item in items}
+    found = _leaves(uow, state, list(refs))
+    chosen: list[LeafRow] = []
+    digests: dict[str, str] = {}
+    for ref, leaves in found.items():
+        item, leaf = refs[ref], leaves[0]
+        try:
+            data = json.loads(leaf.data)
+            named, digest = data["item"], data["sha256"]
+        except (ValueError, TypeError, KeyError):
+            raise TamperError(f"body leaf {leaf.index} is malformed; {INVESTIGATE}") from None
+        if named != item or not isinstance(digest, str):
+            raise TamperError(f"body leaf {leaf.index} does not name item {item!r}; {INVESTIGATE}")
+        chosen.append(leaf)
+        digests[item] = digest
+    _included(uow, state, chosen)
+    return digests
 
 
 def _leaves(uow: UnitOfWork, state: Verified, refs: Sequence[str]) -> dict[str, list[LeafRow]]:

@@ -10,7 +10,7 @@ The transport seal uses a fresh data key and associated data binding the release
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,8 +20,8 @@ from gsomia.domain.errors import GsomiaError
 
 from . import journal
 from .errors import ServiceError
-from .items import open_body
-from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, Store, UnitOfWork
+from .items import body_aad, open_body
+from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, SealedBody, Store, UnitOfWork
 from .worldbook import Worldbook
 
 TRANSPORT_AAD = b"gsomia/outbox/v1|"
@@ -80,18 +80,34 @@ class Releases:
             raise ServiceError(f"{len(wanted):,} releases at once; give at most {MAX_BATCH:,} per batch")
         out: list[ReleaseOutcome] = []
         with self._store.begin() as uow:
+            # the items and their bodies read (and proven against the log) together, not one by one
+            named = list(dict.fromkeys(item for item, *_ in wanted if isinstance(item, str)))
+            self._worldbook.with_items(uow, named)
+            bodies = uow.get_bodies(named)
             for number, (item, to, at, holder) in enumerate(wanted, start=1):
                 try:
-                    out.append(self._release_in(uow, item, to, at, holder))
+                    out.append(self._release_in(uow, item, to, at, holder, bodies))
                 except GsomiaError as exc:
                     raise ServiceError(f"release {number} of {len(wanted)} ({item} to {to}): {exc}") from None
         return out
 
     def _release_in(
-        self, uow: UnitOfWork, item: str, to: str, at: date | str, holder: str | None
+        self,
+        uow: UnitOfWork,
+        item: str,
+        to: str,
+        at: date | str,
+        holder: str | None,
+        bodies: Mapping[str, SealedBody] | None = None,
     ) -> ReleaseOutcome:
         decision = self._worldbook.decide(uow, item, to, at, holder)
-        body = open_body(uow, self._keys, item) if decision.allowed else None
+        body = None
+        if decision.allowed:
+            sealed = None if bodies is None else bodies.get(item)
+            if sealed is None:  # read on its own (and MissingBodyError if the node holds none)
+                body = open_body(uow, self._keys, item)
+            else:
+                body = self._keys.open(sealed, body_aad(item))
         row = uow.add_release(
             decision.item,
             decision.recipient,

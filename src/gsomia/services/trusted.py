@@ -138,24 +138,39 @@ class TrustedUnit:
         return self._raw.body_items(items)
 
     def get_body(self, item: str) -> SealedBody | None:
-        sealed = self._raw.get_body(item)
-        proven = self._bodies.get(item) or self._trust.bodies.get(item)
-        if proven is None:
-            proven = proofs.body_digest(self._raw, self._verified, item)
-            if proven is not None and len(self._trust.bodies) < BODY_MEMO:
-                self._trust.bodies[item] = proven  # a body is never replaced: its proven digest stands
-        if sealed is None:
-            if proven is not None:
-                raise TamperError(f"the body of item {item!r} is gone from the store; {INVESTIGATE}")
-            return None
-        if proven is None:
-            raise TamperError(f"item {item!r} has a stored body that no leaf proves; {INVESTIGATE}")
-        if journal.sealed_digest(sealed) != proven:
-            raise TamperError(
-                f"the stored body of item {item!r} is not the one its leaf proves (swapped or edited); "
-                f"{INVESTIGATE}"
-            )
-        return sealed
+        return self.get_bodies([item]).get(item)
+
+    def get_bodies(self, items: Iterable[str]) -> dict[str, SealedBody]:
+        wanted = list(dict.fromkeys(items))
+        stored = self._raw.get_bodies(wanted)
+        proven: dict[str, str] = {}
+        unknown: list[str] = []
+        for item in wanted:
+            known = self._bodies.get(item) or self._trust.bodies.get(item)
+            if known is None:
+                unknown.append(item)
+            else:
+                proven[item] = known
+        if unknown:
+            found = proofs.body_digests(self._raw, self._verified, unknown)
+            proven |= found
+            for item, digest in found.items():
+                if len(self._trust.bodies) < BODY_MEMO:
+                    self._trust.bodies[item] = digest  # a body is never replaced: its proven digest stands
+        for item in wanted:
+            sealed, expected = stored.get(item), proven.get(item)
+            if sealed is None:
+                if expected is not None:
+                    raise TamperError(f"the body of item {item!r} is gone from the store; {INVESTIGATE}")
+                continue
+            if expected is None:
+                raise TamperError(f"item {item!r} has a stored body that no leaf proves; {INVESTIGATE}")
+            if journal.sealed_digest(sealed) != expected:
+                raise TamperError(
+                    f"the stored body of item {item!r} is not the one its leaf proves (swapped or edited); "
+                    f"{INVESTIGATE}"
+                )
+        return stored
 
     # -- releases and the outbox -----------------------------------------------------------------------
     def add_release(

@@ -78,6 +78,9 @@ class MemoryUnitOfWork:
     def get_body(self, item: str) -> SealedBody | None:
         return self._t.bodies.get(item)
 
+    def get_bodies(self, items: Iterable[str]) -> dict[str, SealedBody]:
+        return {item: self._t.bodies[item] for item in items if item in self._t.bodies}
+
     def bodies(self) -> Iterable[tuple[str, SealedBody]]:
         return tuple(self._t.bodies.items())
 

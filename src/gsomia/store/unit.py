@@ -134,6 +134,17 @@ class SqlUnitOfWork:
         rows = self._fetch_raw("SELECT wrapped_key, nonce, ciphertext FROM bodies WHERE item = {}", (item,))
         return None if not rows else _sealed("bodies", item, *rows[0])
 
+    def get_bodies(self, items: Iterable[str]) -> dict[str, SealedBody]:
+        wanted = sorted(set(items))
+        found: dict[str, SealedBody] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join(["{}"] * len(chunk))
+            sql = f"SELECT item, wrapped_key, nonce, ciphertext FROM bodies WHERE item IN ({marks})"
+            for item, *sealed in self._fetch_raw(sql, chunk):
+                found[item] = _sealed("bodies", item, *sealed)
+        return found
+
     def bodies(self) -> Iterable[tuple[str, SealedBody]]:
         t = s.bodies.c
         query = select(t.item, t.wrapped_key, t.nonce, t.ciphertext).order_by(t.item)
