@@ -24,6 +24,9 @@ _COUNTERS = "SELECT " + ", ".join(
 )
 
 
+_INSERT_RECORD = "INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {}, {})"
+
+
 class SqlUnitOfWork:
     """Reads and appends on one connection, inside the transaction its store began."""
 
@@ -56,10 +59,10 @@ class SqlUnitOfWork:
     # -- world records --------------------------------------------------------------------------------
 
     def add_record(self, kind: str, key: str, data: dict[str, Any]) -> Record:
-        conn = self._write()
+        self._write()
         text = s.dump_json(data)
         seq = self._take("records")
-        conn.execute(s.records.insert(), {"seq": seq, "kind": kind, "key": key, "data": text})
+        self._insert_raw(_INSERT_RECORD, [(seq, kind, key, text)])
         return Record(seq, kind, key, s.load_json(text))
 
     def add_records(
@@ -75,7 +78,7 @@ class SqlUnitOfWork:
         records = tuple(Record(first + i, kind, key, data) for i, (kind, key, data) in enumerate(entries))
         rows = [(r.seq, r.kind, r.key, text) for r, text in zip(records, texts, strict=True)]
         if rows:
-            self._insert_raw("INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {}, {})", rows)
+            self._insert_raw(_INSERT_RECORD, rows)
             self._next["records"] = first + len(rows)
         return records
 
@@ -124,11 +127,14 @@ class SqlUnitOfWork:
     # -- sealed bodies --------------------------------------------------------------------------------
 
     def put_body(self, item: str, body: SealedBody) -> None:
-        conn = self._write()
+        self._write()
         # checked first, not caught after: a failed INSERT would abort the whole PostgreSQL transaction
         if self.get_body(item) is not None:
             raise KeyError(f"item {item!r} already has a body; bodies are never replaced")
-        conn.execute(s.bodies.insert(), {"item": item, **_sealed_columns(body)})
+        self._insert_raw(
+            "INSERT INTO bodies (item, wrapped_key, nonce, ciphertext) VALUES ({}, {}, {}, {})",
+            [(item, *_sealed_row(body))],
+        )
 
     def get_body(self, item: str) -> SealedBody | None:
         rows = self._fetch_raw("SELECT wrapped_key, nonce, ciphertext FROM bodies WHERE item = {}", (item,))
@@ -207,7 +213,7 @@ class SqlUnitOfWork:
         if not 1 <= release_seq < self._peek("releases"):
             raise KeyError(f"no release {release_seq}; an outbox row belongs to a recorded release")
         seq = self._take("outbox")
-        sealed = (bytes(payload.wrapped_key), bytes(payload.nonce), bytes(payload.ciphertext))
+        sealed = _sealed_row(payload)
         self._insert_raw(
             "INSERT INTO outbox (seq, release_seq, recipient, wrapped_key, nonce, ciphertext) "
             "VALUES ({}, {}, {}, {}, {}, {})",
@@ -417,12 +423,8 @@ def _stored_json(table: str, row: object, text: object) -> dict[str, Any]:
         raise StoredRowError(table, str(row), str(exc)) from None
 
 
-def _sealed_columns(body: SealedBody) -> dict[str, bytes]:
-    return {
-        "wrapped_key": bytes(body.wrapped_key),
-        "nonce": bytes(body.nonce),
-        "ciphertext": bytes(body.ciphertext),
-    }
+def _sealed_row(body: SealedBody) -> tuple[bytes, bytes, bytes]:
+    return bytes(body.wrapped_key), bytes(body.nonce), bytes(body.ciphertext)
 
 
 def _sealed(table: str, row: object, wrapped_key: object, nonce: object, ciphertext: object) -> SealedBody:
