@@ -170,16 +170,17 @@ def test_a_crash_in_the_second_chunk_keeps_the_first_and_the_next_sync_takes_the
 ):
     ids = [f"K-X-{n}" for n in range(5)]
     pair.release(*ids)
-    add_record = journal.add_record
+    add_records = journal.add_records
     written = Counter[str]()
 
-    def failing(uow: Any, kind: str, key: str, data: dict[str, Any]) -> Any:
-        written[kind] += 1
-        if kind == "received" and written[kind] == 4:  # the second bundle of the second chunk
-            raise OSError("disk gone")
-        return add_record(uow, kind, key, data)
+    def failing(uow: Any, entries: Any, texts: Any = None) -> Any:
+        if any(kind == "received" for kind, _key, _data in entries):
+            written["chunks"] += 1
+            if written["chunks"] == 2:  # the second chunk's bundles, written together
+                raise OSError("disk gone")
+        return add_records(uow, entries, texts)
 
-    monkeypatch.setattr(journal, "add_record", failing)
+    monkeypatch.setattr(journal, "add_records", failing)
     with pytest.raises(OSError, match="disk gone"):
         pair.jpn.sync.run(pair.pull)
     assert chunks_taken == [2, 2]
@@ -191,7 +192,7 @@ def test_a_crash_in_the_second_chunk_keeps_the_first_and_the_next_sync_takes_the
     assert pair.cursors() == []  # the pull did not finish: no cursor
     assert pair.jpn.audit.verify().ok
 
-    monkeypatch.setattr(journal, "add_record", add_record)
+    monkeypatch.setattr(journal, "add_records", add_records)
     taken = pair.jpn.sync.run(pair.pull)
     assert pair.asked == [None, None]  # no cursor was kept, so everything again
     assert [(r.item, r.new) for r in taken] == [(i, n >= 2) for n, i in enumerate(ids)]

@@ -27,7 +27,7 @@ from gsomia.exchange.bundle import EXTENSION_ID, Opened, open_bundle
 from gsomia.exchange.errors import BundleError, ExchangeError
 from gsomia.services import journal, worlddata
 from gsomia.services.items import body_aad
-from gsomia.services.ports import KeyRing, Store, UnitOfWork
+from gsomia.services.ports import KeyRing, SealedBody, Store, UnitOfWork
 from gsomia.services.worldbook import Worldbook
 
 from .clock import stix_now
@@ -157,16 +157,23 @@ class Intake:
             # what was taken before, read at once (the newest record per bundle); then kept up to date
             known = {r.key: from_record(r.data) for r in uow.item_records(keys, kind="received")}
             out = []
+            writes = _Writes()
             for key, one in zip(keys, found, strict=True):
                 earlier = known.get(key)
-                taken = _again(earlier) if earlier is not None else self._take(uow, partner, *one, vouched)
+                taken = (
+                    _again(earlier)
+                    if earlier is not None
+                    else self._take(uow, writes, partner, *one, vouched)
+                )
                 known[key] = taken
                 out.append(taken)
+            writes.flush(uow)
             return out
 
     def _take(
         self,
         uow: UnitOfWork,
+        writes: _Writes,
         partner: Partner,
         report: str,
         bundle: dict[str, Any] | None,
@@ -175,28 +182,34 @@ class Intake:
     ) -> Received:
         key = str(bundle["id"]) if bundle is not None else report
         if bundle is None:
-            return self._quarantine(uow, key, partner.party, problem)
+            return self._quarantine(writes, key, partner.party, problem)
         try:
             opened = open_bundle(bundle, partner.card, self._keys.hpke_private(), recipient=self._party)
         except ExchangeError as exc:
-            return self._quarantine(uow, key, partner.party, str(exc))
-        return self._check_and_store(uow, key, partner, opened, vouched)
+            return self._quarantine(writes, key, partner.party, str(exc))
+        return self._check_and_store(uow, writes, key, partner, opened, vouched)
 
     def _check_and_store(
-        self, uow: UnitOfWork, key: str, partner: Partner, opened: Opened, vouched: list[Consent]
+        self,
+        uow: UnitOfWork,
+        writes: _Writes,
+        key: str,
+        partner: Partner,
+        opened: Opened,
+        vouched: list[Consent],
     ) -> Received:
         shipment = opened.shipment
         meta = shipment.item
         if shipment.sender != partner.party:
             return self._quarantine(
-                uow, key, partner.party, f"sent by {shipment.sender}, pulled from {partner.party}"
+                writes, key, partner.party, f"sent by {shipment.sender}, pulled from {partner.party}"
             )
         item = Item(meta.id, shipment.originator, meta.level, meta.topics, meta.releasable_to, meta.caveats)
         route = tuple(str(p) for p in shipment.route)
         me = self._party
         if me not in route[1:] or route[route.index(me, 1) - 1] != shipment.sender:
             why = f"the route {' → '.join(route)} does not have {shipment.sender} hand it to {me}"
-            return self._quarantine(uow, key, partner.party, why)
+            return self._quarantine(writes, key, partner.party, why)
         holder, final = route[0], route[-1]
         world = self._worldbook.world_in(uow)
         try:
@@ -204,26 +217,24 @@ class Intake:
             facts = world if not vouched else WithConsents(world, vouched)
             decision = engine.decide(facts, item, final, shipment.decided, holder)
         except GsomiaError as exc:
-            return self._quarantine(uow, key, partner.party, f"not an item of this node's world: {exc}")
+            return self._quarantine(writes, key, partner.party, f"not an item of this node's world: {exc}")
         if not decision.allowed or tuple(decision.route) != route:
             failing = next((r for r in decision.reasons if not r.ok), None)
             why = f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
             if decision.allowed:
                 why = f"they allow it by {' → '.join(decision.route)} only"
             return self._quarantine(
-                uow,
+                writes,
                 key,
                 partner.party,
                 f"this node's agreements do not allow {holder} to send {meta.id} to {final} by "
                 f"{' → '.join(route)} on {shipment.decided}: {why}",
             )
-        if uow.item_records([meta.id]):
+        if meta.id in writes.items or uow.item_records([meta.id]):
             return self._quarantine(
-                uow, key, partner.party, f"item id {meta.id!r} is already used on this node"
+                writes, key, partner.party, f"item id {meta.id!r} is already used on this node"
             )
-        data = worlddata.to_record(worlddata.item_data(item))
-        journal.add_record(uow, "item", item.id, data)
-        journal.add_body(uow, item.id, self._keys.seal(shipment.body, body_aad(item.id)))
+        writes.item(item, self._keys.seal(shipment.body, body_aad(item.id)))
         forwarding = final != me
         marking = world.holder_level(item, me, shipment.decided) if forwarding else decision.marking
         accepted = Received(
@@ -237,17 +248,40 @@ class Intake:
             item.level,
             marking,
         )
-        self._record(uow, accepted, shipment.log_head)
+        writes.received(accepted, shipment.log_head)
         return accepted
 
-    def _quarantine(self, uow: UnitOfWork, key: str, sender: str, reason: str) -> Received:
+    @staticmethod
+    def _quarantine(writes: _Writes, key: str, sender: str, reason: str) -> Received:
         found = Received(key, sender, "quarantined", reason[:2000])
-        self._record(uow, found, None)
+        writes.received(found, None)
         return found
 
-    def _record(self, uow: UnitOfWork, taken: Received, head: dict[str, Any] | None) -> None:
-        data = {**taken.to_dict(), "at": stix_now(), "sender_head": head}
-        journal.add_record(uow, "received", taken.bundle, data)
+
+class _Writes:
+    """What taking a chunk writes, gathered as its bundles are checked and written together at the end
+    (records and their leaves in two statements, not two per record); nothing is written if a bundle's
+    check raises."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, dict[str, Any]]] = []
+        self.bodies: list[tuple[str, SealedBody]] = []
+        self.items: set[str] = set()  # ids of the items taken in this chunk
+
+    def item(self, item: Item, sealed: SealedBody) -> None:
+        self.records.append(("item", item.id, worlddata.to_record(worlddata.item_data(item))))
+        self.bodies.append((item.id, sealed))
+        self.items.add(item.id)
+
+    def received(self, taken: Received, head: dict[str, Any] | None) -> None:
+        self.records.append(
+            ("received", taken.bundle, {**taken.to_dict(), "at": stix_now(), "sender_head": head})
+        )
+
+    def flush(self, uow: UnitOfWork) -> None:
+        journal.add_records(uow, self.records)
+        for item, sealed in self.bodies:
+            journal.add_body(uow, item, sealed)
 
 
 def _again(known: Received) -> Received:
