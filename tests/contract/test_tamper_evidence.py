@@ -171,6 +171,9 @@ def test_swapped_bodies_are_named_by_verify_and_never_opened(node, fresh):
             [("K-B2", "USA", "2019-10-01", None), ("K-B1", "USA", "2019-10-01", None)]
         )
     assert len(fresh().releases.releases()) == before
+    # a refusal reads no body: it is recorded, as a single release records it
+    refused = fresh().releases.release_many([("K-B1", "JPN", "1990-01-01", None)])
+    assert not refused[0].decision.allowed
 
 
 def test_a_deleted_body_is_named_by_verify_and_refused(node, fresh):
@@ -244,16 +247,51 @@ def test_a_record_stored_in_an_equivalent_form_is_no_fault_but_one_changed_value
         ("UPDATE records SET key = CAST(x'ff41' AS TEXT) WHERE seq = 3", "records row 3 is malformed"),
         ("UPDATE records SET data = CAST(x'7bff7d' AS TEXT) WHERE seq = 4", "records row 4 is malformed"),
         ("UPDATE leaves SET ref = CAST(x'ff41' AS TEXT) WHERE idx = 5", "leaves row 5 is malformed"),
+        ("UPDATE records SET data = CAST(data AS BLOB) WHERE seq = 6", "records row 6 is malformed"),
     ],
 )
 def test_text_that_is_not_utf8_is_a_fault_naming_its_row(node, statement, named):
-    """SQLite stores any bytes as text: such a row is named as malformed by verify, never a crash (the
-    whole-log read decodes text strictly first, then leniently to find the row)."""
+    """SQLite stores any bytes as text, and a blob where text was: such a row is named as malformed by
+    verify, never a crash and never passed (the whole-log read decodes text strictly first, then
+    leniently to find the row, and takes a record's data as bytes only if it is stored as text)."""
     url, services = node
     if not url.startswith("sqlite"):
         pytest.skip("PostgreSQL refuses text that is not UTF-8 when it is written")
     tamper(services, statement)
     assert any(named in f for f in faults(services))
+
+
+def test_json_nested_too_deeply_in_a_record_or_a_body_leaf_is_a_fault_not_a_crash(node, fresh):
+    """A record's data, or a body's leaf, edited into JSON nested past Python's recursion limit: verify
+    names the row and a release stops with TamperError (never a RecursionError)."""
+    _, services = node
+    deep = '{"a":' + "[" * 50_000 + "]" * 50_000 + "}"
+    tamper(services, f"UPDATE records SET data = '{deep}' WHERE seq = 3")
+    assert any("records row 3 is malformed" in f for f in faults(services))
+    with pytest.raises(TamperError):
+        fresh().releases.release("K-B1", "USA", "2019-10-01")
+
+
+def test_a_deeply_nested_body_leaf_stops_a_batch_with_tamper_error(node, fresh):
+    _, services = node
+    deep = '{"a":' + "[" * 50_000 + "]" * 50_000 + "}"
+    blob = "X'" + deep.encode().hex() + "'" if node[0].startswith("sqlite") else f"'\\x{deep.encode().hex()}'"
+    tamper(services, f"UPDATE leaves SET data = {blob} WHERE ref = 'body:K-B1'")
+    with pytest.raises(TamperError):
+        fresh().releases.release_many([("K-B1", "USA", "2019-10-01", None)])
+
+
+def test_a_record_row_added_twice_is_named_by_verify(node):
+    """With the primary key dropped (PostgreSQL lets a DBA), a record copied onto a second row."""
+    url, services = node
+    if url.startswith("sqlite"):
+        pytest.skip("a SQLite record's number is its rowid: a second row with it cannot be stored")
+    tamper(
+        services,
+        "ALTER TABLE records DROP CONSTRAINT pk_records",
+        "INSERT INTO records SELECT * FROM records WHERE seq = 5",
+    )
+    assert any("records row 5 appears twice" in f for f in faults(services))
 
 
 def test_malformed_json_in_a_stored_head_is_a_fault_naming_it(node, fresh):

@@ -223,11 +223,16 @@ def _record_faults(
         by_ref.setdefault(row.ref, row)
     kinds: dict[str, str] = {}
     kind_bytes: dict[object, bytes] = {}
+    seen: set[int] = set()
     for seq, kind, key, data in texts:
         if type(seq) is not int:  # an integer primary key in every store: never so unless edited
             faults.append(Fault(f"records row {seq!r} is malformed and cannot be read: it was edited"))
             continue
         ref = journal.record_ref(seq)
+        if seq in seen:  # the primary key keeps this from happening, unless it was dropped
+            faults.append(Fault(f"records row {seq} appears twice: one was added behind the log's back"))
+            continue
+        seen.add(seq)
         kinds[ref] = journal.LEAF_KINDS.get(kind, "?") if isinstance(kind, str) else "?"
         found = by_ref.get(ref)
         if found is None:
@@ -281,7 +286,7 @@ def _record_fault(seq: int, kind: object, key: object, data: object, leaf: LeafR
         if not isinstance(parsed, dict):
             raise TypeError("not a JSON object")
         expected = canonical(journal.record_json(Record(seq, kind, key, parsed)))
-    except (TypeError, ValueError, LedgerError):
+    except (TypeError, ValueError, LedgerError, RecursionError):
         return Fault(f"records row {seq} is malformed and cannot be read: it was edited", leaf.index)
     if leaf.data != expected:
         return Fault(f"leaf {leaf.index} does not hold {ref} as stored: one of them was edited", leaf.index)

@@ -52,21 +52,19 @@ def body_digests(uow: UnitOfWork, state: Verified, items: Sequence[str]) -> dict
     """:func:`body_digest` of each of ``items`` that a leaf names a body for, the leaves proven together
     (the stored nodes their paths share read once)."""
     refs = {journal.body_ref(item): item for item in items}
-    found = _leaves(uow, state, list(refs))
-    chosen: list[LeafRow] = []
+    found = {ref: leaves[0] for ref, leaves in _leaves(uow, state, list(refs)).items()}
+    _included(uow, state, list(found.values()))  # proven first: only a leaf the head covers is parsed
     digests: dict[str, str] = {}
-    for ref, leaves in found.items():
-        item, leaf = refs[ref], leaves[0]
+    for ref, leaf in found.items():
+        item = refs[ref]
         try:
             data = json.loads(leaf.data)
             named, digest = data["item"], data["sha256"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             raise TamperError(f"body leaf {leaf.index} is malformed; {INVESTIGATE}") from None
         if named != item or not isinstance(digest, str):
             raise TamperError(f"body leaf {leaf.index} does not name item {item!r}; {INVESTIGATE}")
-        chosen.append(leaf)
         digests[item] = digest
-    _included(uow, state, chosen)
     return digests
 
 

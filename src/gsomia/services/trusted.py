@@ -170,7 +170,7 @@ class TrustedUnit:
                     f"the stored body of item {item!r} is not the one its leaf proves (swapped or edited); "
                     f"{INVESTIGATE}"
                 )
-        return stored
+        return {item: stored[item] for item in wanted if item in stored}
 
     # -- releases and the outbox -----------------------------------------------------------------------
     def add_release(

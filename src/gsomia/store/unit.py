@@ -88,7 +88,9 @@ class SqlUnitOfWork:
 
     def record_texts(self) -> Sequence[tuple[object, object, object, object]]:
         # the data as its UTF-8 bytes, straight from the database: no text decoded only to be encoded again
-        as_bytes = "CAST(data AS BLOB)" if self._driver()[1] == "?" else "convert_to(data, 'UTF8')"
+        # (on SQLite only a value stored as text: any other storage class comes back NULL, a malformed row)
+        sqlite = "CASE WHEN typeof(data) = 'text' THEN CAST(data AS BLOB) END"
+        as_bytes = sqlite if self._driver()[1] == "?" else "convert_to(data, 'UTF8')"
         return self._fetch_raw(f"SELECT seq, kind, key, {as_bytes} FROM records ORDER BY seq", ())
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
@@ -419,6 +421,8 @@ def _stored_json(table: str, row: object, text: object) -> dict[str, Any]:
         if _has_surrogate(text):
             raise ValueError("it is not UTF-8 text")
         return s.load_json(text)
+    except RecursionError:
+        raise StoredRowError(table, str(row), "its JSON is nested too deeply") from None
     except (ValueError, TypeError) as exc:
         raise StoredRowError(table, str(row), str(exc)) from None
 
