@@ -26,6 +26,7 @@ from .worldbook import Worldbook
 
 TRANSPORT_AAD = b"gsomia/outbox/v1|"
 MAX_BATCH = 10_000  # releases in one unit of work (gsomia release-many)
+BODIES_AT_ONCE = 200  # sealed bodies a batch holds in memory at once
 Clock = Callable[[], datetime]
 Wanted = tuple[str, str, date | str, str | None]
 """One release asked for: ``(item, to, at, holder)``."""
@@ -80,27 +81,38 @@ class Releases:
             raise ServiceError(f"{len(wanted):,} releases at once; give at most {MAX_BATCH:,} per batch")
         out: list[ReleaseOutcome] = []
         with self._store.begin() as uow:
-            # the items and their bodies read (and proven against the log) together, not one by one
-            named = list(dict.fromkeys(item for item, *_ in wanted if isinstance(item, str)))
-            self._worldbook.with_items(uow, named)
-            bodies = uow.get_bodies(named)
+            # the items read (and proven against the log) together, not one by one; then every entry
+            # decided (bad input stops the batch, naming the entry) before anything is written
+            named = dict.fromkeys(w[0] for w in wanted if isinstance(w[0], str))
+            self._worldbook.with_items(uow, list(named))
+            decided: list[Decision] = []
             for number, (item, to, at, holder) in enumerate(wanted, start=1):
                 try:
-                    out.append(self._release_in(uow, item, to, at, holder, bodies))
+                    decided.append(self._worldbook.decide(uow, item, to, at, holder))
                 except GsomiaError as exc:
                     raise ServiceError(f"release {number} of {len(wanted)} ({item} to {to}): {exc}") from None
+            # the allowed ones' bodies read and proven a few hundred at a time (bounded memory), then recorded
+            for start in range(0, len(decided), BODIES_AT_ONCE):
+                chunk = decided[start : start + BODIES_AT_ONCE]
+                bodies = uow.get_bodies(d.item for d in chunk if d.allowed)
+                for number, decision in enumerate(chunk, start=start + 1):
+                    try:
+                        out.append(self._record(uow, decision, bodies))
+                    except GsomiaError as exc:
+                        where = f"release {number} of {len(wanted)} ({decision.item} to {decision.recipient})"
+                        raise ServiceError(f"{where}: {exc}") from None
         return out
 
     def _release_in(
-        self,
-        uow: UnitOfWork,
-        item: str,
-        to: str,
-        at: date | str,
-        holder: str | None,
-        bodies: Mapping[str, SealedBody] | None = None,
+        self, uow: UnitOfWork, item: str, to: str, at: date | str, holder: str | None
     ) -> ReleaseOutcome:
-        decision = self._worldbook.decide(uow, item, to, at, holder)
+        return self._record(uow, self._worldbook.decide(uow, item, to, at, holder), None)
+
+    def _record(
+        self, uow: UnitOfWork, decision: Decision, bodies: Mapping[str, SealedBody] | None
+    ) -> ReleaseOutcome:
+        """Record ``decision`` (its body, if allowed, from ``bodies`` when there, else read on its own)."""
+        item = decision.item
         body = None
         if decision.allowed:
             sealed = None if bodies is None else bodies.get(item)
