@@ -213,7 +213,7 @@ shipments = Table(
     "shipments",
     metadata,
     Column("release_seq", SEQ, primary_key=True, autoincrement=False),
-    Column("next_hop", String(64), nullable=False),
+    Column("next_hop", String(200), nullable=False),  # a party id (widened by migration 0006)
     Column("added", String(32), nullable=False),
     Column("objects", Text, nullable=False),
     Index("ix_shipments_next_hop", "next_hop", "release_seq"),
@@ -235,7 +235,7 @@ push_statuses = Table(
     metadata,
     Column("seq", SEQ, primary_key=True, autoincrement=True),
     Column("id", String(64), nullable=False),
-    Column("party", String(64), nullable=False),
+    Column("party", String(200), nullable=False),  # a party id (gsomia.domain.ids: up to 200)
     Column("status", Text, nullable=False),
     Index("ix_push_statuses_id", "id", unique=True),
 )

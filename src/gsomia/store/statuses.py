@@ -107,7 +107,12 @@ class SqlStatusStore:
         query = select(t.status).where(t.id == status_id, t.party == party)
         with self._engine.connect() as conn, conn.begin():
             found = conn.execute(query).scalar()
-        return None if found is None else StatusRow(status_id, party, s.load_json(found))
+        if found is None:
+            return None
+        try:
+            return StatusRow(status_id, party, s.load_json(found))
+        except (ValueError, TypeError, RecursionError):  # edited behind the node's back: as good as gone
+            return None
 
 
 class MemoryStatusStore:

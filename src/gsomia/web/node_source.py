@@ -172,7 +172,10 @@ class NodeTaxiiSource:
 
     def status(self, status_id: str, party: str) -> StatusInfo | None:
         found = self._statuses.get(status_id, party)
-        return None if found is None else _status_info(found.status)
+        try:
+            return None if found is None else _status_info(found.status)
+        except (KeyError, TypeError, ValueError):  # a row edited behind the node's back: as good as gone
+            return None
 
     # -- what is served ------------------------------------------------------------------------------
 
