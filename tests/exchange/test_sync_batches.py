@@ -154,6 +154,22 @@ def test_bundles_are_taken_two_a_unit_of_work_each_once_and_receipted_with_the_h
     assert sorted(r["bundle"] for r in pair.kor.sync.receipts()) == sorted(pair.received())
 
 
+def test_an_item_released_twice_in_one_chunk_is_stored_once_and_its_second_bundle_quarantined(
+    pair: Pair, chunks_taken: list[int]
+):
+    """A chunk's writes are gathered and made together: the second bundle carrying an item id the same
+    chunk already took is still seen, and quarantined, not stored twice."""
+    pair.release("K-D-1")
+    assert pair.kor.releases.release("K-D-1", "JPN", "2019-10-02").decision.allowed
+    taken = pair.jpn.sync.run(pair.pull)
+    assert chunks_taken == [2]
+    assert [(r.item or "", r.status) for r in taken] == [("K-D-1", "accepted"), ("", "quarantined")]
+    assert "already used" in taken[1].reason
+    assert len(pair.received()) == 2
+    assert pair.jpn.items.body("K-D-1") == b"body of K-D-1"
+    assert pair.jpn.audit.verify().ok
+
+
 def test_a_second_sync_stores_nothing_twice(pair: Pair, chunks_taken: list[int]):
     pair.release("K-R-1", "K-R-2", "K-R-3")
     first = pair.jpn.sync.run(pair.pull)

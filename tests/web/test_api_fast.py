@@ -112,6 +112,7 @@ def test_past_10000_queries_the_batch_is_a_422_naming_the_limit(api: Api) -> Non
             "body.queries.0.holder",
         ),
         (b'{"queries": [{"item": "K-MSL-1", "to": ["JPN"], "at": "2019-11-22"}]}', 422, "body.queries.0.to"),
+        (b'{"queries": [{"item": "\\ud800", "to": "JPN", "at": "2019-11-22"}]}', 422, "body.queries.0.item"),
     ],
 )
 def test_a_batch_body_the_quick_check_refuses_is_judged_by_the_model(

@@ -38,7 +38,9 @@ from . import models as m
 
 MAX_BATCH = 10_000  # queries in one call of POST /decisions:batch
 KEPT_ITEMS = 200_000  # item ids a kept DecisionText remembers before it starts afresh
+KEPT_DAYS = 20_000  # days it remembers before it starts afresh (about 55 years of distinct days)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 BatchQuery = tuple[str, str, str, str | None]  # item, recipient, day (YYYY-MM-DD), holder
@@ -64,18 +66,18 @@ def quick_batch(data: object) -> list[BatchQuery] | None:
         if type(item) is not str or type(to) is not str or type(at) is not str:
             return None
         if item not in names:
-            if not 1 <= len(item) <= 200:
+            if not _name(item):
                 return None
             names.add(item)
         if to not in names:
-            if not 1 <= len(to) <= 200:
+            if not _name(to):
                 return None
             names.add(to)
         if holder is not None:
             if type(holder) is not str:
                 return None
             if holder not in names:
-                if not 1 <= len(holder) <= 200:
+                if not _name(holder):
                     return None
                 names.add(holder)
         good = days.get(at)
@@ -85,6 +87,11 @@ def quick_batch(data: object) -> list[BatchQuery] | None:
             return None
         out.append((item, to, at, holder))
     return out
+
+
+def _name(text: str) -> bool:
+    """1 to 200 characters, none a lone surrogate (the model refuses those: they are not text)."""
+    return 1 <= len(text) <= 200 and (text.isascii() or _SURROGATE.search(text) is None)
 
 
 def _calendar_day(text: str) -> bool:
@@ -121,9 +128,9 @@ class DecisionText:
         return self._world
 
     @property
-    def size(self) -> int:
-        """How many item ids it remembers."""
-        return len(self._items)
+    def full(self) -> bool:
+        """Whether it remembers as many item ids or days as it may (a new one is then made)."""
+        return len(self._items) > KEPT_ITEMS or len(self._days) > KEPT_DAYS
 
     def decision(self, item: str, to: str, at: str, holder: str | None) -> str:
         """The decision JSON of one query (bad input raises the domain's QueryError, as ``decide`` does)."""
@@ -192,7 +199,7 @@ class Texts:
 
     def _for(self, world: World) -> DecisionText:
         kept = self._kept
-        if kept is None or kept.world is not world or kept.size > KEPT_ITEMS:
+        if kept is None or kept.world is not world or kept.full:
             kept = self._kept = DecisionText(world)
         return kept
 
