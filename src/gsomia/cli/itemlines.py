@@ -13,22 +13,19 @@ read here but one at a time as each item is added (:func:`new_items`), so one bo
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO
 
 from ..domain.errors import GsomiaError
 from ..services.items import MAX_BATCH, NewItem
-from .queries import lines
+from .queries import json_kind, json_object, lines, open_lines
 
 MAX_LINES = MAX_BATCH  # items in one transaction
 FIELDS = ("id", "originator", "level", "topics", "releasable_to", "caveats", "body_file")
 _REQUIRED = ("id", "originator", "level", "topics")
 _TEXTS = ("id", "originator", "level", "body_file")
+_HAS = ", ".join(FIELDS)
 _EXAMPLE = '{"id": "K-B-1", "originator": "KOR", "level": "KR-II", "topics": ["dprk-missile"]}'
 
 
@@ -51,7 +48,7 @@ def read_all(source: str) -> list[ItemLine]:
     where = "stdin" if source == "-" else source
     base = Path.cwd() if source == "-" else Path(source).parent
     out: list[ItemLine] = []
-    with _open(source) as handle:
+    with open_lines(source, "items") as handle:
         for number, line in enumerate(lines(handle, where), start=1):
             if number > MAX_LINES:
                 raise GsomiaError(f"{where}: more than {MAX_LINES:,} lines; split them into several files")
@@ -79,20 +76,10 @@ def new_items(found: list[ItemLine], source: str, read: Callable[[Path], bytes])
 
 def _parse(number: int, line: str, base: Path) -> ItemLine:
     """One line's item; anything wrong with it is an error saying which field and what."""
-    if not line.strip():
-        raise _LineError(f"empty line; write one item per line, like {_EXAMPLE}")
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise _LineError(f"not JSON ({exc.msg} at column {exc.colno}); write one object per line") from None
-    if not isinstance(data, dict):
-        raise _LineError(f"an item is a JSON object like {_EXAMPLE}")
-    unknown = sorted(set(data) - set(FIELDS))
-    if unknown:
-        raise _LineError(f"unknown field {unknown[0]!r}; an item has {', '.join(FIELDS)}")
-    missing = [key for key in _REQUIRED if key not in data]
-    if missing:
-        raise _LineError(f"missing field {missing[0]!r}; an item looks like {_EXAMPLE}")
+        data = json_object(line, FIELDS, _REQUIRED, _EXAMPLE, noun="item", word="field", has=_HAS)
+    except ValueError as exc:
+        raise _LineError(str(exc)) from None
     for key, value in data.items():
         _check(key, value)
     body_file = data.get("body_file")
@@ -115,35 +102,10 @@ def _check(key: str, value: object) -> None:
         return  # an optional field left null: as if left out
     if key in _TEXTS:
         if not isinstance(value, str) or not value:
-            raise _LineError(f"{key!r} must be a non-empty string, not {_kind(value)}")
+            raise _LineError(f"{key!r} must be a non-empty string, not {json_kind(value)}")
     elif not isinstance(value, list):
-        raise _LineError(f'{key!r} must be a list of strings, like ["a", "b"], not {_kind(value)}')
+        raise _LineError(f'{key!r} must be a list of strings, like ["a", "b"], not {json_kind(value)}')
     else:
         bad = [v for v in value if not isinstance(v, str) or not v]
         if bad:
-            raise _LineError(f"{key!r} must hold only non-empty strings, not {_kind(bad[0])}")
-
-
-def _kind(value: object) -> str:
-    """What a JSON value is, in JSON's words: ``null``, ``the number 7``, ``an array``..."""
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    if isinstance(value, int | float):
-        return f"the number {json.dumps(value)}"
-    if isinstance(value, str):
-        return f"the string {json.dumps(value)}" if value else "an empty string"
-    return "an array" if isinstance(value, list) else "an object"
-
-
-@contextmanager
-def _open(source: str) -> Iterator[IO[bytes]]:
-    if source == "-":
-        yield sys.stdin.buffer
-        return
-    try:
-        handle = open(source, "rb")  # noqa: SIM115 -- closed below, after the last line
-    except OSError as exc:
-        reason = exc.strerror or exc
-        raise GsomiaError(f"{source}: cannot read the items ({reason}); check the path") from None
-    with handle:
-        yield handle
+            raise _LineError(f"{key!r} must hold only non-empty strings, not {json_kind(bad[0])}")

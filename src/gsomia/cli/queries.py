@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -26,13 +26,14 @@ MAX_QUERIES = 10_000  # lines read whole by read_all (gsomia release-many: one t
 QUERY_KEYS = ("item", "to", "at", "holder")
 _REQUIRED = ("item", "to", "at")
 _EXAMPLE = '{"item": "K-MSL-1", "to": "JPN", "at": "2019-11-23"}'
+_HAS = "item, to, at and optionally holder"
 
 
 def answer_all(world: World, source: str) -> None:
     """Answer every line of ``source`` (``-``: stdin) as one JSON line on stdout; exit 2 if any was bad."""
     where = "stdin" if source == "-" else source
     bad = 0
-    with _open(source) as handle:
+    with open_lines(source) as handle:
         for number, line in enumerate(lines(handle, where), start=1):
             result = answer(world, number, line)
             bad += "error" in result
@@ -47,7 +48,7 @@ def read_all(source: str) -> list[Query]:
     the first bad line (counted from 1), and at most :data:`MAX_QUERIES` of them."""
     where = "stdin" if source == "-" else source
     out: list[Query] = []
-    with _open(source) as handle:
+    with open_lines(source) as handle:
         for number, line in enumerate(lines(handle, where), start=1):
             if number > MAX_QUERIES:
                 raise GsomiaError(f"{where}: more than {MAX_QUERIES:,} lines; split them into several files")
@@ -79,49 +80,65 @@ def lines(handle: IO[bytes], where: str) -> Iterator[str]:
 
 
 @contextmanager
-def _open(source: str) -> Iterator[IO[bytes]]:
+def open_lines(source: str, what: str = "queries") -> Iterator[IO[bytes]]:
+    """``source`` opened for :func:`lines` (``-``: stdin); a GsomiaError saying it cannot read ``what``."""
     if source == "-":
         yield sys.stdin.buffer
         return
     try:
         handle = open(source, "rb")  # noqa: SIM115 -- closed below, after the last line
     except OSError as exc:
-        raise GsomiaError(
-            f"{source}: cannot read the queries ({exc.strerror or exc}); check the path"
-        ) from None
+        reason = exc.strerror or exc
+        raise GsomiaError(f"{source}: cannot read the {what} ({reason}); check the path") from None
     with handle:
         yield handle
 
 
 def parse_query(line: str) -> Query:
     """One JSON Lines query; anything wrong with it is a :class:`QueryError` saying what."""
-    if not line.strip():
-        raise QueryError(f"empty line; write one query per line, like {_EXAMPLE}")
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise QueryError(f"not JSON ({exc.msg} at column {exc.colno}); write one object per line") from None
-    if not isinstance(data, dict):
-        raise QueryError(f"a query is a JSON object like {_EXAMPLE}")
-    unknown = sorted(set(data) - set(QUERY_KEYS))
-    if unknown:
-        raise QueryError(f"unknown key {unknown[0]!r}; a query has item, to, at and optionally holder")
-    missing = [key for key in _REQUIRED if key not in data]
-    if missing:
-        raise QueryError(f"missing key {missing[0]!r}; a query looks like {_EXAMPLE}")
+        data = json_object(line, QUERY_KEYS, _REQUIRED, _EXAMPLE, noun="query", word="key", has=_HAS)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
     for key in QUERY_KEYS:
         value = data.get(key)
         if key in data and not isinstance(value, str) and not (key == "holder" and value is None):
-            raise QueryError(f"{key!r} must be a string (text in quotes), not {_json_kind(value)}")
+            raise QueryError(f"{key!r} must be a string (text in quotes), not {json_kind(value)}")
     return Query(data["item"], data["to"], data["at"], data.get("holder"))
 
 
-def _json_kind(value: object) -> str:
+def json_object(
+    line: str, fields: Sequence[str], required: Sequence[str], example: str, *, noun: str, word: str, has: str
+) -> dict[str, Any]:
+    """The JSON object on one line of JSON Lines, holding only ``fields`` and every ``required`` one; a
+    ValueError otherwise, saying what is wrong and showing ``example`` (``noun``: what a line holds,
+    ``word``: what its members are called, ``has``: them, as the error lists them)."""
+    a = "an" if noun[:1] in "aeiou" else "a"
+    if not line.strip():
+        raise ValueError(f"empty line; write one {noun} per line, like {example}")
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno}); write one object per line") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{a} {noun} is a JSON object like {example}")
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown {word} {unknown[0]!r}; {a} {noun} has {has}")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ValueError(f"missing {word} {missing[0]!r}; {a} {noun} looks like {example}")
+    return data
+
+
+def json_kind(value: object) -> str:
     """What a JSON value is, in JSON's words: ``null``, ``true``, ``the number 7``, ``an array``..."""
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, int | float):
         return f"the number {json.dumps(value)}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value)}" if value else "an empty string"
     return "an array" if isinstance(value, list) else "an object"
 
 

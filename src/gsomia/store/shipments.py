@@ -1,6 +1,6 @@
 """The adapters of :class:`gsomia.services.ports.ShipmentStore`: the node's SQL database, or memory.
 
-:func:`shipment_store_for` picks the one beside a node's store, as ``gsomia.store.users`` does for users:
+:func:`shipment_store_for` picks the one beside a node's store (:mod:`gsomia.store.beside`), as for users:
 a SQLite or PostgreSQL node keeps its shipments in the same database (migration 0005), so every server
 worker of one node serves the same bundles; a memory node keeps them in memory. Each method is one short
 transaction of its own, outside the node's writer lock: shipments are derived from the releases, not part
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,22 +22,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..services.ports import ShipmentRow, ShipmentStore, Store
 from . import schema as s
-from .memory import MemoryStore
-from .sql import SqlStore
+from .beside import Beside
 
 
 def shipment_store_for(store: Store) -> ShipmentStore:
     """The shipment store beside ``store`` (a node's store, or the store a LoggedStore wraps)."""
-    inner = getattr(store, "inner", store)
-    if isinstance(inner, SqlStore):
-        return SqlShipmentStore(inner.engine)
-    if isinstance(inner, MemoryStore):
-        with _MEMORY_LOCK:
-            found = _MEMORY.get(inner)
-            if found is None:
-                found = _MEMORY[inner] = MemoryShipmentStore()
-            return found
-    raise TypeError(f"no shipment store for a {type(inner).__name__}")
+    return _BESIDE(store)
 
 
 def _row(row: Row[Any]) -> ShipmentRow:
@@ -139,5 +128,4 @@ class MemoryShipmentStore:
             return list(self._rows.get(next_hop, [])[at : at + limit])
 
 
-_MEMORY_LOCK = threading.Lock()
-_MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryShipmentStore] = weakref.WeakKeyDictionary()
+_BESIDE: Beside[ShipmentStore] = Beside("shipment", SqlShipmentStore, MemoryShipmentStore)

@@ -20,7 +20,6 @@ turns them into its status resources (see ``gsomia.web.node_source``).
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,8 +30,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from ..services.ports import Store
 from . import schema as s
-from .memory import MemoryStore
-from .sql import SqlStore
+from .beside import Beside
 
 STATUSES_KEPT = 10_000  # a push's status can be read back until this many newer pushes were taken
 PRUNE_EVERY = 100  # a SQL store drops the statuses past the newest kept once per this many pushes
@@ -65,16 +63,7 @@ class StatusStore(Protocol):
 
 def status_store_for(store: Store) -> StatusStore:
     """The status store beside ``store`` (a node's store, or the store a LoggedStore wraps)."""
-    inner = getattr(store, "inner", store)
-    if isinstance(inner, SqlStore):
-        return SqlStatusStore(inner.engine)
-    if isinstance(inner, MemoryStore):
-        with _MEMORY_LOCK:
-            found = _MEMORY.get(inner)
-            if found is None:
-                found = _MEMORY[inner] = MemoryStatusStore()
-            return found
-    raise TypeError(f"no status store for a {type(inner).__name__}")
+    return _BESIDE(store)
 
 
 class SqlStatusStore:
@@ -140,5 +129,4 @@ class MemoryStatusStore:
         return StatusRow(status_id, party, s.load_json(text)) if text and owner == party else None
 
 
-_MEMORY_LOCK = threading.Lock()
-_MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryStatusStore] = weakref.WeakKeyDictionary()
+_BESIDE: Beside[StatusStore] = Beside("status", SqlStatusStore, MemoryStatusStore)

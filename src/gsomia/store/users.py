@@ -15,7 +15,6 @@ The same adapters keep the node's whole-log verifications (migration 0004), the 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,8 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from ..services.ports import Store
 from ..services.users import SessionRow, TokenRow, UserRow, UserStore, VerificationRow
 from . import schema as s
-from .memory import MemoryStore
-from .sql import SqlStore
+from .beside import Beside
 
 _IMMEDIATE = {"gsomia_sqlite_begin": "BEGIN IMMEDIATE"}  # see gsomia.store.sqlite: a writer locks up front
 _NO_WAL_WAIT = text("SET LOCAL synchronous_commit = off")
@@ -38,12 +36,7 @@ _NO_WAL_WAIT = text("SET LOCAL synchronous_commit = off")
 
 def user_store_for(store: Store) -> UserStore:
     """The user store beside ``store`` (a node's store, or the store a LoggedStore wraps)."""
-    inner = getattr(store, "inner", store)
-    if isinstance(inner, SqlStore):
-        return SqlUserStore(inner.engine)
-    if isinstance(inner, MemoryStore):
-        return _memory_for(inner)
-    raise TypeError(f"no user store for a {type(inner).__name__}")
+    return _BESIDE(store)
 
 
 # -- SQL ----------------------------------------------------------------------------------------------
@@ -333,14 +326,4 @@ class MemoryUserStore:
             return total
 
 
-_MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryUserStore] = weakref.WeakKeyDictionary()
-_MEMORY_LOCK = threading.Lock()
-
-
-def _memory_for(store: MemoryStore) -> MemoryUserStore:
-    """One user store per memory node, so every caller of one node sees the same users."""
-    with _MEMORY_LOCK:
-        found = _MEMORY.get(store)
-        if found is None:
-            found = _MEMORY[store] = MemoryUserStore()
-        return found
+_BESIDE: Beside[UserStore] = Beside("user", SqlUserStore, MemoryUserStore)
