@@ -1,20 +1,36 @@
 """``gsomia item add|add-many|body|list|show``: items' metadata in the node's world, their bodies sealed
 at rest.
 
-A body file is read with a bound: at most the node's ``max_body_bytes`` (plus one byte to tell) is ever
-in memory, so ``--body-file /dev/zero`` stops at once with exit 2. ``add-many`` reads its JSON Lines with
-:mod:`gsomia.cli.itemlines` and each body as its item is added, so one body at most is in memory.
+A body file is read a megabyte at a time as it is sealed (a long body in STREAM segments, see
+:mod:`gsomia.crypto.seal`), at most the node's ``max_body_bytes`` in all: a file larger than that is
+refused before it is read, and ``--body-file /dev/zero`` as soon as the bound is passed (exit 2, nothing
+written). ``item show --body`` writes a body out a segment at a time, each opened as it goes.
+``add-many`` reads its JSON Lines with :mod:`gsomia.cli.itemlines` and each body as its item is added,
+so one body at most is in memory.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .shared import JsonOpt, NodeOpt, add, emit, new_group, open_node, option, read_bounded, table, words
+from .shared import (
+    JsonOpt,
+    NodeOpt,
+    add,
+    emit,
+    new_group,
+    open_node,
+    option,
+    read_bounded,
+    read_chunks,
+    table,
+    words,
+)
 
 if TYPE_CHECKING:
     from ..bootstrap import Services
@@ -38,12 +54,21 @@ def register(app: typer.Typer) -> None:
 
 def read_body(path: Path, services: Services) -> bytes:
     """The body in ``path``, refused (exit 2) past the node's ``max_body_bytes`` without reading on."""
+    return read_bounded(path, "body file", services.settings.max_body_bytes, _advice(services))
+
+
+def body_pieces(path: Path, services: Services) -> Iterator[bytes]:
+    """The body in ``path`` a megabyte at a time, as it is sealed: refused (exit 2, nothing written) past
+    the node's ``max_body_bytes``, before reading when the file's size says so."""
+    return read_chunks(path, "body file", services.settings.max_body_bytes, _advice(services))
+
+
+def _advice(services: Services) -> str:
     limit = services.settings.max_body_bytes
-    advice = (
+    return (
         f"max_body_bytes ({limit} bytes); raise the setting (max_body_bytes in the node's gsomia.toml, "
         "or GSOMIA_MAX_BODY_BYTES) or store a smaller body"
     )
-    return read_bounded(path, "body file", limit, advice)
 
 
 def item_add(
@@ -66,7 +91,7 @@ def item_add(
     allowed_to = words(releasable_to, "--releasable-to")
     caveat_list = words(caveats, "--caveats") or []
     with open_node(node) as services:
-        body = read_body(body_file, services)
+        body = body_pieces(body_file, services)
         record = services.items.add_item(id, originator, level, topic_list, allowed_to, caveat_list, body)
     value = {"seq": record.seq, **record.data, "has_body": True}
     emit(as_json, value, lambda: f"added item {record.key} (record {record.seq}), body sealed")
@@ -102,7 +127,7 @@ def item_add_many(
 def item_body(item: ItemId, body_file: BodyOpt, node: NodeOpt = None, as_json: JsonOpt = False) -> None:
     """Give an imported (metadata-only) item its body; a body is never replaced."""
     with open_node(node) as services:
-        services.items.attach_body(item, read_body(body_file, services))
+        services.items.attach_body(item, body_pieces(body_file, services))
     emit(as_json, {"id": item, "has_body": True}, lambda: f"item {item}: body sealed")
 
 
@@ -117,7 +142,8 @@ def item_show(
     """One item: its metadata, where it came from if a partner sent it, and with --body its body."""
     with open_node(node) as services:
         view = services.items.item(item)
-        plain = services.items.body(item) if body else None
+        pieces = services.items.body_chunks(item) if body else None  # opened as they are written out
+        plain = b"".join(pieces) if pieces is not None and as_json else None
         received = [
             r.to_dict() for r in services.sync.inbox() if r.item == item and r.status != "quarantined"
         ]
@@ -132,9 +158,9 @@ def item_show(
         r = received[0]
         lines.append(f"received from {r['sender']} by {' → '.join(r['route'])}, marked {r['marking']} here")
     emit(False, value, lambda: "\n".join(lines))
-    if plain is not None:
-        sys.stdout.buffer.write(plain)
-        sys.stdout.flush()
+    for piece in pieces or ():
+        sys.stdout.buffer.write(piece)
+    sys.stdout.flush()
 
 
 def item_list(node: NodeOpt = None, as_json: JsonOpt = False) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -188,6 +189,26 @@ def read_bounded(path: Path, what: str, limit: int, advice: str) -> bytes:
     if len(data) > limit:
         raise GsomiaError(f"{path}: the {what} is larger than {advice}")
     return data
+
+
+def read_chunks(path: Path, what: str, limit: int, advice: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """``path`` a piece of ``size`` bytes at a time, at most ``limit`` bytes in all: a larger file is bad
+    input, said before anything is read when its size is known, else as soon as the bound is passed
+    (``/dev/zero`` stops there). Errors come as the pieces are taken."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 -- closed below, after the last piece
+    except OSError as exc:
+        raise GsomiaError(f"{path}: cannot read the {what} ({exc.strerror or exc}); check the path") from None
+    with handle:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise GsomiaError(f"{path}: the {what} is larger than {advice}")
+        seen = 0
+        while piece := handle.read(min(size, limit + 1 - seen)):
+            seen += len(piece)
+            if seen > limit:
+                raise GsomiaError(f"{path}: the {what} is larger than {advice}")
+            yield piece
 
 
 # -- output -----------------------------------------------------------------------------------------

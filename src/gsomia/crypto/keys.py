@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from gsomia.services.ports import SealedBody
 
 from .errors import KeyFileError
-from .seal import KEY_SIZE, open_sealed, seal
+from .seal import KEY_SIZE, open_chunks, open_sealed, seal, seal_chunks
 
 KEY_DIR = "keys"
 KEK_FILE = "kek.bin"
@@ -101,6 +101,12 @@ class NodeKeys:
 
     def open(self, sealed: SealedBody, associated: bytes) -> bytes:
         return open_sealed(self._kek, sealed, associated)
+
+    def seal_chunks(self, chunks: Iterable[bytes], associated: bytes) -> SealedBody:
+        return seal_chunks(self._kek, chunks, associated)
+
+    def open_chunks(self, sealed: SealedBody, associated: bytes) -> Iterator[bytes]:
+        return open_chunks(self._kek, sealed, associated)
 
     def sign(self, data: bytes) -> bytes:
         return self._signing.sign(data)

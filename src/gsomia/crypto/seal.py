@@ -1,14 +1,29 @@
 """Envelope encryption for item bodies: a fresh data key per body, wrapped by the node's key.
 
-``seal`` draws a 32-byte data key and a 96-bit nonce, encrypts with AES-256-GCM binding ``associated``
-(which says what the body is, e.g. ``b"gsomia/body/v1|K-MSL-1"``, so a body cannot be swapped for another
-item's), then wraps the data key with AES key wrap (RFC 3394) under the 32-byte key-encryption key. Only the
+A body is encrypted with AES-256-GCM under a fresh 32-byte data key, binding ``associated`` (which says
+what the body is, e.g. ``b"gsomia/body/v1|K-MSL-1"``, so a body cannot be swapped for another item's);
+the data key is wrapped with AES key wrap (RFC 3394) under the 32-byte key-encryption key. Only the
 wrapped key, the nonce and the ciphertext are kept; the plaintext and the data key never are.
+
+Two layouts, told apart by the nonce's length:
+
+- a body of at most :data:`SEGMENT` bytes is one GCM message under a 96-bit random nonce (12 bytes);
+- a longer one is sealed in segments of :data:`SEGMENT` bytes with the STREAM construction (Hoang,
+  Reyhanitabar, Rogaway and Vizár, "Online Authenticated-Encryption and its Nonce-Reuse
+  Misuse-Resistance", 2015): segment *i* is a GCM message under the nonce ``prefix ‖ i (32 bits) ‖ last``,
+  where the 7-byte ``prefix`` is random (kept as the body's nonce) and ``last`` is 1 for the final
+  segment only. A segment moved, dropped, repeated or cut short, or a body cut at a segment boundary,
+  fails to open. The ciphertext is the segments one after the other, each 16 bytes longer than its
+  plaintext.
+
+So a body is sealed and opened a segment at a time (:func:`seal_chunks`, :func:`open_chunks`): the
+plaintext is never held whole, only the ciphertext the store keeps.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -20,28 +35,92 @@ from .errors import SealError
 
 KEY_SIZE = 32
 NONCE_SIZE = 12
+PREFIX_SIZE = 7  # a STREAM body's nonce: the segments' nonces are prefix ‖ counter (4 bytes) ‖ last flag
+TAG_SIZE = 16
+SEGMENT = 1024 * 1024  # plaintext bytes per segment of a long body
+MAX_SEGMENTS = 2**32  # the counter's range
 
 
 def seal(kek: bytes, plaintext: bytes, associated: bytes) -> SealedBody:
     """``plaintext`` under a fresh data key, bound to ``associated``; the data key wrapped by ``kek``."""
+    return seal_chunks(kek, [plaintext], associated)
+
+
+def seal_chunks(kek: bytes, chunks: Iterable[bytes], associated: bytes) -> SealedBody:
+    """The body made of ``chunks`` (any sizes, taken one at a time), sealed as :func:`seal` does: one
+    GCM message if it is at most :data:`SEGMENT` bytes, else STREAM segments."""
     data_key = AESGCM.generate_key(bit_length=KEY_SIZE * 8)
-    nonce = os.urandom(NONCE_SIZE)
-    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, associated)
-    return SealedBody(wrapped_key=aes_key_wrap(kek, data_key), nonce=nonce, ciphertext=ciphertext)
+    aead = AESGCM(data_key)
+    segments = _segments(chunks)
+    first = next(segments, b"")
+    second = next(segments, None)
+    if second is None:
+        nonce = os.urandom(NONCE_SIZE)
+        ciphertext = aead.encrypt(nonce, first, associated)
+        return SealedBody(wrapped_key=aes_key_wrap(kek, data_key), nonce=nonce, ciphertext=ciphertext)
+    prefix = os.urandom(PREFIX_SIZE)
+    sealed = bytearray(aead.encrypt(_nonce(prefix, 0, last=False), first, associated))
+    counter, pending = 1, second
+    for segment in segments:
+        sealed += aead.encrypt(_nonce(prefix, counter, last=False), pending, associated)
+        counter, pending = counter + 1, segment
+        if counter >= MAX_SEGMENTS:
+            raise SealError(
+                f"a body of more than {MAX_SEGMENTS - 1} segments of {SEGMENT} bytes cannot be sealed"
+            )
+    sealed += aead.encrypt(_nonce(prefix, counter, last=True), pending, associated)
+    return SealedBody(wrapped_key=aes_key_wrap(kek, data_key), nonce=prefix, ciphertext=bytes(sealed))
 
 
 def open_sealed(kek: bytes, sealed: SealedBody, associated: bytes) -> bytes:
     """The plaintext of ``sealed``; SealError if the key, the associated data or any byte is wrong."""
+    return b"".join(open_chunks(kek, sealed, associated))
+
+
+def open_chunks(kek: bytes, sealed: SealedBody, associated: bytes) -> Iterator[bytes]:
+    """The plaintext of ``sealed`` a segment at a time (all of it at once for a short body); SealError,
+    before or while the pieces come, if the key, the associated data or any byte is wrong."""
     try:
         data_key = aes_key_unwrap(kek, sealed.wrapped_key)
     except (InvalidUnwrap, ValueError):
         raise SealError(
             "the body's data key does not unwrap under this node's key: wrong node, or the key was altered"
         ) from None
-    if len(data_key) != KEY_SIZE or len(sealed.nonce) != NONCE_SIZE:
+    if len(data_key) != KEY_SIZE or len(sealed.nonce) not in (NONCE_SIZE, PREFIX_SIZE):
         raise SealError("the sealed body is malformed (data key or nonce of the wrong length)")
+    aead = AESGCM(data_key)
+    if len(sealed.nonce) == NONCE_SIZE:
+        yield _decrypt(aead, sealed.nonce, sealed.ciphertext, associated)
+        return
+    whole = memoryview(sealed.ciphertext)
+    size = SEGMENT + TAG_SIZE
+    count = -(-len(whole) // size)  # segments, the last one possibly shorter
+    if count < 2 or len(whole) - (count - 1) * size < TAG_SIZE:
+        raise SealError("the sealed body is malformed (a segmented body cut short)")
+    for counter in range(count):
+        piece = whole[counter * size : (counter + 1) * size]
+        yield _decrypt(aead, _nonce(sealed.nonce, counter, last=counter == count - 1), piece, associated)
+
+
+def _segments(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks`` cut into pieces of exactly :data:`SEGMENT` bytes, the last shorter (or empty only if
+    everything is empty); never more than one segment and one chunk held."""
+    held = bytearray()
+    for chunk in chunks:
+        held += chunk
+        while len(held) > SEGMENT:  # keep a full last segment back: it may be the final one
+            yield bytes(held[:SEGMENT])
+            del held[:SEGMENT]
+    yield bytes(held)
+
+
+def _nonce(prefix: bytes, counter: int, *, last: bool) -> bytes:
+    return prefix + counter.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
+
+
+def _decrypt(aead: AESGCM, nonce: bytes, ciphertext: bytes | memoryview, associated: bytes) -> bytes:
     try:
-        return AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, associated)
+        return aead.decrypt(nonce, bytes(ciphertext), associated)
     except InvalidTag:
         shown = associated.decode("utf-8", "replace")
         raise SealError(

@@ -10,7 +10,7 @@ checked as a single add checks it, and none written if any is bad.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +18,13 @@ from gsomia.domain.errors import GsomiaError
 
 from . import journal
 from .errors import MissingBodyError, ServiceError
-from .ports import KeyRing, Record, Store, UnitOfWork
+from .ports import KeyRing, Record, SealedBody, Store, UnitOfWork
 from .worldbook import Worldbook
 from .worlddata import from_record
 
 BODY_AAD = b"gsomia/body/v1|"
 PAGE = 5_000
+Body = bytes | Iterable[bytes]  # a body whole, or its pieces in order (read as they are sealed)
 MAX_BATCH = 10_000  # items in one unit of work (gsomia item add-many), as releases (release.MAX_BATCH)
 
 
@@ -53,7 +54,7 @@ class NewItem:
     topics: Sequence[str] = ()
     releasable_to: Sequence[str] | None = None
     caveats: Sequence[str] = ()
-    body: bytes | None = None
+    body: Body | None = None
 
     def entry(self) -> dict[str, Any]:
         """The item as a world file's ``items`` entry (what the worldbook validates)."""
@@ -83,9 +84,10 @@ class Items:
         topics: Sequence[str] = (),
         releasable_to: Sequence[str] | None = None,
         caveats: Sequence[str] = (),
-        body: bytes | None = None,
+        body: Body | None = None,
     ) -> Record:
-        """Add an item (validated as the world loader would) and, if given, its body sealed at rest."""
+        """Add an item (validated as the world loader would) and, if given, its body sealed at rest (bytes,
+        or pieces of it taken one at a time: a long body is sealed a segment at a time)."""
         new = NewItem(id, originator, level, topics, releasable_to, caveats, body)
         with self._store.begin() as uow:
             return self._add_in(uow, new)
@@ -118,17 +120,17 @@ class Items:
     def _add_in(self, uow: UnitOfWork, new: NewItem) -> Record:
         record = self._worldbook.add_in(uow, "item", new.entry())
         if new.body is not None:
-            journal.add_body(uow, record.key, self._keys.seal(new.body, body_aad(record.key)))
+            journal.add_body(uow, record.key, self._keys.seal_chunks(_pieces(new.body), body_aad(record.key)))
         return record
 
-    def attach_body(self, item: str, body: bytes) -> None:
+    def attach_body(self, item: str, body: Body) -> None:
         """Give a metadata-only item (one imported from a world file) its body; a body is never replaced."""
         with self._store.begin() as uow:
             if not uow.item_records([item]):
                 raise ServiceError(f"unknown item {item!r}; add it first with its metadata")
             if uow.get_body(item) is not None:
                 raise ServiceError(f"item {item!r} already has a body; bodies are never replaced")
-            journal.add_body(uow, item, self._keys.seal(body, body_aad(item)))
+            journal.add_body(uow, item, self._keys.seal_chunks(_pieces(body), body_aad(item)))
 
     def item(self, item: str) -> ItemView:
         """One item's metadata (checked against its leaf) and whether the node holds its body."""
@@ -140,8 +142,14 @@ class Items:
 
     def body(self, item: str) -> bytes:
         """The plaintext body of ``item`` (opened in memory, never written anywhere)."""
+        return b"".join(self.body_chunks(item))
+
+    def body_chunks(self, item: str) -> Iterator[bytes]:
+        """The plaintext body of ``item`` a segment at a time, each checked as it is opened (a long body is
+        never whole in memory as plaintext; a segment that fails stops it with a SealError)."""
         with self._store.read() as uow:
-            return open_body(uow, self._keys, item)
+            sealed = stored_body(uow, item)
+        return self._keys.open_chunks(sealed, body_aad(item))
 
     def items(self, after: int = 0, limit: int | None = None) -> list[ItemView]:
         """The items on the node in the order added (those added after record ``after``, at most
@@ -161,10 +169,19 @@ class Items:
 
 def open_body(uow: UnitOfWork, keys: KeyRing, item: str) -> bytes:
     """The item's body opened with the node's key; MissingBodyError if the node holds none."""
+    return keys.open(stored_body(uow, item), body_aad(item))
+
+
+def stored_body(uow: UnitOfWork, item: str) -> SealedBody:
+    """The item's sealed body (proven against the log by a logged unit); MissingBodyError if none."""
     sealed = uow.get_body(item)
     if sealed is None:
         raise MissingBodyError(
             f"this node holds no body for item {item!r} (imported as metadata only); "
             f"attach one with: gsomia item body {item} --body-file FILE"
         )
-    return keys.open(sealed, body_aad(item))
+    return sealed
+
+
+def _pieces(body: Body) -> Iterable[bytes]:
+    return [body] if isinstance(body, bytes) else body
