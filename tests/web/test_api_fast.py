@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gsomia.services.users import RateCounter, VerifiedSecrets, batch_for
+from gsomia.services.users import RateCounter, SlowCheckError, VerifiedSecrets, batch_for
 from gsomia.store.users import MemoryUserStore
 from gsomia.web.auth import ApiConfig
 
@@ -153,6 +153,40 @@ def test_the_memo_remembers_only_successes_and_misses_a_changed_hash() -> None:
     assert len(calls) == 4
     memo.verify("h3", "right")
     assert len(memo) == 2  # bounded
+
+
+def test_a_quick_check_never_runs_argon2_and_says_when_it_would_have_to() -> None:
+    """The event loop asks quickly: a pair checked before answers from the memo, any other pair (right
+    or wrong) is SlowCheckError and the checker is not run; asked again slowly, argon2id decides."""
+    calls: list[str] = []
+
+    def check(stored: str, secret: str) -> bool:
+        calls.append(secret)
+        return secret == "right"
+
+    memo = VerifiedSecrets(check)
+    for secret in ("right", "wrong"):
+        with pytest.raises(SlowCheckError):
+            memo.verify("h1", secret, quick=True)
+    assert calls == []
+    assert memo.verify("h1", "right")
+    assert memo.verify("h1", "right", quick=True)
+    assert calls == ["right"]
+
+
+def test_a_token_seen_first_is_checked_off_the_loop_then_quickly_and_a_revocation_holds(api: Api) -> None:
+    fresh = worker(api)  # a worker that has checked no token yet
+    token = api.tokens["officer"]
+    with pytest.raises(SlowCheckError):
+        fresh.users.by_token(token, quick=True)
+    query = {"item": "K-MSL-1", "to": "JPN", "at": "2019-11-22"}
+    assert fresh.client.post(f"{V1}/decisions", json=query, headers=api.auth("officer")).status_code == 200
+    principal = fresh.users.by_token(token, quick=True)  # checked once by argon2id: now from the memo
+    assert principal is not None
+    assert principal.user == "officer-user"
+    api.users.disable("officer-user")
+    assert fresh.users.by_token(token, quick=True) is None  # its row is read every time
+    assert fresh.client.post(f"{V1}/decisions", json=query, headers=api.auth("officer")).status_code == 401
 
 
 def test_a_token_is_checked_by_argon2_once_but_its_row_is_read_every_time(api: Api) -> None:

@@ -114,6 +114,11 @@ class UserStateError(UserError):
     """The change conflicts with the node's users (a name taken, the last admin removed)."""
 
 
+class SlowCheckError(UserError):
+    """A credential check asked to be quick would need argon2id (tens of milliseconds): ask again without
+    ``quick`` where waiting is fine. Never shown: the one asking quickly catches it."""
+
+
 class CredentialsError(UserError):
     """A password given to confirm a change does not match."""
 
@@ -257,13 +262,16 @@ class VerifiedSecrets:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def verify(self, stored: str, secret: str) -> bool:
-        """Whether ``secret`` matches ``stored``: from the memo if this pair passed before, else argon2id."""
+    def verify(self, stored: str, secret: str, *, quick: bool = False) -> bool:
+        """Whether ``secret`` matches ``stored``: from the memo if this pair passed before, else argon2id
+        (``quick``: SlowCheckError instead, for a caller that must not wait for argon2id where it runs)."""
         key = (stored, hashlib.blake2b(secret.encode("utf-8", "surrogatepass"), key=self._key).digest())
         with self._lock:
             if key in self._seen:
                 self._seen.move_to_end(key)
                 return True
+        if quick:
+            raise SlowCheckError("this secret needs argon2id")
         if not self._check(stored, secret):
             return False
         with self._lock:
@@ -495,8 +503,9 @@ class Users:
         return _view(changed)
 
     # -- authentication ----------------------------------------------------------------------------
-    def by_token(self, text: str) -> Principal | None:
-        """The user an API token belongs to, or None (unknown, malformed, disabled or revoked)."""
+    def by_token(self, text: str, *, quick: bool = False) -> Principal | None:
+        """The user an API token belongs to, or None (unknown, malformed, disabled or revoked); ``quick``:
+        SlowCheckError if that needs argon2id (a token this process has not checked before)."""
         parts = text.split("_", 2) if len(text) <= MAX_SECRET else []
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
             return None
@@ -505,7 +514,7 @@ class Users:
             return None
         row, user = found
         self._check_seal(row, f"token {row.id}")
-        if not self._verified.verify(row.secret_hash, parts[2]):
+        if not self._verified.verify(row.secret_hash, parts[2], quick=quick):
             return None
         if user is None or user.name != row.user:
             return None
@@ -535,8 +544,9 @@ class Users:
         self._store.add_session(row)
         return NewSession(self._session_principal(user, row), f"{row.id}.{secret}")
 
-    def by_session(self, cookie: str) -> Principal | None:
-        """The user a session cookie's ``id.secret`` belongs to, while the session lasts; else None."""
+    def by_session(self, cookie: str, *, quick: bool = False) -> Principal | None:
+        """The user a session cookie's ``id.secret`` belongs to, while the session lasts; else None
+        (``quick``: as :meth:`by_token`)."""
         sid, dot, secret = cookie.partition(".") if len(cookie) <= MAX_SECRET else ("", "", "")
         if not dot or not sid or not secret:
             return None
@@ -544,7 +554,9 @@ class Users:
         if row is None:
             return None
         self._check_seal(row, f"session {row.id}")
-        if row.expires <= stamp(self._clock()) or not self._verified.verify(row.secret_hash, secret):
+        if row.expires <= stamp(self._clock()):
+            return None
+        if not self._verified.verify(row.secret_hash, secret, quick=quick):
             return None
         user = self._store.user(row.user)
         if user is None:

@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException
 
 from gsomia.services.actor import ACTOR
 from gsomia.services.errors import SettingsError
-from gsomia.services.users import NewSession, Permission, Principal, Users, batch_for
+from gsomia.services.users import NewSession, Permission, Principal, SlowCheckError, Users, batch_for
 
 SESSION_COOKIE = "gsomia_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -150,20 +150,21 @@ class WebAuth:
             )
 
     # -- who is calling ----------------------------------------------------------------------------
-    def identify(self, request: Request) -> Principal | None:
-        """The caller by bearer token, else by session cookie; None if neither holds (no rate counted)."""
+    def identify(self, request: Request, *, quick: bool = False) -> Principal | None:
+        """The caller by bearer token, else by session cookie; None if neither holds (no rate counted).
+        ``quick``: SlowCheckError rather than wait for argon2id (a secret this process has not checked)."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            return self.users.by_token(token.strip())
+            return self.users.by_token(token.strip(), quick=quick)
         if header:
             return None
         session = self._cookie_session(request.cookies.get(SESSION_COOKIE))
-        return self.users.by_session(session) if session is not None else None
+        return self.users.by_session(session, quick=quick) if session is not None else None
 
-    def admit(self, request: Request) -> Principal:
+    def admit(self, request: Request, *, quick: bool = False) -> Principal:
         """The logged-in caller, counted against the rate limit; 401 (counted too) if there is none."""
-        principal = self.identify(request)
+        principal = self.identify(request, quick=quick)
         if principal is None:
             self.limit(f"anon:{_client(request)}", self.config.rate_limit)
             raise HTTPException(
@@ -180,9 +181,14 @@ class WebAuth:
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
         _cookie: Annotated[str | None, Depends(cookie_scheme)],
     ) -> Principal:
-        """The dependency for any logged-in caller (:meth:`admit`, run off the event loop: it hashes and
-        queries the database); a change made with a session must carry its CSRF token (403 otherwise)."""
-        principal = await run_in_threadpool(self.admit, request)
+        """The dependency for any logged-in caller (:meth:`admit`); a change made with a session must carry
+        its CSRF token (403 otherwise). A secret this process checked before costs a few rows read, done
+        here on the event loop (handing every request to a thread and back cost more than the check on two
+        cores); one that needs argon2id is checked off the event loop."""
+        try:
+            principal = self.admit(request, quick=True)
+        except SlowCheckError:
+            principal = await run_in_threadpool(self.admit, request)
         if principal.via == "session" and request.method not in SAFE_METHODS:
             await self._check_csrf(request, principal)
         request.state.principal = principal
