@@ -4,6 +4,7 @@ are shared through the database."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from typing import Any
@@ -82,6 +83,23 @@ def test_what_a_worker_keeps_between_batches_follows_the_worlds_changes(api: Api
             single = api.client.post(f"{V1}/decisions", json=query, headers=officer).json()
             assert single == new
     assert changed > 0  # the notice took effect on 2024-11-23: decisions in 2025 that used KOR-JPN differ
+
+
+def test_a_single_decision_does_not_wait_for_a_batch_holding_the_kept_texts(api: Api) -> None:
+    """Single decisions run on the event loop: while a batch holds the kept texts (its lock), a single
+    decision is worked out alone, the same as the engine's, instead of stopping the loop."""
+    from gsomia.web.api.fast import Texts
+
+    world = api.services.worldbook.full_world()
+    texts = Texts()
+    busy = texts._lock  # what a batch in a worker thread holds while it runs
+    assert busy.acquire(blocking=False)
+    try:
+        text = texts.decision(world, "K-MSL-1", "JPN", "2019-11-22", None)
+    finally:
+        busy.release()
+    assert json.loads(text) == world.decide("K-MSL-1", "JPN", "2019-11-22").to_dict()
+    assert json.loads(texts.decision(world, "K-MSL-1", "JPN", "2019-11-22", None)) == json.loads(text)
 
 
 def test_past_10000_queries_the_batch_is_a_422_naming_the_limit(api: Api) -> None:

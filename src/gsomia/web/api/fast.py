@@ -204,9 +204,14 @@ class Texts:
         return kept
 
     def decision(self, world: World, item: str, to: str, at: str, holder: str | None) -> str:
-        """:meth:`DecisionText.decision` on ``world``."""
-        with self._lock:
+        """:meth:`DecisionText.decision` on ``world``. It never waits: a single decision is answered on the
+        server's event loop, so while a batch holds the kept texts it is worked out on its own."""
+        if not self._lock.acquire(blocking=False):
+            return DecisionText(world).decision(item, to, at, holder)
+        try:
             return self._for(world).decision(item, to, at, holder)
+        finally:
+            self._lock.release()
 
     def many(
         self,
