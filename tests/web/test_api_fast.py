@@ -13,6 +13,7 @@ import pytest
 
 from gsomia.services.users import RateCounter, SlowCheckError, VerifiedSecrets, batch_for
 from gsomia.store.users import MemoryUserStore
+from gsomia.web.api.fast import Texts
 from gsomia.web.auth import ApiConfig
 
 from .conftest import GENEROUS, Api, make_api, worker
@@ -88,8 +89,6 @@ def test_what_a_worker_keeps_between_batches_follows_the_worlds_changes(api: Api
 def test_a_single_decision_does_not_wait_for_a_batch_holding_the_kept_texts(api: Api) -> None:
     """Single decisions run on the event loop: while a batch holds the kept texts (its lock), a single
     decision is worked out alone, the same as the engine's, instead of stopping the loop."""
-    from gsomia.web.api.fast import Texts
-
     world = api.services.worldbook.full_world()
     texts = Texts()
     busy = texts._lock  # what a batch in a worker thread holds while it runs

@@ -117,18 +117,14 @@ def record_leaf(record: Record, data: bytes) -> bytes:
     return _record_leaf(record, data, canonical(record.kind))
 
 
+def _record_leaf(record: Record, data: bytes, kind: bytes) -> bytes:
+    return stored_record_leaf(record.seq, kind, record.key, data)
+
+
 def stored_record_leaf(seq: int, kind: bytes, key: str, data: bytes) -> bytes:
     """The leaf a record would have if ``data`` (its stored text, as UTF-8) is its data's canonical form,
     which is how records are stored; ``kind`` is ``canonical(kind)``. Equal to the leaf only if the stored
     row is exactly what was logged (a different but equivalent text needs :func:`record_json`)."""
-    return _leaf_bytes(seq, key, data, kind)
-
-
-def _record_leaf(record: Record, data: bytes, kind: bytes) -> bytes:
-    return _leaf_bytes(record.seq, record.key, data, kind)
-
-
-def _leaf_bytes(seq: int, key: str, data: bytes, kind: bytes) -> bytes:
     try:  # a string's canonical form is the standard encoder's (see gsomia.ledger.canonical)
         named = _string(key).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: canonical() says what is wrong

@@ -3,23 +3,26 @@
 A node's users, shipments and push statuses live beside its log, outside it: in the same database for a
 SQLite or PostgreSQL node (so every server worker of the node sees the same rows), in memory for a
 memory node (one adapter per memory store, so every caller of one node sees the same rows). :class:`Beside`
-picks the one for a node's store, or for the store a ``LoggedStore`` wraps.
+picks the one for a node's store, or for the store a ``LoggedStore`` wraps; :func:`write_transaction`
+is how the SQL ones write.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ..services.ports import Store
 from .memory import MemoryStore
 from .sql import SqlStore
 
 T = TypeVar("T")
+_IMMEDIATE = {"gsomia_sqlite_begin": "BEGIN IMMEDIATE"}  # see gsomia.store.sqlite: a writer locks up front
 
 
 class Beside(Generic[T]):
@@ -44,3 +47,14 @@ class Beside(Generic[T]):
                     found = self._kept[inner] = self._memory()
                 return found
         raise TypeError(f"no {self._what} store for a {type(inner).__name__}")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A short write transaction of its own on ``engine``, outside the node's writer lock; on SQLite it
+    takes the database's write lock up front, so that two workers' writes wait for each other instead of
+    failing part way."""
+    with engine.connect() as raw:
+        conn = raw.execution_options(**_IMMEDIATE) if raw.dialect.name == "sqlite" else raw
+        with conn.begin():
+            yield conn

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,12 +30,10 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from ..services.ports import Store
 from . import schema as s
-from .beside import Beside
+from .beside import Beside, write_transaction
 
 STATUSES_KEPT = 10_000  # a push's status can be read back until this many newer pushes were taken
 PRUNE_EVERY = 100  # a SQL store drops the statuses past the newest kept once per this many pushes
-
-_IMMEDIATE = {"gsomia_sqlite_begin": "BEGIN IMMEDIATE"}  # see gsomia.store.sqlite: a writer locks up front
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +74,8 @@ class SqlStatusStore:
         self._keep = keep
         self._prune_every = prune_every
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as raw:
-            conn = raw.execution_options(**_IMMEDIATE) if raw.dialect.name == "sqlite" else raw
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
 
     def add(self, row: StatusRow) -> None:
         t = s.push_statuses.c

@@ -139,8 +139,7 @@ class SqlUnitOfWork:
         )
 
     def get_body(self, item: str) -> SealedBody | None:
-        rows = self._fetch_raw("SELECT wrapped_key, nonce, ciphertext FROM bodies WHERE item = {}", (item,))
-        return None if not rows else _sealed("bodies", item, *rows[0])
+        return self.get_bodies([item]).get(item)
 
     def get_bodies(self, items: Iterable[str]) -> dict[str, SealedBody]:
         wanted = sorted(set(items))
@@ -355,17 +354,18 @@ class SqlUnitOfWork:
         reads millions of values. Text that is not UTF-8 fails that read, which is then made again the
         lenient way, so the caller still sees the row and names it as malformed."""
         driver, mark = self._driver()
+        statement = sql.format(*([mark] * len(params)))
         if mark != "?":
-            return self._select(sql.format(*([mark] * len(params))), params)
+            return self._select(statement, params)
         lenient = driver.text_factory
         driver.text_factory = str
         try:
-            return self._select(sql.format(*([mark] * len(params))), params)
+            return self._select(statement, params)
         except sqlite3.OperationalError:  # "Could not decode to UTF-8": read it again leniently below
             pass
         finally:
             driver.text_factory = lenient
-        return self._select(sql.format(*([mark] * len(params))), params)
+        return self._select(statement, params)
 
     def _select(self, sql: str, params: Sequence[object]) -> list[Any]:
         cursor = self._driver()[0].cursor()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from ..services.ports import Store
 from ..services.users import SessionRow, TokenRow, UserRow, UserStore, VerificationRow
 from . import schema as s
-from .beside import Beside
+from .beside import Beside, write_transaction
 
-_IMMEDIATE = {"gsomia_sqlite_begin": "BEGIN IMMEDIATE"}  # see gsomia.store.sqlite: a writer locks up front
 _NO_WAL_WAIT = text("SET LOCAL synchronous_commit = off")
 
 
@@ -85,12 +84,8 @@ class SqlUserStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as raw:
-            conn = raw.execution_options(**_IMMEDIATE) if raw.dialect.name == "sqlite" else raw
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

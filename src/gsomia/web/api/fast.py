@@ -190,8 +190,9 @@ class Texts:
     The node's compiled world is one object for as long as its world records stay the same (the worldbook
     compiles a new one when they change, and only admits items into the one it keeps), and within one
     world an item's class and a day's stretch mean the same decision: so what one request worked out
-    (its classes' JSON, items' and days' text) serves the next, until the world is another object. One
-    request at a time uses it (a lock: the work is Python under the GIL either way)."""
+    (its classes' JSON, items' and days' text) serves the next, until the world is another object. A
+    batch holds it under a lock (the work is Python under the GIL either way); a single decision that
+    finds it held does not wait."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
