@@ -129,7 +129,13 @@ def stored_record_leaf(seq: int, kind: bytes, key: str, data: bytes) -> bytes:
         named = _string(key).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: canonical() says what is wrong
         named = canonical(key)
-    return b"".join((b'{"data":', data, b',"key":', named, b',"kind":', kind, b',"seq":', b"%d}" % seq))
+    first, after_data, after_key, after_kind, last = _PIECES
+    return b"".join((first, data, after_data, named, after_key, kind, after_kind, b"%d" % seq, last))
+
+
+# the constant parts of a record's leaf around its data, key, kind and seq (RFC 8785 member order)
+RECORD_LEAF_PIECES = ('{"data":', ',"key":', ',"kind":', ',"seq":', "}")
+_PIECES = tuple(piece.encode("ascii") for piece in RECORD_LEAF_PIECES)
 
 
 def add_release_leaf(uow: UnitOfWork, row: ReleaseRow, payload: SealedBody | None) -> LeafRow:

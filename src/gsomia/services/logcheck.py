@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gsomia.ledger import (
     EMPTY_ROOT,
@@ -28,7 +29,9 @@ from gsomia.ledger import (
 
 from . import journal
 from .errors import NodeError, StoredRowError
-from .ports import KeyRing, LeafRow, OutboxRow, Record, ReleaseRow, Store, UnitOfWork
+from .ports import KeyRing, LeafRow, LogScan, OutboxRow, Record, ReleaseRow, Store, UnitOfWork
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,24 +124,54 @@ class Audit:
         """Check the whole log; ``records=False`` skips holding each record and release against its leaf
         (the tree, nodes and heads are still checked), for measuring the log alone."""
         with self._store.read() as uow:
-            try:
-                leaves = uow.leaves()
-            except StoredRowError as exc:
-                what = f"{exc.table} row {exc.row} is malformed and cannot be read: it was edited"
-                return VerifyReport(uow.leaf_count(), 0, (Fault(what),))
-            faults = _leaf_faults(leaves)
-            if records:
-                faults += _readable(lambda: _rows_faults(uow, leaves))
-                faults += _readable(lambda: _body_faults(uow, leaves))
-            tree = MerkleTree.build([leaf_hash(row.data) for row in leaves])
-            faults += _readable(lambda: _node_faults(uow, tree))
+            found = self._scanned(uow, records)
+            # no store scan, or it saw something: read every row and name what is wrong
+            checked = _read_all(uow, records) if found is None else found
+            if isinstance(checked, VerifyReport):
+                return checked
+            tree, faults = checked
             heads, head_faults = _read_heads(uow)
         faults += head_faults + _head_order_faults(heads, tree.size) + _chain_faults(heads)
         faults += [f for i, h in heads if (f := self._head_fault(h, tree, f"stored head {i + 1}"))]
         if from_head is not None and (f := self._head_fault(from_head, tree, "the head you kept")):
             faults.append(f)
         faults.sort(key=lambda f: (f.leaf is None, f.leaf or 0))
-        return VerifyReport(len(leaves), len(heads) + len(head_faults), tuple(faults))
+        return VerifyReport(tree.size, len(heads) + len(head_faults), tuple(faults))
+
+    def _scanned(self, uow: UnitOfWork, records: bool) -> tuple[MerkleTree, list[Fault]] | None:
+        """The whole-log check with the store answering the row-by-row questions (:class:`LogScan`), on
+        two more snapshots of the same log in threads while this one hashes the tree; None when the store
+        cannot, or when an answer is "no" (the exact check then finds and names the fault)."""
+        if not isinstance(uow, LogScan):
+            return None
+        size = uow.leaf_count()
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gsomia-verify") as pool:
+            matched = pool.submit(self._aside, size, _records_match) if records else None
+            stored = pool.submit(self._aside, size, _tree_levels)
+            try:
+                data = uow.leaf_data()
+                tree = None if data is None else MerkleTree.build([leaf_hash(d) for d in data])
+                both = (True if matched is None else _answer(matched, uow), _answer(stored, uow))
+            except StoredRowError:
+                return None
+        if tree is None or both[0] is not True or both[1] != [b"".join(r) for r in tree.export_levels()]:
+            return None
+        if not records:
+            return tree, []
+        try:
+            others, releases, outbox = uow.other_leaves(), uow.releases(), uow.outbox()
+        except StoredRowError:
+            return None
+        faults = _record_faults(others, (), releases, outbox) + _outbox_faults(releases, outbox)
+        return tree, faults + _readable(lambda: _body_faults(uow, others))
+
+    def _aside(self, size: int, ask: Callable[[LogScan], _T]) -> tuple[Callable[[LogScan], _T], _T | None]:
+        """``ask`` answered on a snapshot of its own, if that holds the same log as the caller's (the same
+        number of leaves: every write appends some); if not (a write came between), not answered."""
+        with self._store.read() as side:
+            if isinstance(side, LogScan) and side.leaf_count() == size:
+                return ask, ask(side)
+        return ask, None
 
     def _head_fault(self, head: TreeHead, tree: MerkleTree, name: str) -> Fault | None:
         if not self._keys.verify(head.key_id, head.signed_bytes(), head.signature):
@@ -154,6 +187,36 @@ class Audit:
                 f"first {head.size} leaves were rewritten"
             )
         return None
+
+
+def _read_all(uow: UnitOfWork, records: bool) -> tuple[MerkleTree, list[Fault]] | VerifyReport:
+    """The exact whole-log check: every row read, each fault named."""
+    try:
+        leaves = uow.leaves()
+    except StoredRowError as exc:
+        what = f"{exc.table} row {exc.row} is malformed and cannot be read: it was edited"
+        return VerifyReport(uow.leaf_count(), 0, (Fault(what),))
+    faults = _leaf_faults(leaves)
+    if records:
+        faults += _readable(lambda: _rows_faults(uow, leaves))
+        faults += _readable(lambda: _body_faults(uow, leaves))
+    tree = MerkleTree.build([leaf_hash(row.data) for row in leaves])
+    faults += _readable(lambda: _node_faults(uow, tree))
+    return tree, faults
+
+
+def _answer(future: Future[tuple[Callable[[LogScan], _T], _T | None]], uow: LogScan) -> _T:
+    """What the thread found, or (when its snapshot held another log) the same question asked of ``uow``."""
+    ask, found = future.result()
+    return ask(uow) if found is None else found
+
+
+def _records_match(scan: LogScan) -> bool:
+    return scan.records_match_leaves(journal.RECORD_LEAF_PIECES, journal.LEAF_KINDS)
+
+
+def _tree_levels(scan: LogScan) -> list[bytes] | None:
+    return scan.tree_levels()
 
 
 def _leaf_faults(leaves: Sequence[LeafRow]) -> list[Fault]:

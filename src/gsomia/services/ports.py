@@ -11,10 +11,10 @@ dies). SQLite adapters take the write lock up front (``BEGIN IMMEDIATE``) so two
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 # World records, replayed in ``seq`` order into a world file's structure (see services.worldbook):
 RECORD_KINDS = (
@@ -169,6 +169,20 @@ class UnitOfWork(Protocol):
     def add_head(self, head: dict[str, Any]) -> None: ...
     def heads(self) -> Sequence[dict[str, Any]]: ...
     def latest_head(self) -> tuple[int, dict[str, Any]] | None: ...  # (row number, head), the newest
+
+
+@runtime_checkable
+class LogScan(Protocol):
+    """Whole-log questions a unit of work may answer inside the database (the SQL stores do), so that a
+    whole-log check need not read every row into Python. A "no" only sends the caller to its exact check.
+    """
+
+    # every record has one leaf holding its record JSON (built from ``pieces`` around the data, key, kind
+    # and seq) under the label ``leaf_kinds`` gives its kind; no ref or seq repeats; no record leaf dangles
+    def records_match_leaves(self, pieces: Sequence[str], leaf_kinds: Mapping[str, str]) -> bool: ...
+    def tree_levels(self) -> list[bytes] | None: ...  # each level's stored hashes joined, if all whole
+    def leaf_data(self) -> list[bytes] | None: ...  # every leaf's data in order, if the indices run 0, 1, ...
+    def other_leaves(self) -> Sequence[LeafRow]: ...  # the leaves whose ref names no record, in order
 
 
 class Store(Protocol):

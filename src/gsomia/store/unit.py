@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Select, select
 
 from ..services.errors import StoredRowError
 from ..services.ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+from . import scan
 from . import schema as s
 
 # every counter in one round trip; each is a max() over a primary key, so an index lookup
@@ -281,11 +282,22 @@ class SqlUnitOfWork:
                 + ", ".join(["{}"] * len(chunk))
                 + ")"
             )
-            for idx, kind, ref, data in self._fetch_raw(sql, chunk):
-                if not isinstance(data, bytes) or not isinstance(ref, str) or _has_surrogate(ref):
-                    raise StoredRowError("leaves", idx, "its data is not bytes or its ref not text")
-                out.append(LeafRow(int(idx), kind, ref, data))
+            out += _leaf_rows(self._fetch_raw(sql, chunk))
         return tuple(out)
+
+    # -- whole-log questions the database answers itself (the LogScan port, see gsomia.store.scan) ------
+
+    def records_match_leaves(self, pieces: Sequence[str], leaf_kinds: Mapping[str, str]) -> bool:
+        return scan.records_match_leaves(self._fetch_raw, self._driver()[1] == "?", pieces, leaf_kinds)
+
+    def tree_levels(self) -> list[bytes] | None:
+        return scan.tree_levels(self._fetch_raw, self._driver()[1] == "?")
+
+    def leaf_data(self) -> list[bytes] | None:
+        return scan.leaf_data(self._fetch_raw)
+
+    def other_leaves(self) -> Sequence[LeafRow]:
+        return _leaf_rows(scan.other_leaves(self._fetch_raw))
 
     def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         self._write()
@@ -411,6 +423,16 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _has_surrogate(text: str) -> bool:
     return _SURROGATE.search(text) is not None
+
+
+def _leaf_rows(rows: Iterable[Sequence[Any]]) -> list[LeafRow]:
+    """Leaf rows as read; a StoredRowError for one whose data is not bytes or whose ref is not text."""
+    out: list[LeafRow] = []
+    for idx, kind, ref, data in rows:
+        if not isinstance(data, bytes) or not isinstance(ref, str) or _has_surrogate(ref):
+            raise StoredRowError("leaves", idx, "its data is not bytes or its ref not text")
+        out.append(LeafRow(int(idx), kind, ref, data))
+    return out
 
 
 def _stored_json(table: str, row: object, text: object) -> dict[str, Any]:

@@ -1,0 +1,131 @@
+"""Whole-log checks the database does itself, so that ``gsomia log verify`` need not carry millions of rows
+into Python to find them as they should be.
+
+Each function answers one question about the whole log with a few statements whose work stays inside the
+database (and off the Python interpreter's lock, so the caller can hash the tree meanwhile):
+
+- :func:`records_match_leaves`: does every record have exactly one leaf, holding exactly its record JSON,
+  with the right label, and does every record leaf name a record that is stored?
+- :func:`tree_levels`: the stored tree nodes of each level, in index order, as one byte string, when every
+  level is whole (indices 0, 1, ... with no gap or repeat, each hash 32 bytes);
+- :func:`leaf_data`: every leaf's data in index order, when the indices run 0, 1, ... without a gap;
+- :func:`other_leaves`: the leaves that do not name a record (releases and bodies), which are few.
+
+A "yes" is exact: it holds only if the rows are as the writers wrote them. A "no" (``False`` or ``None``)
+says only that something differs, or that the question could not be answered this way (text stored in
+another but equivalent form, say); the caller then runs its exact row-by-row check, which names the
+fault. ``fetch`` is the unit of work's raw select (``{}`` standing for the driver's placeholder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+Fetch = Callable[[str, Sequence[object]], list[Any]]
+HASH_SIZE = 32
+
+# A leaf's ref names a record as "record:<seq>"; the first seven characters tell a record leaf.
+_RECORD = "substr({l}.ref, 1, 7) = 'record:'"
+
+
+def _record_leaf_sql(sqlite: bool, pieces: Sequence[str]) -> str:
+    """The bytes of a record's leaf built from its row: ``pieces`` are the five constant parts around the
+    data, the key, the kind and the number (see gsomia.services.journal.RECORD_LEAF_PIECES)."""
+    if len(pieces) != 5:
+        raise ValueError("a record leaf has five constant pieces")
+    if sqlite:
+        parts = "{} || r.data || {} || json_quote(r.key) || {} || json_quote(r.kind) || {} || r.seq || {}"
+        return f"CAST({parts} AS BLOB)"
+    parts = "{} || r.data || {} || to_json(r.key)::text || {} || to_json(r.kind)::text || {} || r.seq || {}"
+    return f"convert_to({parts}, 'UTF8')"
+
+
+def records_match_leaves(
+    fetch: Fetch, sqlite: bool, pieces: Sequence[str], leaf_kinds: Mapping[str, str]
+) -> bool:
+    """Whether every record has one leaf holding its record JSON byte for byte under the kind's label,
+    no ref names two leaves, no seq two records, and every record leaf names a stored record."""
+    kinds = " ".join("WHEN {} THEN {}" for _ in leaf_kinds)
+    kind_params: list[object] = [v for pair in leaf_kinds.items() for v in pair]
+    typed = (
+        "typeof(r.seq) != 'integer' OR typeof(r.kind) != 'text' OR typeof(r.key) != 'text' "
+        "OR typeof(r.data) != 'text' OR typeof(l.data) != 'blob' OR "
+        if sqlite
+        else ""
+    )
+    unmatched = (
+        "SELECT 1 FROM records r LEFT JOIN leaves l ON l.ref = 'record:' || r.seq "
+        f"WHERE l.idx IS NULL OR {typed}l.data != {_record_leaf_sql(sqlite, pieces)} "
+        f"OR l.kind IS NULL OR l.kind != (CASE r.kind {kinds} ELSE '?' END) LIMIT 1"
+    )
+    if fetch(unmatched, [*pieces, *kind_params]):
+        return False
+    if fetch("SELECT 1 FROM leaves GROUP BY ref HAVING count(*) > 1 LIMIT 1", ()):
+        return False
+    if fetch("SELECT 1 FROM records GROUP BY seq HAVING count(*) > 1 LIMIT 1", ()):
+        return False
+    number = (
+        "CAST(substr(l.ref, 8) AS INTEGER)"
+        if sqlite
+        else "CASE WHEN substr(l.ref, 8) ~ '^[0-9]{{1,18}}$' THEN CAST(substr(l.ref, 8) AS BIGINT) END"
+    )
+    orphan = (
+        f"SELECT 1 FROM leaves l WHERE {_RECORD.format(l='l')} AND NOT EXISTS "
+        f"(SELECT 1 FROM records r WHERE r.seq = {number} AND 'record:' || r.seq = l.ref) LIMIT 1"
+    )
+    return not fetch(orphan, ())
+
+
+def tree_levels(fetch: Fetch, sqlite: bool) -> list[bytes] | None:
+    """The stored nodes of each level (0 = the leaf hashes) joined in index order, or None if any level
+    has a gap, a repeat, a hash that is not 32 bytes, or a level missing below the top."""
+    if sqlite:
+        # SQLite (3.40) has no ORDER BY inside an aggregate: the rows come in index order from the inner
+        # query, and the indices are joined in the same pass as the hashes, so the caller sees the order.
+        sql = (
+            "SELECT level, count(*), count(hash), min(length(hash)), max(length(hash)), "
+            "sum(typeof(hash) = 'blob'), group_concat(idx, ','), CAST(group_concat(hash, '') AS BLOB) "
+            "FROM (SELECT level, idx, hash FROM tree_nodes ORDER BY level, idx) GROUP BY level ORDER BY level"
+        )
+    else:
+        sql = (
+            "SELECT level, count(*), count(hash), min(length(hash)), max(length(hash)), count(hash), "
+            "string_agg(idx::text, ',' ORDER BY idx), string_agg(hash, ''::bytea ORDER BY idx) "
+            "FROM tree_nodes GROUP BY level ORDER BY level"
+        )
+    levels: list[bytes] = []
+    rows = fetch(sql, ())
+    for position, (level, count, hashes, shortest, longest, blobs, indices, joined) in enumerate(rows):
+        whole = (
+            level == position
+            and count == hashes == blobs
+            and shortest == longest == HASH_SIZE
+            and isinstance(joined, bytes)
+            and len(joined) == HASH_SIZE * count
+            and indices == ",".join(map(str, range(count)))
+        )
+        if not whole:
+            return None
+        levels.append(joined)
+    return levels
+
+
+def leaf_data(fetch: Fetch) -> list[bytes] | None:
+    """Every leaf's data in index order; None if the indices are not 0, 1, ... or some data is not bytes."""
+    rows = fetch("SELECT idx, data FROM leaves ORDER BY idx", ())
+    if [row[0] for row in rows] != list(range(len(rows))):
+        return None
+    data = [row[1] for row in rows]
+    if not all(type(d) is bytes for d in data):
+        return None
+    return data
+
+
+def other_leaves(fetch: Fetch) -> list[Any]:
+    """The rows (idx, kind, ref, data) of the leaves whose ref does not name a record, in index order."""
+    sql = (
+        "SELECT idx, kind, ref, data FROM leaves "
+        f"WHERE coalesce({_RECORD.format(l='leaves')}, FALSE) = FALSE ORDER BY idx"
+    )
+    return fetch(sql, ())
