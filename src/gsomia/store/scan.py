@@ -45,36 +45,39 @@ def records_match_leaves(
     fetch: Fetch, sqlite: bool, pieces: Sequence[str], leaf_kinds: Mapping[str, str]
 ) -> bool:
     """Whether every record has one leaf holding its record JSON byte for byte under the kind's label,
-    no ref names two leaves, no seq two records, and every record leaf names a stored record."""
+    no ref names two leaves, no seq two records, and every record leaf names a stored record.
+
+    One pass over the record leaves, each finding its record by number (the records' primary key): each
+    must match; as many must match as there are records, and no ref may repeat, so each record has its own.
+    """
     kinds = " ".join("WHEN {} THEN {}" for _ in leaf_kinds)
     kind_params: list[object] = [v for pair in leaf_kinds.items() for v in pair]
     typed = (
-        "typeof(r.seq) != 'integer' OR typeof(r.kind) != 'text' OR typeof(r.key) != 'text' "
-        "OR typeof(r.data) != 'text' OR typeof(l.data) != 'blob' OR "
+        "typeof(r.kind) = 'text' AND typeof(r.key) = 'text' AND typeof(r.data) = 'text' "
+        "AND typeof(l.data) = 'blob' AND "
         if sqlite
         else ""
     )
-    unmatched = (
-        "SELECT 1 FROM records r LEFT JOIN leaves l ON l.ref = 'record:' || r.seq "
-        f"WHERE l.idx IS NULL OR {typed}l.data != {_record_leaf_sql(sqlite, pieces)} "
-        f"OR l.kind IS NULL OR l.kind != (CASE r.kind {kinds} ELSE '?' END) LIMIT 1"
-    )
-    if fetch(unmatched, [*pieces, *kind_params]):
-        return False
-    if fetch("SELECT 1 FROM leaves GROUP BY ref HAVING count(*) > 1 LIMIT 1", ()):
-        return False
-    if fetch("SELECT 1 FROM records GROUP BY seq HAVING count(*) > 1 LIMIT 1", ()):
-        return False
     number = (
         "CAST(substr(l.ref, 8) AS INTEGER)"
         if sqlite
         else "CASE WHEN substr(l.ref, 8) ~ '^[0-9]{{1,18}}$' THEN CAST(substr(l.ref, 8) AS BIGINT) END"
     )
-    orphan = (
-        f"SELECT 1 FROM leaves l WHERE {_RECORD.format(l='l')} AND NOT EXISTS "
-        f"(SELECT 1 FROM records r WHERE r.seq = {number} AND 'record:' || r.seq = l.ref) LIMIT 1"
+    matches = (
+        f"r.seq IS NOT NULL AND {typed}l.ref = 'record:' || r.seq "
+        f"AND l.data = {_record_leaf_sql(sqlite, pieces)} AND l.kind = (CASE r.kind {kinds} ELSE '?' END)"
     )
-    return not fetch(orphan, ())
+    one_pass = (
+        f"SELECT count(*), sum(CASE WHEN {matches} THEN 0 ELSE 1 END) FROM leaves l "
+        f"LEFT JOIN records r ON r.seq = {number} WHERE {_RECORD.format(l='l')}"
+    )
+    ((leaves, unmatched),) = fetch(one_pass, [*pieces, *kind_params])
+    ((records,),) = fetch("SELECT count(*) FROM records", ())
+    if leaves != records or (unmatched or 0) != 0:
+        return False
+    if fetch("SELECT 1 FROM leaves GROUP BY ref HAVING count(*) > 1 LIMIT 1", ()):
+        return False
+    return not fetch("SELECT 1 FROM records GROUP BY seq HAVING count(*) > 1 LIMIT 1", ())
 
 
 def tree_levels(fetch: Fetch, sqlite: bool) -> list[bytes] | None:
