@@ -7,6 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from gsomia.cli.shared import open_node
 from gsomia.crypto.seal import PREFIX_SIZE, SEGMENT, TAG_SIZE
 
 from .test_node_cli import as_json, body, node, run, world  # noqa: F401  (fixtures)
@@ -39,6 +40,10 @@ def test_a_long_body_is_kept_in_segments_shown_released_and_verified(run, node, 
         run("release", "K-LONG", "--to", "JPN", "--at", "2019-10-01", "--node", node, "--json")
     )
     assert released["allowed"] is True
+    with open_node(node) as services:  # the transport seal took the body a segment at a time, as STREAM
+        (payload,) = services.releases.outbox()
+        assert len(payload.payload.nonce) == PREFIX_SIZE
+        assert services.releases.open_payload(payload) == plain
     assert run("log", "verify", "--node", node).exit_code == 0
 
 

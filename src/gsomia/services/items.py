@@ -167,11 +167,6 @@ class Items:
         return out
 
 
-def open_body(uow: UnitOfWork, keys: KeyRing, item: str) -> bytes:
-    """The item's body opened with the node's key; MissingBodyError if the node holds none."""
-    return keys.open(stored_body(uow, item), body_aad(item))
-
-
 def stored_body(uow: UnitOfWork, item: str) -> SealedBody:
     """The item's sealed body (proven against the log by a logged unit); MissingBodyError if none."""
     sealed = uow.get_body(item)

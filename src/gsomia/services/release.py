@@ -20,7 +20,7 @@ from gsomia.domain.errors import GsomiaError
 
 from . import journal
 from .errors import ServiceError
-from .items import body_aad, open_body
+from .items import body_aad, stored_body
 from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, SealedBody, Store, UnitOfWork
 from .worldbook import Worldbook
 
@@ -113,13 +113,12 @@ class Releases:
     ) -> ReleaseOutcome:
         """Record ``decision`` (its body, if allowed, from ``bodies`` when there, else read on its own)."""
         item = decision.item
-        body = None
+        body = None  # opened a segment at a time as the transport seal takes it: never whole as plaintext
         if decision.allowed:
             sealed = None if bodies is None else bodies.get(item)
             if sealed is None:  # read on its own (and MissingBodyError if the node holds none)
-                body = open_body(uow, self._keys, item)
-            else:
-                body = self._keys.open(sealed, body_aad(item))
+                sealed = stored_body(uow, item)
+            body = self._keys.open_chunks(sealed, body_aad(item))
         row = uow.add_release(
             decision.item,
             decision.recipient,
@@ -131,7 +130,7 @@ class Releases:
         )
         outbox = None
         if body is not None:
-            payload = self._keys.seal(body, transport_aad(row.seq, row.recipient))
+            payload = self._keys.seal_chunks(body, transport_aad(row.seq, row.recipient))
             outbox = uow.add_outbox(row.seq, row.recipient, payload)
         leaf = journal.add_release_leaf(uow, row, None if outbox is None else outbox.payload)
         return ReleaseOutcome(row, decision, outbox, leaf)
