@@ -38,6 +38,7 @@ from gsomia.ledger.tree import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
+    leaf_hashes,
     node_hash,
     root_from_leaf_hashes,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "head_signing_bytes",
     "inclusion_proof",
     "leaf_hash",
+    "leaf_hashes",
     "node_hash",
     "root_from_leaf_hashes",
     "sign_head",

@@ -10,7 +10,7 @@ hash of each sibling range. The list functions answer that by hashing the slice 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from gsomia.ledger.errors import ProofRangeError
 
@@ -26,6 +26,12 @@ _sha256 = hashlib.sha256
 def leaf_hash(data: bytes) -> bytes:
     """The RFC 9162 hash of one leaf: SHA-256(0x00 || data)."""
     return _sha256(b"\x00" + data).digest()
+
+
+def leaf_hashes(leaves: Iterable[bytes]) -> list[bytes]:
+    """:func:`leaf_hash` of each of ``leaves``, in order (a whole-log check hashes millions: no call each)."""
+    sha = _sha256
+    return [sha(b"\x00" + data).digest() for data in leaves]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

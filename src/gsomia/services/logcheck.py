@@ -24,6 +24,7 @@ from gsomia.ledger import (
     canonical,
     frontier,
     leaf_hash,
+    leaf_hashes,
     sign_head,
 )
 
@@ -150,7 +151,7 @@ class Audit:
             stored = pool.submit(self._aside, size, _tree_levels)
             try:
                 data = uow.leaf_data()
-                tree = None if data is None else MerkleTree.build([leaf_hash(d) for d in data])
+                tree = None if data is None else MerkleTree.build(leaf_hashes(data))
                 both = (True if matched is None else _answer(matched, uow), _answer(stored, uow))
             except StoredRowError:
                 return None
@@ -200,7 +201,7 @@ def _read_all(uow: UnitOfWork, records: bool) -> tuple[MerkleTree, list[Fault]] 
     if records:
         faults += _readable(lambda: _rows_faults(uow, leaves))
         faults += _readable(lambda: _body_faults(uow, leaves))
-    tree = MerkleTree.build([leaf_hash(row.data) for row in leaves])
+    tree = MerkleTree.build(leaf_hashes(row.data for row in leaves))
     faults += _readable(lambda: _node_faults(uow, tree))
     return tree, faults
 

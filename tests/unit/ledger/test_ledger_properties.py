@@ -15,6 +15,7 @@ from gsomia.ledger import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
+    leaf_hashes,
     node_hash,
     root_from_leaf_hashes,
     verify_consistency,
@@ -229,3 +230,9 @@ def test_list_proofs_check_their_ranges_too():
     with pytest.raises(ProofRangeError):
         consistency_proof(hashes, 2, 1)
     assert consistency_proof(hashes, 0, 2) == []
+
+
+@given(st.lists(st.binary(max_size=40), max_size=40))
+def test_leaf_hashes_are_each_leafs_hash_in_order(data: list[bytes]) -> None:
+    assert leaf_hashes(data) == [leaf_hash(x) for x in data]
+    assert leaf_hashes(iter(data)) == leaf_hashes(data)
