@@ -1,7 +1,7 @@
 """The REST API's decisions over HTTP: single decisions under 50 concurrent clients, and batches.
 
 ``python -m benchmarks.api_bench [--requests N] [--clients C] [--workers 1,2,4] [--stores sqlite,postgres]
-[--world korea-japan|generated] [--items N] [--batch B] [--json]``
+[--world korea-japan|generated] [--items N] [--batch B] [--again N] [--json]``
 
 For each store (SQLite; PostgreSQL when it answers, else the reason is printed) a fresh node is made and
 filled with a world (``korea-japan``: the shipped Korea-Japan file plus ``--items`` generated items, each
@@ -19,8 +19,9 @@ processes run on that one node, each on its own port, and one client process (ht
 - **floor**: the same clients asking ``/api/v1/no-such-path`` (a 404 problem: no credentials checked, no
   database touched), which is what this HTTP stack and this client can do on this machine at all;
 - **batch**: ``POST /api/v1/decisions:batch`` with B queries, sent as calls of at most 10,000 (the API's
-  cap), one after another, to the first worker; then the whole batch again, twice (warm: the items are
-  read and proven on the first call only). Each call's round trip (felt) is printed beside the server
+  cap), one after another, to the first worker; then the whole batch again, twice or ``--again`` times
+  (warm: the items are read and proven on the first call only; the target line shows the best and the
+  worst of these). Each call's round trip (felt) is printed beside the server
   time the API reports in its ``Server-Timing: app;dur=`` header (from the request reaching the app to
   the answer's headers). One call of all B and one of max(B, 10,000) + 1 queries are also sent and their
   statuses kept (200 up to 10,000; 422 past it).
@@ -66,7 +67,7 @@ SHIPPED = REPO / "src" / "gsomia" / "scenarios" / "korea-japan-2019.yaml"
 GSOMIA = [sys.executable, "-c", "from gsomia.cli import main; main()"]
 V1 = "/api/v1"
 MAX_BATCH = 10_000  # the API's limit per call (gsomia.web.api.fast.MAX_BATCH)
-AGAIN = 2  # the whole batch sent again, warm
+AGAIN = 2  # the whole batch sent again, warm (--again)
 RATE_LIMIT = "100000000"  # the API's highest: every request is still counted (a database write)
 TARGET_PER_S = 5_000  # single decisions/s over HTTP on one worker
 TARGET_BATCH_MS = 50.0  # a batch of 10,000, server time
@@ -93,6 +94,7 @@ class Plan:
     world: str = "korea-japan"
     items: int = 20_000
     batch: int = 10_000
+    again: int = AGAIN
     seed: int = 0
 
 
@@ -316,7 +318,7 @@ def _server_ms(answer: Any) -> float | None:
     return None
 
 
-def batch(base: str, token: str, queries: list[Query]) -> dict[str, Any]:
+def batch(base: str, token: str, queries: list[Query], again_calls: int = AGAIN) -> dict[str, Any]:
     """The queries as calls of at most 10,000, one after another, then all of them again (warm), each
     call's round trip beside its reported server time; then one call of one query too many (its status)."""
     import httpx
@@ -339,7 +341,7 @@ def batch(base: str, token: str, queries: list[Query]) -> dict[str, Any]:
         again: list[float] = []
         again_server: list[float] = []
         chunk = {"queries": [body_of(q) for q in queries[:MAX_BATCH]]}
-        for _ in range(AGAIN):
+        for _ in range(again_calls):
             began = time.perf_counter()
             answer = http.post(f"{V1}/decisions:batch", json=chunk)
             answer.json()
@@ -399,10 +401,13 @@ def batch_route(node: Node, batched: list[Query]) -> dict[str, Any]:
     raw = json.dumps({"queries": [body_of(q) for q in batched]}).encode()
     texts = Texts()  # kept across calls, as the route keeps it
 
-    def route() -> bytes:
+    def route() -> bytes:  # as the route's worker thread does it (gsomia.web.api.decisions)
         queries = _batch_of(raw)
         with services.store.read() as uow:
-            world = services.worldbook.with_items(uow, list(dict.fromkeys(q[0] for q in queries)))
+            world = services.worldbook.world_in(uow)
+            missing = set(queries.item).difference(world.items)
+            if missing:
+                world = services.worldbook.with_items(uow, sorted(missing))
             return texts.many(world, queries, _refused)
 
     _, first = _timed(route)
@@ -488,7 +493,7 @@ def store_run(store: str, url: str, where: Path, plan: Plan) -> dict[str, Any]:
                 figures = {"single": single(bases, node.token, singles, plan.clients)}
                 floor = singles[: max(plan.requests // 2, 1)]
                 figures["floor"] = single(bases, node.token, floor, plan.clients, f"{V1}/no-such-path")
-                figures["batch"] = batch(bases[0], node.token, batched)
+                figures["batch"] = batch(bases[0], node.token, batched, plan.again)
             out["workers"][str(count)] = figures
         out["in_process"] = in_process(node, singles, batched)
     return out | {"ratios": store_ratios(out, plan)}
@@ -557,6 +562,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                 "store": store,
                 "target": f"a batch of {route['queries']:,} in < {TARGET_BATCH_MS:.0f} ms server time",
                 "measured": warm,  # the server time the API reports, warm (the items already proven)
+                "worst": max(http_batch["again_server_ms"]) if http_batch else route["best_server_ms"],
                 "first": http_batch["server_ms"] if http_batch else route["server_ms"],
                 "best": route["best_server_ms"],
                 "met": warm < TARGET_BATCH_MS,
@@ -571,8 +577,15 @@ def run(plan: Plan | None = None, *, as_json: bool = False) -> dict[str, Any]:
     from .node_bench import pg_schema, pg_unreachable
 
     plan = plan or Plan()
-    if plan.world not in WORLDS or not plan.workers or min(plan.workers) < 1 or plan.requests < 1:
-        raise ApiBenchError("--world must be korea-japan or generated, --workers and --requests at least 1")
+    if (
+        plan.world not in WORLDS
+        or not plan.workers
+        or min(plan.workers) < 1
+        or min(plan.requests, plan.again) < 1
+    ):
+        raise ApiBenchError(
+            "--world must be korea-japan or generated, --workers, --requests and --again at least 1"
+        )
     unknown = set(plan.stores) - {"sqlite", "postgres"}
     if unknown:
         raise ApiBenchError(f"--stores: {sorted(unknown)} unknown; name sqlite and/or postgres")
@@ -664,7 +677,8 @@ def show(report: dict[str, Any]) -> None:
     print()
     for t in report["targets"]:
         verdict = "met" if t["met"] else "missed"
-        print(f"target {t['store']}: {t['target']}: measured {t['measured']:,} ({verdict})")
+        worst = f"; the worst warm call {t['worst']:,}" if "worst" in t else ""
+        print(f"target {t['store']}: {t['target']}: measured {t['measured']:,} ({verdict}){worst}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -679,6 +693,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world", default=default.world, choices=sorted(WORLDS))
     parser.add_argument("--items", type=int, default=default.items, help="generated items on the node")
     parser.add_argument("--batch", type=int, default=default.batch, help="queries in the batch")
+    parser.add_argument(
+        "--again", type=int, default=default.again, help="warm calls of the whole batch (server time of each)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     try:
@@ -690,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
             world=args.world,
             items=args.items,
             batch=args.batch,
+            again=args.again,
         )
         run(plan, as_json=args.json)
     except (ApiBenchError, ValueError) as error:

@@ -17,7 +17,7 @@ from ..crypto.secrets import COOKIE_LABEL, ROW_SEAL_LABEL, Argon2Secrets, derive
 from ..services.users import Users
 from ..store.users import user_store_for
 from .api import BodyLimit, api_router, install_api_errors
-from .auth import ApiConfig, WebAuth
+from .auth import ApiConfig, WebAuth, reads_wait
 from .pages import pages_router
 from .problems import install_error_handlers
 from .taxii import TaxiiSource, taxii_router
@@ -52,7 +52,10 @@ def create_app(
     if services is not None:
         config = api_config or ApiConfig.from_environ()
         auth = WebAuth(
-            users or node_users(services, config), derived_key(services.keys, COOKIE_LABEL), config
+            users or node_users(services, config),
+            derived_key(services.keys, COOKIE_LABEL),
+            config,
+            reads_wait=reads_wait(services.store),  # reads of a database server run off the event loop
         )
         app.state.auth = auth
         app.include_router(api_router(services, auth))

@@ -99,6 +99,16 @@ class ApiConfig:
         )
 
 
+def reads_wait(store: object) -> bool:
+    """Whether a read of the node's ``store`` waits for a database server (PostgreSQL): such reads never
+    run on the server's event loop, which would serve no other request meanwhile. A SQLite file or a
+    memory store answers in place, for less than handing the work to a thread and back costs."""
+    while hasattr(store, "inner"):  # a LoggedStore, around the node's own store
+        store = store.inner
+    engine = getattr(store, "engine", None)
+    return engine is not None and engine.dialect.name != "sqlite"
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
@@ -106,9 +116,12 @@ def _client(request: Request) -> str:
 class WebAuth:
     """Authentication, authorization, CSRF and rate limits for the node's web routes."""
 
-    def __init__(self, users: Users, key: bytes, config: ApiConfig | None = None) -> None:
+    def __init__(
+        self, users: Users, key: bytes, config: ApiConfig | None = None, *, reads_wait: bool = False
+    ) -> None:
         self.users = users
         self.config = config or ApiConfig()
+        self.reads_wait = reads_wait  # the users' rows are on a database server: read them off the loop
         self._cookies = URLSafeTimedSerializer(key, salt="gsomia-session-cookie")
 
     # -- the session cookie ------------------------------------------------------------------------
@@ -182,13 +195,17 @@ class WebAuth:
         _cookie: Annotated[str | None, Depends(cookie_scheme)],
     ) -> Principal:
         """The dependency for any logged-in caller (:meth:`admit`); a change made with a session must carry
-        its CSRF token (403 otherwise). A secret this process checked before costs a few rows read, done
-        here on the event loop (handing every request to a thread and back cost more than the check on two
-        cores); one that needs argon2id is checked off the event loop."""
-        try:
-            principal = self.admit(request, quick=True)
-        except SlowCheckError:
+        its CSRF token (403 otherwise). A secret this process checked before costs a few rows read: on a
+        SQLite or memory node done here on the event loop (handing every request to a thread and back cost
+        more than the check on two cores), on a database server (``reads_wait``) in a worker thread, as
+        is a secret that needs argon2id."""
+        if self.reads_wait:
             principal = await run_in_threadpool(self.admit, request)
+        else:
+            try:
+                principal = self.admit(request, quick=True)
+            except SlowCheckError:
+                principal = await run_in_threadpool(self.admit, request)
         if principal.via == "session" and request.method not in SAFE_METHODS:
             await self._check_csrf(request, principal)
         request.state.principal = principal

@@ -18,7 +18,8 @@ quick check can only be stricter, never looser), and the answer is assembled fro
 
 The numpy batch engine (:mod:`gsomia.batch`) is not used: it gives verdicts without reasons, and the
 per-class work here is already done once per class; what remains per query is a few dictionary look-ups
-and joining text, which numpy would not shorten (its encoding step costs more per query than this loop).
+(a whole column at a time, in C) and joining text, which numpy would not shorten (its encoding step costs
+more per query than this).
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator
 from datetime import date
+from itertools import chain, repeat
 from json.encoder import encode_basestring
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple, cast
 
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.world import World
@@ -42,56 +45,84 @@ KEPT_DAYS = 20_000  # days it remembers before it starts afresh (about 55 years 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+# a class of queries: (item shape, recipient, holder, reason span); a look-up may hold None for a shape or
+# span not known yet, a key no class is ever kept under
+ClassKey = tuple[int | None, str, str | None, int | None]
 
-BatchQuery = tuple[str, str, str, str | None]  # item, recipient, day (YYYY-MM-DD), holder
+
+class BatchQueries(NamedTuple):
+    """A batch's queries as columns, query ``n`` being ``(item[n], to[n], at[n], holder[n])``: the quick
+    check makes each column in one pass, and the answer walks them with ``zip`` (no tuple kept per query)."""
+
+    item: list[str]
+    to: list[str]
+    at: list[str]  # YYYY-MM-DD
+    holder: list[str | None]
+
+    def rows(self) -> Iterator[tuple[str, str, str, str | None]]:
+        """Each query as (item, to, at, holder), in order."""
+        return zip(self.item, self.to, self.at, self.holder, strict=True)
 
 
-def quick_batch(data: object) -> list[BatchQuery] | None:
+def quick_batch(data: object) -> BatchQueries | None:
     """The queries of a batch body already parsed from JSON, if it plainly satisfies ``models.Batch``;
-    None if anything is unusual (the caller then lets the model judge, and name the fault)."""
+    None if anything is unusual (the caller then lets the model judge, and name the fault).
+
+    One pass per field over the whole list, each in C (``map`` over the dicts' own methods, sets of the
+    distinct values), instead of a Python loop over 10,000 queries: a query that is not an object, a
+    missing field or a value that is not text stops a pass with a TypeError or KeyError (None), and the
+    names and days are checked once per distinct value."""
     if type(data) is not dict or data.keys() != {"queries"}:
         return None
     queries = data["queries"]
     if type(queries) is not list or not 1 <= len(queries) <= MAX_BATCH:
         return None
-    out: list[BatchQuery] = []
-    days: dict[str, bool] = {}
-    names: set[str] = set()  # ids already found to be 1 to 200 characters
-    for q in queries:
-        if type(q) is not dict:
-            return None
-        item, to, at, holder = q.get("item"), q.get("to"), q.get("at"), q.get("holder")
-        if len(q) != 3 + ("holder" in q):  # item, to and at present (checked next), and nothing unknown
-            return None
-        if type(item) is not str or type(to) is not str or type(at) is not str:
-            return None
-        if item not in names:
-            if not _name(item):
-                return None
-            names.add(item)
-        if to not in names:
-            if not _name(to):
-                return None
-            names.add(to)
-        if holder is not None:
-            if type(holder) is not str:
-                return None
-            if holder not in names:
-                if not _name(holder):
-                    return None
-                names.add(holder)
-        good = days.get(at)
-        if good is None:
-            good = days[at] = _calendar_day(at)
-        if not good:
-            return None
-        out.append((item, to, at, holder))
-    return out
+    try:
+        size = sum(map(dict.__len__, queries))  # TypeError: a query that is not an object
+        holding = sum(map(dict.__contains__, queries, repeat("holder")))
+        items = list(map(dict.__getitem__, queries, repeat("item")))  # KeyError: a field missing
+        tos = list(map(dict.__getitem__, queries, repeat("to")))
+        ats = list(map(dict.__getitem__, queries, repeat("at")))
+        holders = list(map(dict.get, queries, repeat("holder")))
+        names = set(items)  # TypeError: a value that cannot be text (a list or an object)
+        names.update(tos)
+        held = set(holders)
+        days = set(ats)
+    except (TypeError, KeyError):
+        return None
+    if size != 3 * len(queries) + holding:  # item, to, at (and holder where given): nothing unknown
+        return None
+    held.discard(None)  # a holder may be null, or left out
+    if not (_names(names) and (not held or _names(held)) and _days(days)):
+        return None
+    return BatchQueries(items, tos, ats, holders)
 
 
-def _name(text: str) -> bool:
-    """1 to 200 characters, none a lone surrogate (the model refuses those: they are not text)."""
-    return 1 <= len(text) <= 200 and (text.isascii() or _SURROGATE.search(text) is None)
+def _names(names: set[Any]) -> bool:
+    """Each a text of 1 to 200 characters, none a lone surrogate (the model refuses those: not text)."""
+    try:
+        joined = "".join(names)  # TypeError: one is not text (a number, a boolean, null)
+    except TypeError:
+        return False
+    if not (joined.isascii() or _SURROGATE.search(joined) is None):
+        return False
+    return "" not in names and max(map(len, names)) <= 200
+
+
+_good_days: set[str] = set()  # calendar days some batch gave already (bounded by KEPT_DAYS)
+
+
+def _days(days: set[Any]) -> bool:
+    """Each a calendar day written YYYY-MM-DD; the days seen before are not checked again."""
+    new = days - _good_days
+    for day in new:
+        if type(day) is not str or not _calendar_day(day):
+            return False
+    if new:
+        if len(_good_days) + len(new) > KEPT_DAYS:
+            _good_days.clear()
+        _good_days.update(new)
+    return True
 
 
 def _calendar_day(text: str) -> bool:
@@ -104,8 +135,14 @@ def _calendar_day(text: str) -> bool:
     return True
 
 
-def from_model(batch: m.Batch) -> list[BatchQuery]:
-    return [(q.item, q.to, q.at, q.holder) for q in batch.queries]
+def from_model(batch: m.Batch) -> BatchQueries:
+    queries = batch.queries
+    return BatchQueries(
+        [q.item for q in queries],
+        [q.to for q in queries],
+        [q.at for q in queries],
+        [q.holder for q in queries],
+    )
 
 
 class DecisionText:
@@ -118,10 +155,13 @@ class DecisionText:
     def __init__(self, world: World) -> None:
         self._world = world
         self._index = world.index
-        self._items: dict[str, tuple[bytes, int]] = {}  # id -> (b'{"item":"<id>"', its shape's number)
+        # each kept twice, its number and its text apart, so that a batch looks a whole column up in C
+        self._shape: dict[str, int] = {}  # item id -> its shape's number (-1: not on the node)
+        self._item: dict[str, bytes] = {}  # item id -> b',{"item":"<id>"'
         self._shapes: dict[Hashable, int] = {}  # shape -> a small number (hashed at once in every key)
-        self._days: dict[str, tuple[int, bytes]] = {}  # day -> (its reason span, b'"<day>"')
-        self._classes: dict[tuple[int, str, str | None, int], tuple[bytes, bytes]] = {}
+        self._span: dict[str, int] = {}  # day -> its reason span
+        self._day: dict[str, bytes] = {}  # day -> b'"<day>"'
+        self._classes: dict[ClassKey, tuple[bytes, bytes]] = {}
 
     @property
     def world(self) -> World:
@@ -130,15 +170,16 @@ class DecisionText:
     @property
     def full(self) -> bool:
         """Whether it remembers as many item ids or days as it may (a new one is then made)."""
-        return len(self._items) > KEPT_ITEMS or len(self._days) > KEPT_DAYS
+        return len(self._shape) > KEPT_ITEMS or len(self._span) > KEPT_DAYS
 
     def decision(self, item: str, to: str, at: str, holder: str | None) -> str:
         """The decision JSON of one query (bad input raises the domain's QueryError, as ``decide`` does)."""
-        return b"".join(self._pieces(item, to, at, holder)).decode()
+        return b"".join(self._pieces(item, to, at, holder))[1:].decode()  # less the leading comma
 
     def _pieces(self, item: str, to: str, at: str, holder: str | None) -> tuple[bytes, bytes, bytes, bytes]:
-        known = self._items.get(item)
-        if known is None:
+        """The four pieces of the query's decision JSON, the first starting with a comma."""
+        shape = self._shape.get(item)
+        if shape is None:
             ci = self._index.items.get(item)
             shape = -1  # not on the node: decided (and refused) each time, never shared
             if ci is not None:
@@ -146,18 +187,19 @@ class DecisionText:
                 whole = (ci.klass, it.originator, it.topics, it.caveats, it.releasable_to)
                 shape = self._shapes.setdefault(whole, len(self._shapes))
             # the standard encoder's own string encoding (ensure_ascii off), without its per-call set-up
-            known = self._items[item] = (b'{"item":' + encode_basestring(item).encode(), shape)
-        day = self._days.get(at)
-        if day is None:
-            span = self._index.reason_span(date.fromisoformat(at).toordinal())
-            day = self._days[at] = (span, b'"' + at.encode() + b'"')
-        key = (known[1], to, holder, day[0])
+            self._item[item] = b',{"item":' + encode_basestring(item).encode()
+            self._shape[item] = shape
+        span = self._span.get(at)
+        if span is None:
+            self._day[at] = b'"' + at.encode() + b'"'
+            span = self._span[at] = self._index.reason_span(date.fromisoformat(at).toordinal())
+        key = (shape, to, holder, span)
         found = self._classes.get(key)
         if found is None:
             found = self._split(self._world.decide(item, to, at, holder).to_dict())
-            if known[1] >= 0:
+            if shape >= 0:
                 self._classes[key] = found
-        return known[0], found[0], day[1], found[1]
+        return self._item[item], found[0], self._day[at], found[1]
 
     @staticmethod
     def _split(whole: dict[str, Any]) -> tuple[bytes, bytes]:
@@ -166,22 +208,41 @@ class DecisionText:
         rest = {k: v for k, v in whole.items() if k not in ("item", "recipient", "holder", "at")}
         return (middle + ',"at":').encode(), ("," + _dumps(rest)[1:]).encode()
 
-    def many(self, queries: Sequence[BatchQuery], on_error: Callable[[int, GsomiaError], Exception]) -> bytes:
+    def many(self, queries: BatchQueries, on_error: Callable[[int, GsomiaError], Exception]) -> bytes:
         """``{"decisions": [...]}`` for ``queries`` in order; a query the node refuses raises
-        ``on_error(position, error)``."""
-        parts: list[bytes] = [b'{"decisions":[']
-        add = parts.extend
-        pieces = self._pieces
-        for n, (item, to, at, holder) in enumerate(queries):
+        ``on_error(position, error)``.
+
+        Each column is looked up whole, in C (``map`` over the kept dictionaries' ``get``): the items' shapes
+        and texts, the days' spans and texts, then each query's class by the key ``zip`` makes of those.
+        Only the queries whose class is not kept yet (a first batch, a new item, day or recipient; a
+        refused query, whose class is never kept) go through :meth:`_pieces`, in order, so the first
+        refused one is the one named. The answer is one join of the pieces, interleaved in C; each
+        decision's first piece starts with the comma that separates it from the one before."""
+        items, tos, ats, holders = queries
+        shapes = map(self._shape.get, items)  # None for an item not seen yet: no class has that key
+        spans = map(self._span.get, ats)
+        keys: Iterator[ClassKey] = zip(shapes, tos, holders, spans, strict=True)
+        found = list(map(self._classes.get, keys))
+        texts = list(map(self._item.get, items))
+        days = list(map(self._day.get, ats))
+        n = 0
+        while True:
             try:
-                add(pieces(item, to, at, holder))
+                n = found.index(None, n)
+            except ValueError:
+                break
+            try:
+                texts[n], middle, days[n], tail = self._pieces(items[n], tos[n], ats[n], holders[n])
             except GsomiaError as error:
                 raise on_error(n, error) from None
-            parts.append(b",")
-        if len(parts) > 1:
-            parts.pop()  # the comma after the last decision
-        parts.append(b"]}")
-        return b"".join(parts)
+            found[n] = (middle, tail)
+            n += 1
+        if not texts:
+            return b'{"decisions":[]}'
+        texts[0] = cast(bytes, texts[0])[1:]  # the first decision's comma
+        every = cast(list[tuple[bytes, bytes]], found)  # none is missing now
+        pieces = zip(texts, map(itemgetter(0), every), days, map(itemgetter(1), every), strict=True)
+        return b"".join((b'{"decisions":[', *chain.from_iterable(pieces), b"]}"))
 
 
 class Texts:
@@ -217,7 +278,7 @@ class Texts:
     def many(
         self,
         world: World,
-        queries: Sequence[BatchQuery],
+        queries: BatchQueries,
         on_error: Callable[[int, GsomiaError], Exception],
     ) -> bytes:
         """:meth:`DecisionText.many` on ``world``."""
