@@ -150,7 +150,10 @@ class Decision:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The decision JSON: the fields above, reasons as ``{rule, ok, detail}``, then alternatives."""
+        """The decision JSON: the fields above, reasons as ``{rule, ok, detail}``, then alternatives.
+
+        Every dict and list in it is new: the caller may change any of them without changing what this or
+        any other decision (sharing the same reasons) says next time."""
         if self._reasons is None or self._alternatives is None:
             self._explain()
         reasons, alternatives = self._reasons, self._alternatives
@@ -166,5 +169,14 @@ class Decision:
             "agreements": list(self.agreements),
             "marking": self.marking,
             "reasons": [{"rule": r.rule, "ok": r.ok, "detail": r.detail} for r in reasons],
-            "alternatives": [a.to_dict() for a in alternatives],
+            "alternatives": [
+                {
+                    "route": list(a.route),
+                    "agreements": list(a.agreements),
+                    "reasons": [{"rule": r.rule, "ok": r.ok, "detail": r.detail} for r in a.failed],
+                }
+                for a in alternatives
+            ]
+            if alternatives
+            else [],
         }

@@ -88,12 +88,9 @@ class Explainer:
         found = self._plans.get((a, b))
         if found is None:
             direct = tuple(t for t in self.naming(a, b) if t.conduit is None)
-            conduits = (self.terms(c.agreement.id) for c in self.world.conduits())
-            hubs = tuple(
-                ConduitRoute(t, a, b, self)
-                for t in conduits
-                if {a, b} <= t.parties and t.conduit not in (a, b)
-            )
+            # the index has the conduit arrangements between the two already (both members, neither the hub)
+            between = self.world.index.hubs_between.get((a, b), ())
+            hubs = tuple(ConduitRoute(self.terms(c.id), a, b, self) for c in between)
             found = self._plans[(a, b)] = (direct, hubs)
         return found
 
@@ -113,7 +110,10 @@ class Explainer:
         if recipient == item.originator:
             return self._returned(ci, holder, at)
         day = at.toordinal()
-        directs, hubs = self.plan(holder, recipient)
+        plan = self._plans.get((holder, recipient))
+        directs, hubs = plan if plan is not None else self.plan(holder, recipient)
+        if not directs and not hubs:
+            return DENIED, ((*self._no_route(ci, holder, recipient), *self._none_said(0)), ())
         tried: list[Candidate] = []
         if directs:
             found = self._directs(ci, directs, holder, recipient, at, day, tried)
@@ -138,16 +138,28 @@ class Explainer:
     def item_reasons(self, ci: CItem, receivers: tuple[str, ...]) -> tuple[Reason, Reason]:
         """``caveats`` (which reads the receivers only under NOFORN) and ``releasable-to``."""
         item = ci.item
+        memo = self._memo
         key: Hashable = ("caveats", item.caveats, item.originator, receivers) if ci.noforn else item.caveats
-        caveats = self.reason(key, lambda: rules.caveats(item, receivers))
+        caveats = memo.get(key)
+        if caveats is None:
+            caveats = self.reason(key, lambda: rules.caveats(item, receivers))
         listed = ci.releasable  # the list and the originator
         if listed is None:
             key = "unlisted"
+        elif len(receivers) == 1:
+            # listed: the reason names only the receivers; else those outside, and the list
+            key = (
+                ("listed", receivers)
+                if receivers[0] in listed
+                else ("outside", receivers, item.releasable_to)
+            )
         else:
             outside = tuple([p for p in receivers if p not in listed])
-            # listed: the reason names only the receivers; else those outside, and the list
             key = ("listed", receivers) if not outside else ("outside", outside, item.releasable_to)
-        return caveats, self.reason(key, lambda: rules.releasable_to(item, receivers))
+        releasable = memo.get(key)
+        if releasable is None:
+            releasable = self.reason(key, lambda: rules.releasable_to(item, receivers))
+        return caveats, releasable
 
     def consent_reason(
         self, item: Item, hops: tuple[tuple[str, str, Consent | None], ...], needs: bool
@@ -156,8 +168,13 @@ class Explainer:
         world's consents live as long as the world)."""
         origin = item.originator
         if not needs:
-            return self.reason(("own", origin), lambda: rules.consent((), origin))
-        key = ("consent", origin, *((s, r, None if c is None else id(c)) for s, r, c in hops))
+            key: Hashable = ("own", origin)
+            found = self._memo.get(key)
+            return found if found is not None else self.reason(key, lambda: rules.consent((), origin))
+        key = ("consent", origin, *[(s, r, None if c is None else id(c)) for s, r, c in hops])
+        found = self._memo.get(key)
+        if found is not None:
+            return found
         return self.reason(
             key, lambda: rules.consent([Hop(s, r, None, None, None, True, c) for s, r, c in hops], origin)
         )
@@ -183,7 +200,9 @@ class Explainer:
         does not to ``tried``."""
         item = ci.item
         needs = holder != item.originator
-        level = self._level(item, holder, day)
+        level = (
+            self.world.index.holder_level(item.originator, item.level, holder, day) if needs else item.level
+        )
         caveats, releasable = self.item_reasons(ci, (recipient,))
         consent = self.world.find_consent(item, holder, recipient, at) if needs else None
         approved = self.consent_reason(item, ((holder, recipient, consent),), needs)
@@ -247,17 +266,25 @@ class Explainer:
         alternatives = _alternatives(tried) if tried else ()
         return (True, route, agreements, marking), ((*reasons, *said), alternatives)
 
-    def _denied(self, ci: CItem, holder: str, recipient: str, tried: list[Candidate]) -> Answer:
-        n = len(tried)
+    def _none_said(self, n: int) -> tuple[Reason, Reason]:
+        """``route`` and ``marking`` of a denial after ``n`` routes tried."""
         said = self._said.get(n)
         if said is None:
             said = self._said[n] = (
                 Reason("route", False, f"no route passes every rule ({n} tried; see alternatives)"),
                 Reason("marking", False, "none: the release is denied"),
             )
+        return said
+
+    def _denied(self, ci: CItem, holder: str, recipient: str, tried: list[Candidate]) -> Answer:
+        n = len(tried)
+        said = self._none_said(n)
         if not tried:
             return DENIED, ((*self._no_route(ci, holder, recipient), *said), ())
-        closest = min(tried, key=_failed)[2] if n > 1 else tried[0][2]
+        if n == 1:
+            only = tried[0]
+            return DENIED, ((*only[2], *said), (Alternative(only[0], only[1], only[3]),))
+        closest = min(tried, key=_failed)[2]
         return DENIED, ((*closest, *said), _alternatives(tried))
 
     def _no_route(self, ci: CItem, holder: str, recipient: str) -> tuple[Reason, ...]:

@@ -6,6 +6,7 @@ decisions read precomputed timelines and lookups only.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -205,10 +206,12 @@ class World:
         recipient, holder and stretch of days on which no reason changes, and shared after that."""
         index = self.index
         ci = index.items[decision.item]
-        key = (id(ci), decision.recipient, decision.holder, index.reason_span(decision.at.toordinal()))
+        recipient, holder, at = decision.recipient, decision.holder, decision.at
+        # index.reason_span, without the call: this is every explained decision's path
+        key = (id(ci), recipient, holder, bisect_right(index.reason_breaks, at.toordinal()))
         found = self._explained.get(key)
         if found is None:
-            verdict, found = self._explainer.explain(ci, decision.recipient, decision.holder, decision.at)
+            verdict, found = self._explainer.explain(ci, recipient, holder, at)
             if verdict != (decision.allowed, decision.route, decision.agreements, decision.marking):
                 raise AssertionError(
                     f"index and explainer disagree on {decision!r}: the reasons say {verdict}"

@@ -100,10 +100,10 @@ def test_a_failure_while_sealing_the_payload_leaves_no_release_behind(node, monk
     """If anything fails after the release row is added, the row, outbox and leaf all roll back."""
     before = snapshot(node.store)
 
-    def broken(plaintext: bytes, associated: bytes) -> None:
+    def broken(chunks: object, associated: bytes) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(node.keys, "seal", broken)
+    monkeypatch.setattr(node.keys, "seal_chunks", broken)  # the transport seal takes the body in segments
     with pytest.raises(RuntimeError, match="disk on fire"):
         node.releases.release("K-BODY-1", "JPN", "2019-09-01")
     assert snapshot(node.store) == before
