@@ -86,8 +86,14 @@ def test_forget_drops_every_remembered_reason_and_verdict():
     world = World(spec)
     queries = make_queries(spec, 300, 2)
     before = [_json(world.decide(*q)) for q in queries]
+    compiled = dict(world._explainer._terms)
+    assert not world._explainer.is_empty()
+    assert any(t.kept() for t in compiled.values())
     world.forget()
     assert not world.index.memo
     assert not world._explained
     assert world._explainer.is_empty()
+    # the compiled agreements stay (the same objects), holding no reason
+    assert world._explainer._terms == compiled
+    assert not any(t.kept() for t in compiled.values())
     assert [_json(world.decide(*q)) for q in queries] == before

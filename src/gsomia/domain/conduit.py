@@ -57,6 +57,16 @@ class ConduitRoute:
         self._levels: dict[Hashable, Levels] = {}
         self._agreements: dict[Hashable, tuple[str, ...]] = {}
 
+    def forget(self) -> None:
+        """Drop every reason kept; the route itself (its hub, hops and their agreements) stays."""
+        self._in_force.clear()
+        self._scope.clear()
+        self._levels.clear()
+
+    def kept(self) -> bool:
+        """Whether any reason is kept (none after :meth:`forget`)."""
+        return bool(self._in_force or self._scope or self._levels)
+
     def candidate(self, ex: Explainer, ci: CItem, at: date, day: int, level: str | None) -> Candidate:
         a = self.arrangement
         va = a.version_at(day)

@@ -49,22 +49,22 @@ class Explainer:
         self._said: dict[Hashable, tuple[Reason, Reason]] = {}  # route and marking, by route or count
 
     def clear(self) -> None:
-        """Forget everything worked out so far; it is worked out again as needed."""
-        for memo in (
-            self._terms,
-            self._plans,
-            self._naming,
-            self._memo,
-            self._tails,
-            self._returns,
-            self._said,
-        ):
+        """Forget every reason worked out so far; each is worked out again as needed. The agreements
+        compiled as explanations read them (terms, the routes between two parties) are kept: they hold
+        no reason after this, and are the world's structure, not answers."""
+        for terms in self._terms.values():
+            terms.forget()
+        for _, routes in self._plans.values():
+            for route in routes:
+                route.forget()
+        for memo in (self._memo, self._tails, self._returns, self._said):
             memo.clear()
 
     def is_empty(self) -> bool:
-        """Whether nothing is kept (as after :meth:`clear`)."""
-        return not any(
-            (self._terms, self._plans, self._naming, self._memo, self._tails, self._returns, self._said)
+        """Whether no reason is kept (as after :meth:`clear`)."""
+        return not any((self._memo, self._tails, self._returns, self._said)) and not any(
+            [t.kept() for t in self._terms.values()]
+            + [r.kept() for _, routes in self._plans.values() for r in routes]
         )
 
     # -- the world's agreements, compiled as explanations read them -------------------------------------

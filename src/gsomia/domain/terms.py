@@ -66,6 +66,22 @@ class Terms:
         self._maps: list[dict[tuple[str, str], str | None]] = [{} for _ in self.versions]
         self._levels: dict[tuple[int, str, str], Reason] = {}
 
+    def forget(self) -> None:
+        """Drop every reason and marking kept; the compiled agreement (states, versions) stays."""
+        self._in_force = [None] * (len(self.state_starts) + 1)
+        self._scope_ok = [None] * len(self.versions)
+        self._scope_fail = {}
+        self._maps = [{} for _ in self.versions]
+        self._levels = {}
+
+    def kept(self) -> bool:
+        """Whether any reason or marking is kept (none after :meth:`forget`)."""
+        return (
+            any(r is not None for r in self._in_force)
+            or any(r is not None for r in self._scope_ok)
+            or bool(self._scope_fail or self._levels or any(self._maps))
+        )
+
     def in_force(self, day: int) -> bool:
         return self.eif <= day < self.end
 
