@@ -12,9 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from gsomia.ledger import (
     EMPTY_ROOT,
@@ -31,8 +30,6 @@ from gsomia.ledger import (
 from . import journal
 from .errors import NodeError, StoredRowError
 from .ports import KeyRing, LeafRow, LogScan, OutboxRow, Record, ReleaseRow, Store, UnitOfWork
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,56 +120,34 @@ class Audit:
 
     def verify(self, from_head: TreeHead | None = None, *, records: bool = True) -> VerifyReport:
         """Check the whole log; ``records=False`` skips holding each record and release against its leaf
-        (the tree, nodes and heads are still checked), for measuring the log alone."""
+        (the tree, nodes and heads are still checked), for measuring the log alone.
+
+        On a store that can answer the whole-log questions itself (:class:`LogScan`) they are asked
+        first; a log that passes everything that way is reported clean, and anything else (a "no", or any
+        fault at all) is checked again row by row on the same snapshot, which names every fault."""
         with self._store.read() as uow:
-            found = self._scanned(uow, records)
-            # no store scan, or it saw something: read every row and name what is wrong
-            checked = _read_all(uow, records) if found is None else found
+            found = _scanned(uow) if records else None
+            if found is not None:
+                report = self._report(uow, found, from_head)
+                if report.ok:
+                    return report
+            checked = _read_all(uow, records)
             if isinstance(checked, VerifyReport):
                 return checked
-            tree, faults = checked
-            heads, head_faults = _read_heads(uow)
-        faults += head_faults + _head_order_faults(heads, tree.size) + _chain_faults(heads)
+            return self._report(uow, checked, from_head)
+
+    def _report(
+        self, uow: UnitOfWork, checked: tuple[MerkleTree, list[Fault]], from_head: TreeHead | None
+    ) -> VerifyReport:
+        """The report on ``checked`` (the tree and the row faults), with the stored heads held against it."""
+        tree, faults = checked
+        heads, head_faults = _read_heads(uow)
+        faults = faults + head_faults + _head_order_faults(heads, tree.size) + _chain_faults(heads)
         faults += [f for i, h in heads if (f := self._head_fault(h, tree, f"stored head {i + 1}"))]
         if from_head is not None and (f := self._head_fault(from_head, tree, "the head you kept")):
             faults.append(f)
         faults.sort(key=lambda f: (f.leaf is None, f.leaf or 0))
         return VerifyReport(tree.size, len(heads) + len(head_faults), tuple(faults))
-
-    def _scanned(self, uow: UnitOfWork, records: bool) -> tuple[MerkleTree, list[Fault]] | None:
-        """The whole-log check with the store answering the row-by-row questions (:class:`LogScan`), on
-        two more snapshots of the same log in threads while this one hashes the tree; None when the store
-        cannot, or when an answer is "no" (the exact check then finds and names the fault)."""
-        if not isinstance(uow, LogScan):
-            return None
-        size = uow.leaf_count()
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gsomia-verify") as pool:
-            matched = pool.submit(self._aside, size, _records_match) if records else None
-            stored = pool.submit(self._aside, size, _tree_levels)
-            try:
-                data = uow.leaf_data()
-                tree = None if data is None else MerkleTree.build(leaf_hashes(data))
-                both = (True if matched is None else _answer(matched, uow), _answer(stored, uow))
-            except StoredRowError:
-                return None
-        if tree is None or both[0] is not True or both[1] != [b"".join(r) for r in tree.export_levels()]:
-            return None
-        if not records:
-            return tree, []
-        try:
-            others, releases, outbox = uow.other_leaves(), uow.releases(), uow.outbox()
-        except StoredRowError:
-            return None
-        faults = _record_faults(others, (), releases, outbox) + _outbox_faults(releases, outbox)
-        return tree, faults + _readable(lambda: _body_faults(uow, others))
-
-    def _aside(self, size: int, ask: Callable[[LogScan], _T]) -> tuple[Callable[[LogScan], _T], _T | None]:
-        """``ask`` answered on a snapshot of its own, if that holds the same log as the caller's (the same
-        number of leaves: every write appends some); if not (a write came between), not answered."""
-        with self._store.read() as side:
-            if isinstance(side, LogScan) and side.leaf_count() == size:
-                return ask, ask(side)
-        return ask, None
 
     def _head_fault(self, head: TreeHead, tree: MerkleTree, name: str) -> Fault | None:
         if not self._keys.verify(head.key_id, head.signed_bytes(), head.signature):
@@ -206,18 +181,27 @@ def _read_all(uow: UnitOfWork, records: bool) -> tuple[MerkleTree, list[Fault]] 
     return tree, faults
 
 
-def _answer(future: Future[tuple[Callable[[LogScan], _T], _T | None]], uow: LogScan) -> _T:
-    """What the thread found, or (when its snapshot held another log) the same question asked of ``uow``."""
-    ask, found = future.result()
-    return ask(uow) if found is None else found
-
-
-def _records_match(scan: LogScan) -> bool:
-    return scan.records_match_leaves(journal.RECORD_LEAF_PIECES, journal.LEAF_KINDS)
-
-
-def _tree_levels(scan: LogScan) -> list[bytes] | None:
-    return scan.tree_levels()
+def _scanned(uow: UnitOfWork) -> tuple[MerkleTree, list[Fault]] | None:
+    """The whole-log check with the store answering the row-by-row questions (:class:`LogScan`) on the
+    same snapshot; None when the store cannot, or when any answer is "no" (the exact check then finds and
+    names the fault). Only the leaves that name no record (releases and bodies, few) are read as rows."""
+    if not isinstance(uow, LogScan) or not uow.schema_as_made():
+        return None
+    try:
+        data = uow.leaf_data()
+        if data is None:
+            return None
+        tree = MerkleTree.build(leaf_hashes(data))
+        del data
+        if uow.tree_levels() != [b"".join(row) for row in tree.export_levels()]:
+            return None
+        if not uow.records_match_leaves(journal.RECORD_LEAF_PIECES, journal.LEAF_KINDS):
+            return None
+        others, releases, outbox = uow.other_leaves(), uow.releases(), uow.outbox()
+    except StoredRowError:
+        return None
+    faults = _record_faults(others, (), releases, outbox) + _outbox_faults(releases, outbox)
+    return tree, faults + _readable(lambda: _body_faults(uow, others))
 
 
 def _leaf_faults(leaves: Sequence[LeafRow]) -> list[Fault]:
@@ -303,14 +287,14 @@ def _record_faults(
             faults.append(Fault(f"{ref} has no leaf: it was never logged, or its leaf was deleted"))
             continue
         if type(kind) is str and type(key) is str and type(data) in (bytes, str):
-            named = kind_bytes.get(kind)
-            if named is None:
-                named = kind_bytes[kind] = canonical(kind)
-            try:
+            try:  # a kind, key or text that is not UTF-8 as stored: judged below
+                named = kind_bytes.get(kind)
+                if named is None:
+                    named = kind_bytes[kind] = canonical(kind)
                 text = data if type(data) is bytes else str(data).encode("utf-8")
                 if found.data == journal.stored_record_leaf(seq, named, key, text):
                     continue
-            except (UnicodeEncodeError, LedgerError):  # text that is not UTF-8 as stored: judged below
+            except (UnicodeEncodeError, LedgerError):
                 pass
         fault = _record_fault(seq, kind, key, data, found)
         if fault is not None:

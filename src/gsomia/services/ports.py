@@ -177,6 +177,7 @@ class LogScan(Protocol):
     whole-log check need not read every row into Python. A "no" only sends the caller to its exact check.
     """
 
+    def schema_as_made(self) -> bool: ...  # the tables have the migrations' columns, types, no collations
     # every record has one leaf holding its record JSON (built from ``pieces`` around the data, key, kind
     # and seq) under the label ``leaf_kinds`` gives its kind; no ref or seq repeats; no record leaf dangles
     def records_match_leaves(self, pieces: Sequence[str], leaf_kinds: Mapping[str, str]) -> bool: ...

@@ -29,6 +29,54 @@ HASH_SIZE = 32
 _RECORD = "substr({l}.ref, 1, 7) = 'record:'"
 
 
+# The columns the questions read, as the migrations made them: (name, declared type, place in the primary
+# key) on SQLite, (name, type) with no column collation on PostgreSQL. A table rebuilt with other types
+# or collations (under which "=" is no longer byte equality) gets no answer here: verify reads every row.
+_SQLITE_COLUMNS = {
+    "records": {("seq", "INTEGER", 1), ("kind", "VARCHAR(32)", 0), ("key", "TEXT", 0), ("data", "TEXT", 0)},
+    "leaves": {("idx", "INTEGER", 1), ("kind", "VARCHAR(32)", 0), ("ref", "TEXT", 0), ("data", "BLOB", 0)},
+    "tree_nodes": {("level", "INTEGER", 1), ("idx", "BIGINT", 2), ("hash", "BLOB", 0)},
+}
+_POSTGRES_COLUMNS = {
+    ("records", "seq", "bigint"),
+    ("records", "kind", "character varying"),
+    ("records", "key", "text"),
+    ("records", "data", "text"),
+    ("leaves", "idx", "bigint"),
+    ("leaves", "kind", "character varying"),
+    ("leaves", "ref", "text"),
+    ("leaves", "data", "bytea"),
+    ("tree_nodes", "level", "integer"),
+    ("tree_nodes", "idx", "bigint"),
+    ("tree_nodes", "hash", "bytea"),
+}
+
+
+def schema_as_made(fetch: Fetch, sqlite: bool) -> bool:
+    """Whether the three tables the questions read have exactly the columns, types and (no) collations
+    the migrations gave them."""
+    if sqlite:
+        for table, columns in _SQLITE_COLUMNS.items():
+            found = fetch(f"SELECT name, type, pk FROM pragma_table_xinfo('{table}')", ())
+            described = {(str(n), str(t).upper(), int(k)) for n, t, k in found}
+            if described != columns or len(found) != len(columns):
+                return False
+        tables = "('records', 'leaves', 'tree_nodes')"
+        sql = f"SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN {tables}"
+        made = [row[0] for row in fetch(sql, ())]
+        return len(made) == 3 and all(isinstance(x, str) and "COLLATE" not in x.upper() for x in made)
+    sql = (
+        "SELECT table_name, column_name, data_type, collation_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name IN ('records', 'leaves', 'tree_nodes')"
+    )
+    found = fetch(sql, ())
+    return (
+        len(found) == len(_POSTGRES_COLUMNS)
+        and all(c is None for *_, c in found)
+        and {(str(t), str(n), str(d)) for t, n, d, _ in found} == _POSTGRES_COLUMNS
+    )
+
+
 def _record_leaf_sql(sqlite: bool, pieces: Sequence[str]) -> str:
     """The bytes of a record's leaf built from its row: ``pieces`` are the five constant parts around the
     data, the key, the kind and the number (see gsomia.services.journal.RECORD_LEAF_PIECES)."""
@@ -53,19 +101,22 @@ def records_match_leaves(
     kinds = " ".join("WHEN {} THEN {}" for _ in leaf_kinds)
     kind_params: list[object] = [v for pair in leaf_kinds.items() for v in pair]
     typed = (
-        "typeof(r.kind) = 'text' AND typeof(r.key) = 'text' AND typeof(r.data) = 'text' "
-        "AND typeof(l.data) = 'blob' AND "
+        "typeof(r.seq) = 'integer' AND typeof(r.kind) = 'text' AND typeof(r.key) = 'text' "
+        "AND typeof(r.data) = 'text' AND typeof(l.data) = 'blob' AND typeof(l.ref) = 'text' "
+        "AND typeof(l.kind) = 'text' AND "
         if sqlite
         else ""
     )
+    exact = "COLLATE BINARY" if sqlite else 'COLLATE "C"'  # byte equality, whatever a column says
     number = (
         "CAST(substr(l.ref, 8) AS INTEGER)"
         if sqlite
         else "CASE WHEN substr(l.ref, 8) ~ '^[0-9]{{1,18}}$' THEN CAST(substr(l.ref, 8) AS BIGINT) END"
     )
     matches = (
-        f"r.seq IS NOT NULL AND {typed}l.ref = 'record:' || r.seq "
-        f"AND l.data = {_record_leaf_sql(sqlite, pieces)} AND l.kind = (CASE r.kind {kinds} ELSE '?' END)"
+        f"r.seq IS NOT NULL AND {typed}l.ref {exact} = 'record:' || r.seq "
+        f"AND l.data = {_record_leaf_sql(sqlite, pieces)} "
+        f"AND l.kind {exact} = (CASE r.kind {kinds} ELSE '?' END)"
     )
     one_pass = (
         f"SELECT count(*), sum(CASE WHEN {matches} THEN 0 ELSE 1 END) FROM leaves l "
@@ -75,7 +126,7 @@ def records_match_leaves(
     ((records,),) = fetch("SELECT count(*) FROM records", ())
     if leaves != records or (unmatched or 0) != 0:
         return False
-    if fetch("SELECT 1 FROM leaves GROUP BY ref HAVING count(*) > 1 LIMIT 1", ()):
+    if fetch(f"SELECT 1 FROM leaves GROUP BY ref {exact} HAVING count(*) > 1 LIMIT 1", ()):
         return False
     return not fetch("SELECT 1 FROM records GROUP BY seq HAVING count(*) > 1 LIMIT 1", ())
 
@@ -88,7 +139,8 @@ def tree_levels(fetch: Fetch, sqlite: bool) -> list[bytes] | None:
         # query, and the indices are joined in the same pass as the hashes, so the caller sees the order.
         sql = (
             "SELECT level, count(*), count(hash), min(length(hash)), max(length(hash)), "
-            "sum(typeof(hash) = 'blob'), group_concat(idx, ','), CAST(group_concat(hash, '') AS BLOB) "
+            "sum(typeof(hash) = 'blob' AND typeof(idx) = 'integer'), group_concat(idx, ','), "
+            "CAST(group_concat(hash, '') AS BLOB) "
             "FROM (SELECT level, idx, hash FROM tree_nodes ORDER BY level, idx) GROUP BY level ORDER BY level"
         )
     else:
@@ -101,7 +153,8 @@ def tree_levels(fetch: Fetch, sqlite: bool) -> list[bytes] | None:
     rows = fetch(sql, ())
     for position, (level, count, hashes, shortest, longest, blobs, indices, joined) in enumerate(rows):
         whole = (
-            level == position
+            type(level) is int
+            and level == position
             and count == hashes == blobs
             and shortest == longest == HASH_SIZE
             and isinstance(joined, bytes)

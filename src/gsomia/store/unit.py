@@ -287,6 +287,9 @@ class SqlUnitOfWork:
 
     # -- whole-log questions the database answers itself (the LogScan port, see gsomia.store.scan) ------
 
+    def schema_as_made(self) -> bool:
+        return scan.schema_as_made(self._fetch_raw, self._driver()[1] == "?")
+
     def records_match_leaves(self, pieces: Sequence[str], leaf_kinds: Mapping[str, str]) -> bool:
         return scan.records_match_leaves(self._fetch_raw, self._driver()[1] == "?", pieces, leaf_kinds)
 
