@@ -192,7 +192,7 @@ def _scanned(uow: UnitOfWork) -> tuple[MerkleTree, list[Fault]] | None:
         if data is None:
             return None
         tree = MerkleTree.build(leaf_hashes(data))
-        del data
+        del data  # the leaves' bytes are not read again: their memory is back before the questions
         if uow.tree_levels() != [b"".join(row) for row in tree.export_levels()]:
             return None
         if not uow.records_match_leaves(journal.RECORD_LEAF_PIECES, journal.LEAF_KINDS):
