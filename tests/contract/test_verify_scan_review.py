@@ -22,28 +22,19 @@ from pathlib import Path
 import pytest
 
 from gsomia.bootstrap import Services
-from gsomia.crypto import NodeKeys
 from gsomia.ledger import MerkleTree, leaf_hashes
 from gsomia.services import journal, logcheck
 from gsomia.services.logcheck import VerifyReport
 from gsomia.services.logstore import LoggedStore
 from gsomia.store.sql import SqlStore
-from tests.contract.test_tamper_evidence import EXAMPLES, services_on, tamper
-
-
-def _node(url: str, tmp_path: Path) -> Services:
-    services = services_on(url, NodeKeys.generate(), tmp_path)
-    services.import_world(EXAMPLES)
-    services.items.add_item("K-B1", "KOR", "KR-II", ["dprk-missile"], body=b"body one")
-    services.releases.release("K-B1", "JPN", "2019-10-01")
-    services.releases.release("K-NF-1", "USA", "2019-10-01")  # refused: NOFORN
-    return services
+from tests.contract.test_tamper_evidence import tamper
+from tests.contract.test_verify_scan import small_node
 
 
 @pytest.fixture
 def node(sql_url: str, tmp_path: Path) -> Iterator[Services]:
     """A node on SQLite and on PostgreSQL."""
-    services = _node(sql_url, tmp_path)
+    services = small_node(sql_url, tmp_path)
     yield services
     services.close()
 
@@ -51,7 +42,7 @@ def node(sql_url: str, tmp_path: Path) -> Iterator[Services]:
 @pytest.fixture
 def lite(tmp_path: Path) -> Iterator[Services]:
     """A node on SQLite, for edits only SQLite allows (a value of another type, a table rebuilt)."""
-    services = _node(f"sqlite:///{tmp_path / 'node.db'}", tmp_path)
+    services = small_node(f"sqlite:///{tmp_path / 'node.db'}", tmp_path)
     yield services
     services.close()
 
@@ -59,7 +50,7 @@ def lite(tmp_path: Path) -> Iterator[Services]:
 @pytest.fixture
 def pg_node(postgres_url: str, tmp_path: Path) -> Iterator[Services]:
     """A node on PostgreSQL, for edits only PostgreSQL allows (a column's collation)."""
-    services = _node(postgres_url, tmp_path)
+    services = small_node(postgres_url, tmp_path)
     yield services
     services.close()
 
