@@ -200,9 +200,7 @@ class Explainer:
         does not to ``tried``."""
         item = ci.item
         needs = holder != item.originator
-        level = (
-            self.world.index.holder_level(item.originator, item.level, holder, day) if needs else item.level
-        )
+        level = self._level(item, holder, day)
         caveats, releasable = self.item_reasons(ci, (recipient,))
         consent = self.world.find_consent(item, holder, recipient, at) if needs else None
         approved = self.consent_reason(item, ((holder, recipient, consent),), needs)

@@ -6,7 +6,6 @@ decisions read precomputed timelines and lookups only.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -207,8 +206,7 @@ class World:
         index = self.index
         ci = index.items[decision.item]
         recipient, holder, at = decision.recipient, decision.holder, decision.at
-        # index.reason_span, without the call: this is every explained decision's path
-        key = (id(ci), recipient, holder, bisect_right(index.reason_breaks, at.toordinal()))
+        key = (id(ci), recipient, holder, index.reason_span(at.toordinal()))
         found = self._explained.get(key)
         if found is None:
             verdict, found = self._explainer.explain(ci, recipient, holder, at)
