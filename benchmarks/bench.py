@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+import orjson
+
 from gsomia.domain.model import WorldSpec
 from gsomia.domain.world import World
 
@@ -104,12 +106,14 @@ def batch_numbers(world: World, queries: list[Query], sample: list[Query]) -> di
 def explained(world: World, queries: Sequence[Query]) -> dict[str, Any]:
     """Decisions with every reason, as JSON text (what --json, the API and every recorded release pay),
     each query once from cold memos (every remembered verdict and reason forgotten first), and the same
-    without the JSON text (``decide(...).to_dict()`` alone, as the issue's target reads)."""
+    without the JSON text (``decide(...).to_dict()`` alone, as the issue's target reads). The text is
+    written by orjson, as the node writes it (``gsomia decide --json``, a recorded release's canonical
+    JSON); each anchor's reasons are written by the same encoder (see ``_anchors``)."""
     world.forget()
     as_dict = latency(lambda *q: world.decide(*q).to_dict(), queries, min_seconds=0.0)
     world.forget()
-    once = latency(lambda *q: json.dumps(world.decide(*q).to_dict()), queries, min_seconds=0.0)
-    warm = latency(lambda *q: json.dumps(world.decide(*q).to_dict()), queries, min_seconds=0.5)
+    once = latency(lambda *q: orjson.dumps(world.decide(*q).to_dict()), queries, min_seconds=0.0)
+    warm = latency(lambda *q: orjson.dumps(world.decide(*q).to_dict()), queries, min_seconds=0.5)
     out = {f"explained_{k.removeprefix('single_')}": v for k, v in once.items()}
     out |= {f"explained_dict_{k.removeprefix('single_')}": v for k, v in as_dict.items()}
     out |= {f"explained_warm_{k.removeprefix('single_')}": v for k, v in warm.items()}
@@ -264,7 +268,7 @@ def run(
             continue
         numbers: dict[str, Any] = latency(engine.decide, mine, min_seconds=0.3)
         numbers["batch_per_s"] = throughput(engine.decide_many, mine) if name == "cedarpy" else None
-        theirs = latency(lambda *q, e=engine: json.dumps(e.explain(*q)), mine, min_seconds=0.3)
+        theirs = latency(lambda *q, e=engine: orjson.dumps(e.explain(*q)), mine, min_seconds=0.3)  # as ours
         numbers.update({f"explained_{k.removeprefix('single_')}": v for k, v in theirs.items()})
         if name == "cedarpy":
             numbers["requests_per_query"] = cedar_requests(engine, mine)

@@ -5,19 +5,21 @@ the Appendix B number table; see tests/unit/ledger/test_ledger_canonical.py). In
 ±(2**53 - 1), as I-JSON requires; NaN and infinities have no form; keys must be strings.
 
 Most of what a node logs (records, decisions) holds no number but integers and no key outside ASCII. For
-such a value the standard library's encoder, with sorted keys, no ASCII escaping and no spaces, writes
-exactly the RFC 8785 bytes: strings are escaped the same way (``\\b \\t \\n \\f \\r``, other controls as
-lowercase ``\\u00xx``, nothing else), integers print the same, and ASCII keys sort the same by code point as
-by UTF-16 unit. It is about ten times quicker, which a durable release feels; anything else (a float, a key
-beyond ASCII, a lone surrogate) takes the ``rfc8785`` road. A property test holds the two equal.
+such a value orjson, with sorted keys, writes exactly the RFC 8785 bytes (as the standard library's encoder
+does with sorted keys, no ASCII escaping and no spaces): strings are escaped the same way (``\\b \\t \\n
+\\f \\r``, other controls as lowercase ``\\u00xx``, nothing else), integers print the same, and ASCII keys
+sort the same by code point as by UTF-16 unit. orjson is about fifty times quicker than ``rfc8785`` (the
+standard library about ten), which every durable write and every bundle signed or checked feels; anything
+else (a float, a key beyond ASCII, a lone surrogate) takes the ``rfc8785`` road. Property tests hold the
+three equal.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
+import orjson
 import rfc8785
 
 from gsomia.ledger.errors import CanonicalError
@@ -26,15 +28,15 @@ JsonValue: TypeAlias = "bool | int | float | str | Sequence[JsonValue] | Mapping
 """A value with a JSON form: objects are mappings with string keys, arrays are sequences (or tuples)."""
 
 _LIMIT = 2**53
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")).encode
+_SORTED = orjson.OPT_SORT_KEYS
 
 
 def canonical(obj: JsonValue) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``obj``; CanonicalError if it has none."""
     if _plain(obj):
         try:
-            return _ENCODE(obj).encode("utf-8")
-        except UnicodeEncodeError:
+            return orjson.dumps(obj, option=_SORTED)
+        except orjson.JSONEncodeError:
             pass  # a lone surrogate: rfc8785 names it
     try:
         return rfc8785.dumps(obj)

@@ -135,3 +135,13 @@ def test_the_quick_encoder_writes_exactly_what_rfc8785_writes(value):
             canonical(value)
         return
     assert canonical(value) == expected
+
+
+def test_every_character_is_escaped_or_kept_exactly_as_rfc8785_does():
+    """Every code point outside the surrogates (one in seven above the Basic Multilingual Plane), as a value
+    and, for ASCII, as a key: the quick road's escaping is the RFC's, character by character."""
+    points = [*range(0xD800), *range(0xE000, 0x10000), *range(0x10000, 0x110000, 7)]
+    for point in points:
+        text = chr(point) + "a"
+        value = {"k": text, (text if point < 128 else "x"): [text, point]}
+        assert canonical(value) == rfc8785.dumps(value), hex(point)
