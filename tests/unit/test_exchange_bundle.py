@@ -617,3 +617,24 @@ def test_a_pull_without_the_shared_objects_still_rebuilds_the_signed_bundle(part
     [(_, missing, why)] = bundles_from_objects([objects[4], objects[5]])  # no marking: not rebuilt
     assert missing is None
     assert "whole bundle" in why
+
+
+@pytest.mark.parametrize(
+    ("expected", "found"),
+    [
+        ({"a": 1}, {"a": True}),
+        ({"a": 1}, {"a": 1.0}),
+        ({"a": None}, {"a": math.nan}),
+        ({"a": None}, {"a": math.inf}),
+        ({"a": [None]}, {"a": [-math.inf]}),
+        ({"a": "1"}, {"a": 1}),
+        ({"a": 1}, {"a": 1, "b": None}),
+    ],
+)
+def test_a_layout_comparison_tells_json_types_apart(expected, found):
+    """The quick layout comparison never calls two values the same that JSON tells apart: true is not 1, 1
+    is not 1.0, and null is not NaN or an infinity (which orjson would write as null)."""
+    from gsomia.exchange.bundle import _same_json
+
+    assert not _same_json(expected, found)
+    assert _same_json(expected, copy.deepcopy(expected))

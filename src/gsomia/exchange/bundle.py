@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -64,6 +65,7 @@ _HEX = re.compile(r"[0-9a-f]+")
 _SHAPE_TIME = "2000-01-01T00:00:00.000Z"
 _SHAPE_MARKING_ID = "marking-definition--00000000-0000-4000-8000-000000000000"
 _LAYOUT = ("marking-definition", "identity", "extension-definition", "identity", "report", "artifact")
+_SORTED = orjson.OPT_SORT_KEYS
 _SHAPES = ShapeMemo()  # STIX validity per bundle shape (see gsomia.exchange.stixcheck)
 
 
@@ -799,9 +801,13 @@ def _first_difference(expected: object, found: object, path: str) -> str | None:
 
 
 def _same_json(expected: object, found: object) -> bool:
-    """Whether two JSON values are the same, types included (1, 1.0 and true differ), at C speed."""
+    """Whether two JSON values are the same, types included (1, 1.0 and true differ), at C speed: their
+    texts are equal (which tells true from 1 and 1 from 1.0, where ``==`` does not) and they are equal as
+    values (which tells null from NaN or an infinity, both of which orjson writes as null)."""
     try:
-        return json.dumps(expected, sort_keys=True) == json.dumps(found, sort_keys=True)
+        return orjson.dumps(expected, option=_SORTED) == orjson.dumps(found, option=_SORTED) and bool(
+            expected == found
+        )
     except (TypeError, ValueError, RecursionError):
         return False  # not plain JSON: let _first_difference say where
 
