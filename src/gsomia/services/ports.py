@@ -182,8 +182,13 @@ class LogScan(Protocol):
     # and seq) under the label ``leaf_kinds`` gives its kind; no ref or seq repeats; no record leaf dangles
     def records_match_leaves(self, pieces: Sequence[str], leaf_kinds: Mapping[str, str]) -> bool: ...
     def tree_levels(self) -> list[bytes] | None: ...  # each level's stored hashes joined, if all whole
-    def leaf_data(self) -> list[bytes] | None: ...  # every leaf's data in order, if the indices run 0, 1, ...
+    # every leaf's data in order, a chunk at a time, if the indices run 0, 1, ... (None if not; a chunk
+    # that is not as it should be raises StoredRowError when it is reached)
+    def leaf_data(self) -> Iterable[Sequence[bytes]] | None: ...
     def other_leaves(self) -> Sequence[LeafRow]: ...  # the leaves whose ref names no record, in order
+    # ``count`` read-only units on connections of their own, all on one snapshot (the newest commit), so
+    # that questions can be asked side by side about one state; none when that cannot be had right now
+    def shared_snapshot(self, count: int) -> AbstractContextManager[Sequence[UnitOfWork]]: ...
 
 
 class Store(Protocol):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Select, select
@@ -296,11 +297,77 @@ class SqlUnitOfWork:
     def tree_levels(self) -> list[bytes] | None:
         return scan.tree_levels(self._fetch_raw, self._driver()[1] == "?")
 
-    def leaf_data(self) -> list[bytes] | None:
+    def leaf_data(self) -> Iterator[list[bytes]] | None:
         return scan.leaf_data(self._fetch_raw)
 
     def other_leaves(self) -> Sequence[LeafRow]:
         return _leaf_rows(scan.other_leaves(self._fetch_raw))
+
+    @contextmanager
+    def shared_snapshot(self, count: int) -> Iterator[Sequence[SqlUnitOfWork]]:
+        """``count`` read-only units, each on a connection of its own, all reading one snapshot (the
+        newest commit), so that whole-log questions can run side by side and still be answers about one
+        state of the database; none when that cannot be had at once (another writer holds SQLite's lock,
+        say). This unit's own snapshot plays no part: the caller works on the units given.
+
+        SQLite (WAL) has no way to hand a snapshot to another connection, so the database's write lock is
+        taken (``BEGIN IMMEDIATE``, waiting at most :data:`SHARE_WAIT_S`) while each unit makes its first
+        read, which fixes its snapshot: no commit can come between them. PostgreSQL exports the first
+        unit's snapshot (``pg_export_snapshot``) and the others import it (``SET TRANSACTION SNAPSHOT``).
+        Either way each unit then reads the log's size and newest head, and they must all agree."""
+        with ExitStack() as stack:
+            yield self._share(stack, count)
+
+    def _share(self, stack: ExitStack, count: int) -> list[SqlUnitOfWork]:
+        """The units of :meth:`shared_snapshot`, closed by ``stack``; ``[]`` if they cannot share one."""
+        engine, options = self._conn.engine, self._conn.get_execution_options()
+        sqlite = self._driver()[1] == "?"
+
+        def unit() -> SqlUnitOfWork:
+            conn = stack.enter_context(engine.connect()).execution_options(**options)
+            stack.callback(conn.begin().rollback)  # a reader keeps nothing
+            return SqlUnitOfWork(conn, writable=False)
+
+        units: list[SqlUnitOfWork] = []
+        marks: list[tuple[object, ...]] = []
+
+        def started(unit: SqlUnitOfWork) -> None:
+            marks.append(unit.snapshot_mark())  # on SQLite its first read: its snapshot is now fixed
+            units.append(unit)
+
+        if sqlite:
+            with _sqlite_write_lock(engine.url.database) as locked:
+                if not locked:
+                    return []
+                for _ in range(count):
+                    started(unit())
+        else:
+            try:
+                first = unit()
+                ((exported,),) = first._fetch_raw("SELECT pg_export_snapshot()", ())
+                if not isinstance(exported, str) or _SNAPSHOT_ID.fullmatch(exported) is None:
+                    return []
+                started(first)
+                for _ in range(count - 1):
+                    other = unit()
+                    other._execute_raw(f"SET TRANSACTION SNAPSHOT '{exported}'")
+                    started(other)
+            except engine.dialect.loaded_dbapi.Error:  # a server that cannot (a standby, say): one unit
+                return []
+        return units if all(mark == marks[0] for mark in marks) else []
+
+    def snapshot_mark(self) -> tuple[object, ...]:
+        """What any commit changes (the log's last leaf, the newest head): equal on units that share one
+        snapshot. On SQLite the first read of a unit, which fixes its snapshot."""
+        return tuple(self._fetch_raw(_MARK, ())[0])
+
+    def _execute_raw(self, sql: str) -> None:
+        """Run one statement that returns no rows (on this unit's connection, in its transaction)."""
+        cursor = self._driver()[0].cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
 
     def add_tree_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         self._write()
@@ -450,6 +517,43 @@ def _stored_json(table: str, row: object, text: object) -> dict[str, Any]:
         raise StoredRowError(table, str(row), "its JSON is nested too deeply") from None
     except (ValueError, TypeError) as exc:
         raise StoredRowError(table, str(row), str(exc)) from None
+
+
+# -- sharing one snapshot between units (``SqlUnitOfWork.shared_snapshot``) --------------------------------
+
+# how long to wait for SQLite's write lock before giving up on a shared snapshot: a write holds it for
+# milliseconds, an import for minutes; without it the caller works on one unit, as fast as ever it was
+SHARE_WAIT_S = 1.0
+_SNAPSHOT_ID = re.compile("[0-9A-Fa-f-]{1,64}")  # as pg_export_snapshot() gives it, e.g. 00000003-0000001B-1
+_MARK = "SELECT (SELECT max(idx) FROM leaves), (SELECT data FROM heads ORDER BY seq DESC LIMIT 1)"
+
+
+@contextmanager
+def _sqlite_write_lock(path: str | None) -> Iterator[bool]:
+    """Hold the SQLite database's write lock (a transaction that writes nothing) on a connection of its
+    own; yields False, holding nothing, if it is not had within SHARE_WAIT_S or the file cannot be written."""
+    if not path or path == ":memory:":
+        yield False
+        return
+    try:
+        lock = sqlite3.connect(path, timeout=SHARE_WAIT_S, isolation_level=None)
+    except sqlite3.Error:
+        yield False
+        return
+    try:
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:  # busy, or read-only: no shared snapshot, nothing wrong
+            locked = False
+        else:
+            locked = True
+        try:
+            yield locked
+        finally:
+            if locked:
+                lock.execute("ROLLBACK")
+    finally:
+        lock.close()
 
 
 def _sealed_row(body: SealedBody) -> tuple[bytes, bytes, bytes]:
