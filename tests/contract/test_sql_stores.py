@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from gsomia.services.ports import SealedBody
 from gsomia.store import open_store
 from gsomia.store.postgres import WRITER_LOCK_CLASS, WRITER_LOCK_KEY
 from gsomia.store.schema import APPEND_ONLY_TABLES, metadata
-from gsomia.store.sql import SqlStore, alembic_config
+from gsomia.store.sql import MIGRATIONS, SqlStore, alembic_config, newest_migration
 from gsomia.store.sqlite import SqliteStore
 from tests.contract.writers import one_release
 
@@ -50,6 +52,28 @@ def test_opening_a_store_records_the_newest_migration(sql_store: SqlStore):
             head_revision()
         ]
     assert head_revision() == "0006_push_statuses"
+
+
+def test_the_newest_migration_file_names_the_head_alembic_reads():
+    """Opening a node compares its recorded revision with the newest migration file's name, without
+    loading Alembic: that holds only while each file is NNNN_name.py, its revision is its name, and each
+    revises the one numbered before it, so the newest file is Alembic's one head."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    files = sorted(p.stem for p in (MIGRATIONS / "versions").glob("*.py") if p.stem != "__init__")
+    assert [s.revision for s in reversed(list(scripts.walk_revisions()))] == files
+    assert newest_migration() == head_revision() == files[-1]
+
+
+def test_opening_a_node_that_needs_no_migration_does_not_load_alembic(sql_url: str):
+    """A node already at the head opens (in a fresh interpreter) without importing Alembic; a database
+    with nothing in it is migrated, which does load it."""
+    open_store(sql_url).close()  # migrated once here
+    probe = (
+        "import sys; from gsomia.store import open_store; "
+        f"open_store({sql_url!r}, create=False).close(); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_migrations_build_exactly_the_schema_the_adapters_use(sql_store: SqlStore):

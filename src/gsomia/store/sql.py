@@ -5,6 +5,10 @@ hook: ``BEGIN IMMEDIATE`` on SQLite, a transaction-level advisory lock on Postgr
 commit or rollback. Writers therefore run one at a time, in the order they got the lock, which is what keeps
 ledger leaf numbers contiguous and in commit order. Readers take no lock: each gets its own snapshot.
 Within one process, writer threads also queue on a plain lock before asking the database for its lock.
+
+Opening a node looks at ``alembic_version`` with one plain query and compares it with the newest migration
+file's revision; Alembic itself (about a sixth of a second to import and read its scripts) is loaded only
+when the two differ, i.e. when there is something to migrate, or to say why not.
 """
 
 from __future__ import annotations
@@ -13,16 +17,24 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, exc
 
 from .unit import SqlUnitOfWork
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# every migration is versions/NNNN_name.py with revision "NNNN_name", each revising the one numbered before
+# it (a test holds this to what Alembic reads): the newest file names the head without loading Alembic
+_VERSION_FILES = "[0-9][0-9][0-9][0-9]_*.py"
+
+
+def newest_migration() -> str:
+    """The revision of the newest migration, read from the file names alone."""
+    return max(path.stem for path in (MIGRATIONS / "versions").glob(_VERSION_FILES))
 
 
 class SqlStore:
@@ -88,16 +100,19 @@ class SqlStore:
 
     def holds_node(self) -> bool:
         """Whether the database holds a node (its schema's migrations were ever run), without changing it."""
-        with self._engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-            conn.rollback()
-        return current is not None
+        return bool(self._revisions())
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration, under the writer lock (so two openers don't race)."""
+        if self._revisions() == [newest_migration()]:
+            return  # a look first: most opens find nothing to do, take no lock and never load Alembic
+        from alembic import command  # deferred: only a database that needs migrating pays for Alembic
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         config = alembic_config()
         head = ScriptDirectory.from_config(config).get_current_head()
-        with self._engine.connect() as conn:  # a look first: most opens find nothing to do, and take no lock
+        with self._engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
             conn.rollback()
         if current == head:
@@ -106,9 +121,22 @@ class SqlStore:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
+    def _revisions(self) -> list[str]:
+        """The revisions ``alembic_version`` records (none if the table is not there), read in a plain
+        query, on a connection of its own that keeps nothing."""
+        with self._engine.connect() as conn:
+            try:
+                found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+            except exc.DBAPIError:  # no such table: no migration ever ran here
+                found = []
+            conn.rollback()
+        return [str(revision) for revision in found]
+
 
 def alembic_config(conn: Connection | None = None) -> Config:
     """An Alembic configuration built in code: the user needs no alembic.ini."""
+    from alembic.config import Config  # deferred, as in SqlStore.migrate
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     config.set_main_option("path_separator", "os")
