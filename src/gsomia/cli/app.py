@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from .. import __version__
 from . import bench, consents, events, incidents, items, log, node, partners, serve, spif, sync, users, world
 from .shared import Group, exit_codes
 
@@ -27,6 +26,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from .. import __version__  # deferred: reading the package metadata costs every command ~25 ms
+
         typer.echo(f"gsomia {__version__}")
         raise typer.Exit()
 
