@@ -393,9 +393,10 @@ def batch_route(node: Node, batched: list[Query]) -> dict[str, Any]:
     """The work ``POST /decisions:batch`` does, here on all the queries at once: its body check, then the
     read unit, the items and the decisions' JSON; first on this process's fresh view of the node (the items
     read from the store and proven, reasons worked out: what a worker does the first time), then again
-    (warm); beside it the engine alone (``World.decide(...).to_dict()`` on the same queries, warm)."""
+    (warm, the collector settled as the route settles it once its first answer is sent); beside it the
+    engine alone (``World.decide(...).to_dict()`` on the same queries, warm)."""
     from gsomia.web.api.decisions import _batch_of, _refused
-    from gsomia.web.api.fast import Texts
+    from gsomia.web.api.fast import SETTLED, Texts
 
     services = node.services
     raw = json.dumps({"queries": [body_of(q) for q in batched]}).encode()
@@ -405,12 +406,14 @@ def batch_route(node: Node, batched: list[Query]) -> dict[str, Any]:
         queries = _batch_of(raw)
         with services.store.read() as uow:
             world = services.worldbook.world_in(uow)
-            missing = set(queries.item).difference(world.items)
+            missing = queries.items.difference(world.items)
             if missing:
                 world = services.worldbook.with_items(uow, sorted(missing))
             return texts.many(world, queries, _refused)
 
     _, first = _timed(route)
+    with services.store.read() as uow:  # what the route does once the first answer is sent
+        SETTLED.after(services.worldbook.world_in(uow), grew=True)
     answer, again = _timed(route)
     world = services.worldbook.world()
     _, engine = _timed(lambda: [world.decide(*q[:3], q[3]).to_dict() for q in batched])
