@@ -32,6 +32,10 @@ HASH_SIZE = 32
 # A leaf's ref names a record as "record:<seq>"; the first seven characters tell a record leaf.
 _RECORD = "substr({l}.ref, 1, 7) = 'record:'"
 
+# What any commit changes (the log's last leaf, the newest head): units that read equal marks read one
+# snapshot (see gsomia.store.unit, SqlUnitOfWork.shared_snapshot). On SQLite it is a unit's first read.
+SNAPSHOT_MARK = "SELECT (SELECT max(idx) FROM leaves), (SELECT data FROM heads ORDER BY seq DESC LIMIT 1)"
+
 
 # The columns the questions read, as the migrations made them: (name, declared type, place in the primary
 # key) on SQLite, (name, type) with no column collation on PostgreSQL. A table rebuilt with other types

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+import time
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy import Connection, Select, select
 
 from ..services.errors import StoredRowError
 from ..services.ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
-from . import scan
+from . import scan, scanproc
 from . import schema as s
 
 # every counter in one round trip; each is a max() over a primary key, so an index lookup
@@ -314,7 +316,12 @@ class SqlUnitOfWork:
         taken (``BEGIN IMMEDIATE``, waiting at most :data:`SHARE_WAIT_S`) while each unit makes its first
         read, which fixes its snapshot: no commit can come between them. PostgreSQL exports the first
         unit's snapshot (``pg_export_snapshot``) and the others import it (``SET TRANSACTION SNAPSHOT``).
-        Either way each unit then reads the log's size and newest head, and they must all agree."""
+        Either way each unit then reads the log's size and newest head, and they must all agree.
+
+        On SQLite, from :data:`gsomia.store.scanproc.APART_FROM_LEAVES` leaves, every unit but the first
+        asks its whole-log questions (``records_match_leaves``, ``tree_levels``) of a child process of its
+        own (:class:`gsomia.store.scanproc.ChildScan`), started while the lock is held: its snapshot mark
+        must agree too. SQLite's allocator serialises the threads of one process; processes run apart."""
         with ExitStack() as stack:
             yield self._share(stack, count)
 
@@ -323,24 +330,33 @@ class SqlUnitOfWork:
         engine, options = self._conn.engine, self._conn.get_execution_options()
         sqlite = self._driver()[1] == "?"
 
-        def unit() -> SqlUnitOfWork:
+        def unit(child: scanproc.ChildScan | None = None) -> SqlUnitOfWork:
             conn = stack.enter_context(engine.connect()).execution_options(**options)
             stack.callback(conn.begin().rollback)  # a reader keeps nothing
-            return SqlUnitOfWork(conn, writable=False)
+            return SqlUnitOfWork(conn, writable=False) if child is None else _AskedApart(conn, child)
 
         units: list[SqlUnitOfWork] = []
-        marks: list[tuple[object, ...]] = []
+        marks: list[object] = []
 
         def started(unit: SqlUnitOfWork) -> None:
             marks.append(unit.snapshot_mark())  # on SQLite its first read: its snapshot is now fixed
             units.append(unit)
 
         if sqlite:
-            with _sqlite_write_lock(engine.url.database) as locked:
-                if not locked:
-                    return []
-                for _ in range(count):
-                    started(unit())
+            path = engine.url.database
+            lock = stack.enter_context(_sqlite_write_lock(path))
+            if lock is None or not path:
+                return []
+            started(unit())
+            children = _children(stack, path, count - 1, marks[0])
+            for child in children:
+                started(unit(child))
+            for _ in range(count - 1 - len(children)):
+                started(unit())
+            if children and all(mark == marks[0] for mark in marks):
+                _release_when_marked(stack, lock, children, marks[0])  # meanwhile the caller starts
+            else:
+                lock.release()
         else:
             try:
                 first = unit()
@@ -359,7 +375,7 @@ class SqlUnitOfWork:
     def snapshot_mark(self) -> tuple[object, ...]:
         """What any commit changes (the log's last leaf, the newest head): equal on units that share one
         snapshot. On SQLite the first read of a unit, which fixes its snapshot."""
-        return tuple(self._fetch_raw(_MARK, ())[0])
+        return tuple(self._fetch_raw(scan.SNAPSHOT_MARK, ())[0])
 
     def _execute_raw(self, sql: str) -> None:
         """Run one statement that returns no rows (on this unit's connection, in its transaction)."""
@@ -525,35 +541,105 @@ def _stored_json(table: str, row: object, text: object) -> dict[str, Any]:
 # milliseconds, an import for minutes; without it the caller works on one unit, as fast as ever it was
 SHARE_WAIT_S = 1.0
 _SNAPSHOT_ID = re.compile("[0-9A-Fa-f-]{1,64}")  # as pg_export_snapshot() gives it, e.g. 00000003-0000001B-1
-_MARK = "SELECT (SELECT max(idx) FROM leaves), (SELECT data FROM heads ORDER BY seq DESC LIMIT 1)"
+
+
+class _WriteLock:
+    """SQLite's write lock, held by a transaction that writes nothing on a connection of its own; let go
+    once, by whichever thread comes first (the one that saw the last child's snapshot, or the caller's)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._held = True
+        self._guard = threading.Lock()
+
+    def release(self) -> None:
+        with self._guard:
+            if self._held:
+                self._held = False
+                self._conn.execute("ROLLBACK")
 
 
 @contextmanager
-def _sqlite_write_lock(path: str | None) -> Iterator[bool]:
-    """Hold the SQLite database's write lock (a transaction that writes nothing) on a connection of its
-    own; yields False, holding nothing, if it is not had within SHARE_WAIT_S or the file cannot be written."""
+def _sqlite_write_lock(path: str | None) -> Iterator[_WriteLock | None]:
+    """Hold the SQLite database's write lock on a connection of its own (released at the latest when
+    this ends); yields None, holding nothing, if it is not had within SHARE_WAIT_S or the file cannot be
+    written."""
     if not path or path == ":memory:":
-        yield False
+        yield None
         return
     try:
-        lock = sqlite3.connect(path, timeout=SHARE_WAIT_S, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=SHARE_WAIT_S, isolation_level=None, check_same_thread=False)
     except sqlite3.Error:
-        yield False
+        yield None
         return
     try:
         try:
-            lock.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error:  # busy, or read-only: no shared snapshot, nothing wrong
-            locked = False
+            lock = None
         else:
-            locked = True
+            lock = _WriteLock(conn)
         try:
-            yield locked
+            yield lock
         finally:
-            if locked:
-                lock.execute("ROLLBACK")
+            if lock is not None:
+                lock.release()
     finally:
-        lock.close()
+        conn.close()
+
+
+def _children(stack: ExitStack, path: str, count: int, mark: object) -> list[scanproc.ChildScan]:
+    """``count`` child processes started on the SQLite file ``path`` (ended by ``stack``), if the log (its
+    last leaf in ``mark``, the first unit's) is long enough to be worth their start; else none."""
+    last = mark[0] if isinstance(mark, tuple) and mark else None
+    if type(last) is not int or last + 1 < scanproc.APART_FROM_LEAVES:
+        return []
+    children = [scanproc.ChildScan(path) for _ in range(count)]
+    stack.callback(scanproc.close_all, children)
+    return children
+
+
+def _release_when_marked(
+    stack: ExitStack, lock: _WriteLock, children: Sequence[scanproc.ChildScan], mark: object
+) -> None:
+    """Let go of ``lock`` once every child has fixed its snapshot and reported its mark (each child's
+    answers are used only if its mark is ``mark``, the units'), or failed to by START_WAIT_S: in a thread
+    of its own, so that the caller starts on its own unit while the children start. ``stack`` waits for
+    it before it lets the lock go itself."""
+
+    def settle() -> None:
+        try:
+            deadline = time.monotonic() + scanproc.START_WAIT_S
+            for child in children:
+                child.settle(deadline, mark)
+        finally:
+            lock.release()
+
+    thread = threading.Thread(target=settle, name="gsomia-verify-snapshots", daemon=True)
+    thread.start()
+    stack.callback(thread.join)
+
+
+class _AskedApart(SqlUnitOfWork):
+    """A shared unit whose whole-log questions a child process answers on the same snapshot. A question the
+    child does not answer (it did not start, reported another snapshot, died, timed out, failed) is asked
+    here instead, on this unit's own connection: that snapshot is the other units', proven by its mark."""
+
+    def __init__(self, conn: Connection, child: scanproc.ChildScan) -> None:
+        super().__init__(conn, writable=False)
+        self._child = child
+
+    def records_match_leaves(self, pieces: Sequence[str], leaf_kinds: Mapping[str, str]) -> bool:
+        answer = self._child.ask("records_match_leaves", tuple(pieces), dict(leaf_kinds))
+        if type(answer) is bool:
+            return answer
+        return super().records_match_leaves(pieces, leaf_kinds)
+
+    def tree_levels(self) -> list[bytes] | None:
+        levels = self._child.ask("tree_levels")
+        if levels is None or (isinstance(levels, list) and all(type(level) is bytes for level in levels)):
+            return levels
+        return super().tree_levels()
 
 
 def _sealed_row(body: SealedBody) -> tuple[bytes, bytes, bytes]:
