@@ -1,7 +1,7 @@
 """Whole-log questions of :mod:`gsomia.store.scan` asked of a SQLite database in a child process.
 
 Why processes: SQLite as Debian and most distributions build it (3.40 here) uses the system
-allocator and memory statistics on, so every allocation of every connection in one process takes one
+allocator with memory statistics on, so every allocation of every connection in one process takes one
 global mutex. Two questions asked in threads of the process that is reading and hashing the leaves slowed
 each other and it; each in a process of its own, they do not.
 
