@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gsomia import cli
@@ -81,7 +83,10 @@ def test_a_bad_jsonl_line_exits_two_and_names_its_line(gsomia, examples_world):
     """A batch with one bad line: that line's error object names it, and the process exits 2."""
     result = gsomia("decide", examples_world, "--queries", "-", input='{"item": "K-MSL-1"\n')
     assert result.exit_code == 2
-    assert result.stdout.startswith('{"line": 1, "error": "not JSON')
+    (line,) = result.stdout.splitlines()
+    answer = json.loads(line)
+    assert answer["line"] == 1
+    assert answer["error"].startswith("not JSON")
     assert "1 bad line(s) in stdin" in result.stderr
 
 
