@@ -107,8 +107,8 @@ def explained(world: World, queries: Sequence[Query]) -> dict[str, Any]:
     """Decisions with every reason, as JSON text (what --json, the API and every recorded release pay),
     each query once from cold memos (every remembered verdict and reason forgotten first), and the same
     without the JSON text (``decide(...).to_dict()`` alone, as the issue's target reads). The text is
-    written by orjson, as the node writes it (``gsomia decide --json``, a recorded release's canonical
-    JSON); each anchor's reasons are written by the same encoder (see ``_anchors``)."""
+    written by orjson, the encoder of the node's canonical JSON (what every recorded release's decision is
+    hashed as); each anchor's reasons are written by the same encoder (see ``_anchors``)."""
     world.forget()
     as_dict = latency(lambda *q: world.decide(*q).to_dict(), queries, min_seconds=0.0)
     world.forget()

@@ -12,8 +12,6 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-import orjson
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -34,11 +32,5 @@ def error_line(message: str) -> None:
 
 
 def json_line(value: object) -> None:
-    """One JSON value on one line of stdout, compact UTF-8 (national markings stay readable). orjson writes
-    it (a query file's thousands of explained decisions feel the standard library's encoder); a value it
-    does not take (a key that is not a string, an integer past 64 bits) goes through the standard one."""
-    try:
-        text = orjson.dumps(value).decode("utf-8")
-    except TypeError:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    sys.stdout.write(text + "\n")
+    """One JSON value on one line of stdout (UTF-8, so national markings stay readable)."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
