@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Select, select
+from sqlalchemy import exc as sqlalchemy_exc
 
 from ..services.errors import StoredRowError
 from ..services.ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
@@ -326,15 +327,30 @@ class SqlUnitOfWork:
             yield self._share(stack, count)
 
     def _share(self, stack: ExitStack, count: int) -> list[SqlUnitOfWork]:
-        """The units of :meth:`shared_snapshot`, closed by ``stack``; ``[]`` if they cannot share one."""
+        """The units of :meth:`shared_snapshot`, closed by ``stack``; ``[]`` if they cannot share one.
+
+        Their connections are checked out of the pool (and begun) before SQLite's write lock is taken, so
+        that a busy pool keeps verify waiting, never the node's writers; a pool that gives none in time,
+        a database error, or no process or thread to be had means no shared snapshot (the caller works on
+        its own unit, as it always could)."""
+        try:
+            return self._shared_units(stack, count)
+        except (sqlalchemy_exc.SQLAlchemyError, OSError, RuntimeError):
+            return []  # whatever was started is ended, and the lock let go, by ``stack``
+
+    def _shared_units(self, stack: ExitStack, count: int) -> list[SqlUnitOfWork]:
         engine, options = self._conn.engine, self._conn.get_execution_options()
         sqlite = self._driver()[1] == "?"
+        path = engine.url.database if sqlite else None
+        if sqlite and not path:
+            return []
 
-        def unit(child: scanproc.ChildScan | None = None) -> SqlUnitOfWork:
+        def connection() -> Connection:
             conn = stack.enter_context(engine.connect()).execution_options(**options)
             stack.callback(conn.begin().rollback)  # a reader keeps nothing
-            return SqlUnitOfWork(conn, writable=False) if child is None else _AskedApart(conn, child)
+            return conn
 
+        conns = [connection() for _ in range(count)]  # before any lock: a busy pool blocks no writer
         units: list[SqlUnitOfWork] = []
         marks: list[object] = []
 
@@ -342,30 +358,29 @@ class SqlUnitOfWork:
             marks.append(unit.snapshot_mark())  # on SQLite its first read: its snapshot is now fixed
             units.append(unit)
 
-        if sqlite:
-            path = engine.url.database
+        if path:
             lock = stack.enter_context(_sqlite_write_lock(path))
-            if lock is None or not path:
+            if lock is None:
                 return []
-            started(unit())
+            started(SqlUnitOfWork(conns[0], writable=False))
             children = _children(stack, path, count - 1, marks[0])
-            for child in children:
-                started(unit(child))
-            for _ in range(count - 1 - len(children)):
-                started(unit())
+            for conn, child in zip(conns[1:], children, strict=False):
+                started(_AskedApart(conn, child))
+            for conn in conns[1 + len(children) :]:
+                started(SqlUnitOfWork(conn, writable=False))
             if children and all(mark == marks[0] for mark in marks):
                 _release_when_marked(stack, lock, children, marks[0])  # meanwhile the caller starts
             else:
                 lock.release()
         else:
+            first = SqlUnitOfWork(conns[0], writable=False)
             try:
-                first = unit()
                 ((exported,),) = first._fetch_raw("SELECT pg_export_snapshot()", ())
                 if not isinstance(exported, str) or _SNAPSHOT_ID.fullmatch(exported) is None:
                     return []
                 started(first)
-                for _ in range(count - 1):
-                    other = unit()
+                for conn in conns[1:]:
+                    other = SqlUnitOfWork(conn, writable=False)
                     other._execute_raw(f"SET TRANSACTION SNAPSHOT '{exported}'")
                     started(other)
             except engine.dialect.loaded_dbapi.Error:  # a server that cannot (a standby, say): one unit

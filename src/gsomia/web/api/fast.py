@@ -323,37 +323,35 @@ class Texts:
 
 
 class Settled:
-    """Keeps the cyclic garbage collector off a node's compiled world (see :meth:`after`).
+    """Has the cyclic garbage collector do its full collection after a cold batch is answered, not inside
+    the next one (see :meth:`after`).
 
     A full collection walks every object the collector tracks. A serving process holds the framework's
     objects and the node's compiled world with every item it has read (about 300,000 objects in the
-    benchmark's server), none of them garbage, and the items a cold batch reads are enough new objects to
-    set one off: 200 to 300 ms, measured inside the first warm batches. After a batch that read items or
-    met a new world, one collection, then ``gc.freeze()``: what is left is kept out of later collections,
-    which walk only what came after (a freeze moves lists, at no cost per object). When the world is
-    another object, the freeze is undone first (``gc.unfreeze()``): the old world leaves cycles (about
-    19,000 objects measured) that must be collected, not kept for ever."""
+    benchmark's server), and the items a cold batch reads (or a newly compiled world) are enough new
+    objects to set one off: 200 to 300 ms, measured inside the first warm batches. After a batch that read
+    items or met a new world, one collection runs once the answer is sent; the warm batches after it
+    start with nothing pending. Nothing is frozen (``gc.freeze()`` would keep every object alive at that
+    moment, other requests' passing garbage included, out of every later collection), and no world is
+    held: only its id is kept, to tell a new world."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._world: World | None = None  # the world whose objects were frozen last
+        self._seen: int | None = None  # id() of the world a collection last followed
 
     def needed(self, world: World, grew: bool) -> bool:
         """Whether :meth:`after` has anything to do: the batch read items, or its world is a new one."""
-        return grew or world is not self._world
+        return grew or id(world) != self._seen
 
     def after(self, world: World, grew: bool) -> None:
-        """Collect once and freeze what is left, after a batch on ``world`` (that read items if ``grew``).
-        Run after the answer is sent: the collection then costs no caller any waiting."""
+        """One full collection, after a batch on ``world`` (that read items if ``grew``). Run after the
+        answer is sent: that caller does not wait for it (the collection holds the interpreter's lock,
+        as any full collection does, wherever it falls)."""
         with self._lock:
             if not self.needed(world, grew):
                 return
-            if world is not self._world:
-                self._world = None  # no longer held here: the old world may be collected now
-                gc.unfreeze()
-            gc.collect()
-            gc.freeze()
-            self._world = world
+            self._seen = id(world)
+        gc.collect()
 
 
 SETTLED = Settled()  # one per process: the collector is the process's
