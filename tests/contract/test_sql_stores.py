@@ -260,3 +260,12 @@ def test_opening_an_up_to_date_sqlite_node_needs_no_write_lock(tmp_path: Path):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_a_file_that_is_not_a_database_is_named_so_not_called_an_empty_node(tmp_path: Path):
+    """Opening a node whose file is not SQLite at all says so (the driver's error), instead of the quick
+    look at ``alembic_version`` calling it a database with no node in it."""
+    path = tmp_path / "node.db"
+    path.write_bytes(b"this is not SQLite " * 300)
+    with pytest.raises(DBAPIError, match="not a database"):
+        open_store(path, create=False)

@@ -47,8 +47,9 @@ from . import scan
 # saved ~0.45 s of wall time over threads. Below about half that, threads are as fast or faster.
 APART_FROM_LEAVES = 500_000
 # How long the parent waits, holding the write lock, for a child to start and report its snapshot: a
-# fresh interpreter starts in a tenth of a second or so; writers wait that long (their busy timeout is 30 s).
-START_WAIT_S = 10.0
+# fresh interpreter starts in a tenth of a second or so; writers wait that long (their busy timeout is 30 s),
+# and every verify would, where ``sys.executable`` cannot start a child at all (an embedded interpreter).
+START_WAIT_S = 3.0
 # How long one question may take in a child before it counts as failed (a million leaves: ~2 s).
 ANSWER_WAIT_S = 3600.0
 # How long close_all waits for a child to end once its pipe is closed, before it kills it.

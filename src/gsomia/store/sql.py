@@ -100,7 +100,16 @@ class SqlStore:
 
     def holds_node(self) -> bool:
         """Whether the database holds a node (its schema's migrations were ever run), without changing it."""
-        return bool(self._revisions())
+        found = self._revisions()
+        if found is not None:
+            return bool(found)
+        # the plain look failed (no such table, or something worse): Alembic looks, and raises what is wrong
+        from alembic.runtime.migration import MigrationContext
+
+        with self._engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            conn.rollback()
+        return current is not None
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration, under the writer lock (so two openers don't race)."""
@@ -121,14 +130,16 @@ class SqlStore:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
-    def _revisions(self) -> list[str]:
-        """The revisions ``alembic_version`` records (none if the table is not there), read in a plain
-        query, on a connection of its own that keeps nothing."""
+    def _revisions(self) -> list[str] | None:
+        """The revisions ``alembic_version`` records, read in a plain query on a connection of its own
+        that keeps nothing; None if that query fails (no such table, or a database that cannot be read:
+        the caller then asks Alembic, which says which)."""
         with self._engine.connect() as conn:
             try:
                 found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
-            except exc.DBAPIError:  # no such table: no migration ever ran here
-                found = []
+            except exc.DBAPIError:
+                conn.rollback()
+                return None
             conn.rollback()
         return [str(revision) for revision in found]
 
