@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from gsomia.bootstrap import Services
 from gsomia.services.ports import Store
 from gsomia.store import open_store
 from tests.contract import pg
+from tests.contract.verifynode import small_node
 
 KINDS = ("memory", "sqlite", "postgres")
 SQL_KINDS = ("sqlite", "postgres")
@@ -79,3 +81,21 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def node(sql_url: str, tmp_path: Path) -> Iterator[Services]:
+    """The verify tests' small node (:func:`~tests.contract.verifynode.small_node`) on SQLite and on
+    PostgreSQL. A test file with a ``node`` of its own (a bigger one, say) overrides it."""
+    services = small_node(sql_url, tmp_path)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Iterator[Services]:
+    """The same small node on SQLite only, for edits only SQLite allows (a value of another type, a table
+    rebuilt) and for its write lock."""
+    services = small_node(f"sqlite:///{tmp_path / 'node.db'}", tmp_path)
+    yield services
+    services.close()

@@ -11,8 +11,7 @@ The children that go wrong are in tests/contract/test_verify_processes_children.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -23,19 +22,17 @@ from gsomia.store import unit as unit_module
 from gsomia.store.sql import SqlStore
 from tests.contract import test_verify_processes_children as children
 from tests.contract.test_tamper_evidence import tamper
-from tests.contract.test_verify_scan import small_node
 from tests.contract.test_verify_scan_review import _item_seq
+from tests.contract.verifynode import small_node
 
 UNITS = logcheck.SIDE_BY_SIDE + 1
 
 
 @pytest.fixture
-def lite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    """A node on SQLite whose questions go to child processes, however short its log."""
+def lite(lite: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
+    """The small SQLite node, its questions sent to child processes however short its log."""
     monkeypatch.setattr(scanproc, "APART_FROM_LEAVES", 0)
-    services = small_node(f"sqlite:///{tmp_path / 'node.db'}", tmp_path)
-    yield services
-    services.close()
+    return lite
 
 
 @pytest.fixture

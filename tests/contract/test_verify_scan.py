@@ -5,33 +5,12 @@ the row-by-row check, every edit still sends it there (and is named), and a writ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from gsomia.bootstrap import Services
-from gsomia.crypto import NodeKeys
 from gsomia.services import logcheck
 from gsomia.services.ports import LogScan
-from tests.contract.test_tamper_evidence import EXAMPLES, faults, services_on, tamper
-
-
-def small_node(url: str, tmp_path: Path) -> Services:
-    """A KOR node of the examples world with one item and its body, one release and one refusal."""
-    services = services_on(url, NodeKeys.generate(), tmp_path)
-    services.import_world(EXAMPLES)
-    services.items.add_item("K-B1", "KOR", "KR-II", ["dprk-missile"], body=b"body one")
-    services.releases.release("K-B1", "JPN", "2019-10-01")
-    services.releases.release("K-NF-1", "USA", "2019-10-01")  # refused: NOFORN
-    return services
-
-
-@pytest.fixture
-def node(sql_url: str, tmp_path: Path) -> Iterator[Services]:
-    services = small_node(sql_url, tmp_path)
-    yield services
-    services.close()
+from tests.contract.test_tamper_evidence import faults, tamper
 
 
 @pytest.fixture

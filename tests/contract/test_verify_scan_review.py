@@ -28,23 +28,7 @@ from gsomia.services.logcheck import VerifyReport
 from gsomia.services.logstore import LoggedStore
 from gsomia.store.sql import SqlStore
 from tests.contract.test_tamper_evidence import tamper
-from tests.contract.test_verify_scan import small_node
-
-
-@pytest.fixture
-def node(sql_url: str, tmp_path: Path) -> Iterator[Services]:
-    """A node on SQLite and on PostgreSQL."""
-    services = small_node(sql_url, tmp_path)
-    yield services
-    services.close()
-
-
-@pytest.fixture
-def lite(tmp_path: Path) -> Iterator[Services]:
-    """A node on SQLite, for edits only SQLite allows (a value of another type, a table rebuilt)."""
-    services = small_node(f"sqlite:///{tmp_path / 'node.db'}", tmp_path)
-    yield services
-    services.close()
+from tests.contract.verifynode import small_node
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -21,17 +20,10 @@ from gsomia.store import unit as unit_module
 from gsomia.store.sql import SqlStore
 from gsomia.store.unit import SqlUnitOfWork
 from tests.contract.test_tamper_evidence import tamper
-from tests.contract.test_verify_scan import small_node
 from tests.contract.test_verify_scan_review import _item_seq, _loose
+from tests.contract.verifynode import small_node
 
 UNITS = logcheck.SIDE_BY_SIDE + 1
-
-
-@pytest.fixture
-def node(sql_url: str, tmp_path: Path) -> Iterator[Services]:
-    services = small_node(sql_url, tmp_path)
-    yield services
-    services.close()
 
 
 @pytest.fixture

@@ -7,21 +7,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from gsomia.bootstrap import Services
 from gsomia.store.sql import SqlStore
-from tests.contract.test_verify_scan import small_node
-
-
-@pytest.fixture
-def lite(tmp_path: Path) -> Iterator[Services]:
-    services = small_node(f"sqlite:///{tmp_path / 'node.db'}", tmp_path)
-    yield services
-    services.close()
 
 
 def test_verify_with_a_busy_pool_reports_and_never_blocks_writers(lite: Services, tmp_path: Path) -> None:
