@@ -15,14 +15,14 @@ costs O(log n) plus the rows it writes and reads, whatever the log's size.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from gsomia.ledger import MerkleTree, TreeHead, frontier, leaf_hash, sign_head
 
 from . import journal
 from .actor import ACTOR
 from .ports import KeyRing, Record, Store, UnitOfWork
-from .trust import LogTrust, Verified, sealed
+from .trust import LogTrust, StaleSnapshotError, Verified, sealed
 from .trusted import TrustedUnit
 
 
@@ -58,7 +58,7 @@ class LoggedStore:
     def begin(self) -> Iterator[UnitOfWork]:
         accepted: tuple[Verified, list[Record], TreeHead] | None = None
         with self._inner.begin() as raw:
-            verified = self._trust.check(raw)
+            verified = self._trust.check(raw, fresh=True)  # a writer's snapshot is the newest
             unit = TrustedUnit(raw, self._trust, verified)
             yield unit
             if raw.leaf_count() > verified.size:
@@ -95,8 +95,15 @@ class LoggedStore:
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
-        with self._inner.read() as raw:
-            yield TrustedUnit(raw, self._trust, self._trust.check(raw))
+        with ExitStack() as stack:
+            raw = stack.enter_context(self._inner.read())
+            try:
+                verified = self._trust.check(raw)
+            except StaleSnapshotError:  # began before a newer unit was checked: a new one, checked fresh
+                stack.close()
+                raw = stack.enter_context(self._inner.read())
+                verified = self._trust.check(raw, fresh=True)
+            yield TrustedUnit(raw, self._trust, verified)
 
     def close(self) -> None:
         self._inner.close()

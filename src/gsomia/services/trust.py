@@ -30,11 +30,20 @@ from typing import Any
 from gsomia.ledger import EMPTY_ROOT, LedgerError, TreeHead, canonical, frontier, verify_consistency
 
 from . import journal
-from .errors import StoredRowError, TamperError
+from .errors import NodeError, StoredRowError, TamperError
 from .fullcheck import INVESTIGATE, FullTrust, refuse_unsigned
 from .ports import WORLD_KINDS, KeyRing, Record, UnitOfWork
 
 ZERO = "0" * 64
+RECENT = 16  # earlier states kept for units whose snapshot began before the newest one's
+
+
+class StaleSnapshotError(NodeError):
+    """A unit's snapshot is older than the state this process holds, and that older state is no longer
+    kept: the caller opens a new unit and checks it ``fresh`` (never shown to a user)."""
+
+    def __init__(self, size: int, held: int) -> None:
+        super().__init__(f"a snapshot of {size} leaves is older than the {held} this process verified")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +102,7 @@ class LogTrust:
         self._keys = keys
         self._lock = threading.Lock()
         self._state = Verified()
+        self._recent: tuple[Verified, ...] = ()  # the states held before this one, newest first
         self._world: list[Record] = []  # the verified world records, seq order, up to _state.world.last
         self._full = FullTrust()
         self._head: tuple[dict[str, Any], TreeHead] | None = None  # the last head known to be ours
@@ -103,32 +113,80 @@ class LogTrust:
         with self._lock:
             return self._world[: state.world.count]
 
-    def check(self, uow: UnitOfWork) -> Verified:
-        """The verified state of the log ``uow`` sees; TamperError if the store is not what it signed."""
-        with self._lock:
-            found = self._newest_head(uow)
-            if found is None:
-                refuse_unsigned(uow, 0)
-                return Verified()
-            row, head = found
-            count = uow.leaf_count()
-            if count > head.size:
-                refuse_unsigned(uow, head.size)
-            if count != head.size:
-                raise TamperError(
-                    f"the newest signed head covers {head.size} leaves, but the store holds only {count}: "
-                    f"leaves were deleted; {INVESTIGATE}"
-                )
-            state = self._state
-            if head.size == state.size and head.root_hash == state.root:
+    def check(self, uow: UnitOfWork, *, fresh: bool = False) -> Verified:
+        """The verified state of the log ``uow`` sees; TamperError if the store is not what it signed.
+
+        The unit's newest head and leaf count are read without holding this process's lock, so readers
+        on a database server do not queue behind each other's round trips. The state held before that
+        first read is the floor: every leaf it covers was committed before the unit's snapshot began, so
+        a unit that sees less (or another log of that size) sees a store rolled back or replaced. A unit
+        that sees more than that floor but less than the state held now (a newer unit was checked
+        meanwhile) gets the state of its own head if this process held it lately; otherwise
+        StaleSnapshotError, and the caller opens a new unit and checks it ``fresh``: with the lock held
+        while the unit first reads, so its snapshot is at least as new as the state."""
+        if fresh:
+            with self._lock:
+                floor = self._state
+                return self._settle(uow, *self._read_head(uow), floor, locked=True)
+        floor = self._state  # read before the unit's first read: its snapshot holds all of it
+        return self._settle(uow, *self._read_head(uow), floor, locked=False)
+
+    def _read_head(self, uow: UnitOfWork) -> tuple[int, TreeHead | None]:
+        """The unit's newest signed head (checked) and its row, after checking that no leaf lies beyond
+        it; (0, None) for a log with no head (and no leaf)."""
+        found = self._newest_head(uow)
+        if found is None:
+            refuse_unsigned(uow, 0)
+            return 0, None
+        row, head = found
+        count = uow.leaf_count()
+        if count > head.size:
+            refuse_unsigned(uow, head.size)
+        if count != head.size:
+            raise TamperError(
+                f"the newest signed head covers {head.size} leaves, but the store holds only {count}: "
+                f"leaves were deleted; {INVESTIGATE}"
+            )
+        return row, head
+
+    def _settle(
+        self, uow: UnitOfWork, row: int, head: TreeHead | None, floor: Verified, *, locked: bool
+    ) -> Verified:
+        """The state ``head`` proves: the ``floor`` itself, one held lately, or one reached from the state
+        held now (under the lock)."""
+        size = 0 if head is None else head.size
+        if size <= floor.size:
+            root = EMPTY_ROOT if head is None else head.root_hash
+            if size == floor.size and root == floor.root:
+                return floor
+            raise TamperError(
+                f"the newest signed head (size {size}) does not extend the log this node verified "
+                f"(size {floor.size}): the store was rolled back or replaced; {INVESTIGATE}"
+            )
+        assert head is not None  # size > floor.size >= 0
+        held = self._held(head)
+        if held is not None:
+            return held
+        if not locked:
+            with self._lock:
+                return self._settle(uow, row, head, floor, locked=True)
+        if size <= self._state.size:  # newer than the floor, older than now, and no longer kept
+            raise StaleSnapshotError(size, self._state.size)
+        self._hold(self._legacy(uow, head) if head.state is None else self._advance(uow, row, head))
+        return self._state
+
+    def _held(self, head: TreeHead) -> Verified | None:
+        """The state for ``head`` if this process holds it now or held it lately (no lock needed: each
+        name is rebound whole, and a state once held stays true of the log)."""
+        for state in (self._state, *self._recent):
+            if state.size == head.size and state.root == head.root_hash:
                 return state
-            if head.size <= state.size:
-                raise TamperError(
-                    f"the newest signed head (size {head.size}) does not extend the log this node verified "
-                    f"(size {state.size}): the store was rolled back or replaced; {INVESTIGATE}"
-                )
-            self._state = self._legacy(uow, head) if head.state is None else self._advance(uow, row, head)
-            return self._state
+        return None
+
+    def _hold(self, state: Verified) -> None:
+        """Make ``state`` current (under the lock), keeping the last few for units with older snapshots."""
+        self._recent = (self._state, *self._recent[: RECENT - 1])
+        self._state = state
 
     def full(self, uow: UnitOfWork, state: Verified) -> list[Record]:
         """Every record ``state`` covers, each checked against its leaf by rehashing the whole log (cached:
@@ -149,7 +207,7 @@ class LogTrust:
             if state.size > self._state.size and self._state.world.count + len(world) == state.world.count:
                 del self._world[self._state.world.count :]
                 self._world.extend(world)
-                self._state = state
+                self._hold(state)
 
     # -- the checks ---------------------------------------------------------------------------------------
 

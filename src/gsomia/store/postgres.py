@@ -21,13 +21,18 @@ WRITER_LOCK_CLASS = 0x67534D49
 WRITER_LOCK_KEY = "CAST(:lock_class AS integer), hashtext(coalesce(current_schema(), ''))"
 _LOCK = text(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
 DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
+# connections a process holds: as many as SQLAlchemy's default allows at once (5 kept + 10 more), but all
+# kept open, since a connection opened and closed again costs the server a new backend process (a server
+# worker's threads, up to 40, each take one per read); four workers stay within PostgreSQL's default 100
+POOL_SIZE = 15
+POOL_OVERFLOW = 0
 
 
 class PostgresStore(SqlStore):
     """A node database in a PostgreSQL schema."""
 
     def __init__(self, url: str | URL) -> None:
-        super().__init__(create_engine(psycopg_url(url)))
+        super().__init__(create_engine(psycopg_url(url), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW))
 
     def _writer(self, conn: Connection) -> Connection:
         return conn.execution_options(isolation_level="READ COMMITTED")

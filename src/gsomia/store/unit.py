@@ -29,6 +29,14 @@ _COUNTERS = "SELECT " + ", ".join(
 )
 
 
+_LATEST_HEAD = "SELECT seq, data FROM heads ORDER BY seq DESC LIMIT 1"
+# the newest head (NULLs if there is none) and every counter, in one statement: one snapshot, one round trip
+_HEAD_AND_COUNTERS = (
+    "SELECT newest.seq, newest.data, "
+    + _COUNTERS.removeprefix("SELECT ")
+    + f" FROM (SELECT 1 AS one) AS here LEFT JOIN ({_LATEST_HEAD}) AS newest ON 1 = 1"
+)
+
 _INSERT_RECORD = "INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {}, {})"
 
 
@@ -51,10 +59,13 @@ class SqlUnitOfWork:
         """The number the next row of ``table`` gets (read once per unit, then counted here)."""
         if not self._next:
             # a statement of its own, after the writer lock's: at READ COMMITTED it then sees every commit
-            row = self._fetch_raw(_COUNTERS, ())[0]
-            for (name, (_, _, first)), top in zip(s.NUMBERED.items(), row, strict=True):
-                self._next[name] = first if top is None else int(top) + 1
+            self._count(self._fetch_raw(_COUNTERS, ())[0])
         return self._next[table]
+
+    def _count(self, tops: Sequence[Any]) -> None:
+        """The counters from the tables' highest numbers (``_COUNTERS``' row)."""
+        for (name, (_, _, first)), top in zip(s.NUMBERED.items(), tops, strict=True):
+            self._next[name] = first if top is None else int(top) + 1
 
     def _take(self, table: str) -> int:
         number = self._peek(table)
@@ -515,7 +526,12 @@ class SqlUnitOfWork:
         return tuple(_stored_json("heads", r.seq, r.data) for r in rows)
 
     def latest_head(self) -> tuple[int, dict[str, Any]] | None:
-        rows = self._fetch_raw("SELECT seq, data FROM heads ORDER BY seq DESC LIMIT 1", ())
+        if self._next:
+            rows = self._fetch_raw(_LATEST_HEAD, ())
+        else:  # the unit's first look also reads its counters: one round trip, not two (see _peek)
+            found = self._fetch_raw(_HEAD_AND_COUNTERS, ())[0]
+            self._count(found[2:])
+            rows = [found[:2]] if found[0] is not None else []
         return None if not rows else (int(rows[0][0]), _stored_json("heads", rows[0][0], rows[0][1]))
 
 

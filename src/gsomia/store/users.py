@@ -92,6 +92,18 @@ class SqlUserStore:
         with self._engine.connect() as conn, conn.begin():
             yield conn
 
+    @contextmanager
+    def _look(self) -> Iterator[Connection]:
+        """A connection for a read of one statement (every request's token or session row): on a database
+        server outside any transaction, the statement being its own snapshot (one round trip, not a
+        BEGIN, the read and a COMMIT); on SQLite as :meth:`_read` (a local file: nothing to save)."""
+        if self._engine.dialect.name == "sqlite":
+            with self._read() as conn:
+                yield conn
+            return
+        with self._engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def create(self, user: UserRow, token: TokenRow) -> bool:
         try:
             with self._write() as conn:
@@ -151,7 +163,7 @@ class SqlUserStore:
             )
 
     def session(self, id: str) -> SessionRow | None:
-        with self._read() as conn:
+        with self._look() as conn:
             row = conn.execute(select(s.sessions).where(s.sessions.c.id == id)).first()
         if row is None:
             return None
@@ -168,7 +180,7 @@ class SqlUserStore:
             return conn.execute(delete(s.sessions).where(s.sessions.c.expires <= before)).rowcount
 
     def token_with_user(self, id: str) -> tuple[TokenRow, UserRow | None] | None:
-        with self._read() as conn:
+        with self._look() as conn:
             row = conn.execute(_TOKEN_WITH_USER, {"id": id}).first()
         if row is None:
             return None
