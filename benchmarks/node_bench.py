@@ -7,7 +7,9 @@ For each store (SQLite, and PostgreSQL when it answers) and each node size:
   reasons, the sealed outbox body, the leaf, the tree nodes and a signed head), p50/p99 and releases/s;
 - ``item add``: items added one per transaction with a 1 KiB body, p50;
 - ``cli``: whole ``gsomia release`` and ``gsomia item add`` processes on that node (SQLite only), median;
-- ``writers`` (PostgreSQL): releases/s with 8 writer processes on one node.
+- ``writers`` (PostgreSQL): releases/s with 8 writer processes on one node, and beside it the server's own
+  floor: 8 processes committing bare one-insert transactions, queued on one advisory lock as a node's
+  writers are, and free of it.
 
 Beside them, what the disk allows: one SQLite transaction holding one fsync'd insert (``synchronous=FULL``,
 WAL, as a node runs), timed on the same disk, so a reader sees how close to that floor a release is.
@@ -205,6 +207,50 @@ def writers_run(where: Path, url: str, writers: int, each: int) -> dict[str, Any
     return {"writers": writers, "releases": done, "s": round(took, 2), "per_s": round(done / took)}
 
 
+def _floor_writer(url: str, each: int, locked: bool, ready: Any, results: Any) -> None:
+    """One process of :func:`pg_floor`: ``each`` transactions, each one insert (and the lock), committed."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        ready.wait()
+        t0 = time.time()
+        for _ in range(each):
+            with conn.transaction():
+                if locked:
+                    conn.execute("SELECT pg_advisory_xact_lock(4242)")
+                conn.execute("INSERT INTO floor (b) VALUES (%s)", (BODY,))
+        results.put((each, t0, time.time()))
+
+
+def pg_floor(url: str, writers: int, each: int) -> dict[str, Any]:
+    """What PostgreSQL itself allows ``writers`` processes on this machine: transactions of one 1 KiB
+    insert each, committed (synchronous_commit as the server has it), with every transaction holding one
+    advisory lock as a node's writers do (``locked``: they queue, as signed heads in one chain must) and
+    without it (``free``: commits may share a flush)."""
+    import psycopg
+
+    plain = url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute("CREATE TABLE floor (a bigserial PRIMARY KEY, b bytea)")
+    context = multiprocessing.get_context("spawn")
+    out: dict[str, Any] = {"writers": writers}
+    for name, locked in (("locked", True), ("free", False)):
+        ready, results = context.Barrier(writers), context.Queue()
+        procs = [
+            context.Process(target=_floor_writer, args=(plain, each, locked, ready, results))
+            for _ in range(writers)
+        ]
+        for p in procs:
+            p.start()
+        outcomes = [results.get() for _ in procs]
+        for p in procs:
+            p.join()
+        took = max(end for _, _, end in outcomes) - min(start for _, start, _ in outcomes)
+        done = sum(n for n, _, _ in outcomes)
+        out[name] = {"transactions": done, "s": round(took, 2), "per_s": round(done / took)}
+    return out
+
+
 def pg_unreachable() -> str | None:
     try:
         import psycopg
@@ -268,6 +314,9 @@ def run_node(
         log(f"node: PostgreSQL, {writers} writer processes")
         with pg_schema() as url:
             out["postgres"]["writers"] = writers_run(Path(tmp) / "pg-writers", url, writers, 150)
+        log(f"node: PostgreSQL floor, {writers} processes of bare transactions")
+        with pg_schema() as url:
+            out["postgres"]["floor"] = pg_floor(url, writers, 500)
     return _summary(out)
 
 

@@ -122,5 +122,13 @@ def show(result: dict[str, Any], ratios: dict[str, float | None], covered: dict[
             f"transaction on this disk {node['fsync_floor']['txn_ms']} ms; import "
             f"{node['import_items_per_s']:,} items/s"
         )
+        pg = node.get("postgres", {})
+        if "writers" in pg and "floor" in pg:
+            w, floor = pg["writers"], pg["floor"]
+            notes.append(
+                f"node (PostgreSQL): {w['writers']} writer processes {w['per_s']:,} releases/s "
+                f"({w['releases']:,} in {w['s']} s); bare one-insert transactions from as many processes, "
+                f"queued on one lock {floor['locked']['per_s']:,}/s, free {floor['free']['per_s']:,}/s"
+            )
     for note in notes:
         print(note)

@@ -10,6 +10,7 @@ import pytest
 from gsomia.bootstrap import Services
 from gsomia.services.ports import Store
 from gsomia.store import open_store
+from gsomia.store.sql import SqlStore
 from tests.contract import pg
 from tests.contract.verifynode import small_node
 
@@ -71,6 +72,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty SQL store (SQLite, PostgreSQL): the ones with a file or a server behind them."""
     return _url_for(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def sql_store(sql_url: str) -> Iterator[SqlStore]:
+    """An open, empty SQLite or PostgreSQL store."""
+    store = open_store(sql_url)
+    assert isinstance(store, SqlStore)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @pytest.fixture

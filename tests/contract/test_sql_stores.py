@@ -6,7 +6,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,17 +25,6 @@ from gsomia.store.sqlite import SqliteStore
 from tests.contract.writers import one_release
 
 BODY = SealedBody(b"k" * 40, b"n" * 12, b"ciphertext")
-
-
-@pytest.fixture
-def sql_store(sql_url: str) -> Iterator[SqlStore]:
-    """An open, empty SQLite or PostgreSQL store."""
-    store = open_store(sql_url)
-    assert isinstance(store, SqlStore)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def head_revision() -> str:

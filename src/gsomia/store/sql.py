@@ -60,6 +60,12 @@ class SqlStore:
     def _lock(self, conn: Connection) -> None:
         """Take the writer lock, first thing inside the write transaction."""
 
+    def _lock_statement(self) -> tuple[str, tuple[object, ...]] | None:
+        """The writer lock as a statement (``{}`` for each parameter) that a write unit sends first, with
+        its first read (see :mod:`gsomia.store.unit`), instead of :meth:`_lock` taking it at once; None
+        where the transaction's BEGIN takes it."""
+        return None
+
     def _reader(self, conn: Connection) -> Connection:
         """Prepare a connection for a read-only snapshot (before it begins)."""
         return conn
@@ -67,7 +73,7 @@ class SqlStore:
     # -- the Store port -------------------------------------------------------------------------------
 
     @contextmanager
-    def _write_transaction(self) -> Iterator[Connection]:
+    def _write_transaction(self, lock: bool = True) -> Iterator[Connection]:
         if self._writer_thread == threading.get_ident():
             raise RuntimeError("this thread already has a unit of work open; do the work inside that one")
         with self._writer_lock, self._engine.connect() as raw:
@@ -75,15 +81,21 @@ class SqlStore:
             try:
                 conn = self._writer(raw)
                 with conn.begin():  # commits when the block ends normally, rolls back if it raises
-                    self._lock(conn)
+                    if lock:
+                        self._lock(conn)
                     yield conn
             finally:
                 self._writer_thread = None
 
     @contextmanager
     def begin(self) -> Iterator[SqlUnitOfWork]:
-        with self._write_transaction() as conn:
-            yield SqlUnitOfWork(conn, writable=True)
+        later = self._lock_statement()
+        with self._write_transaction(lock=later is None) as conn:
+            unit = SqlUnitOfWork(conn, writable=True)
+            if later is not None:
+                unit.send_first(*later)
+            yield unit
+            unit.flush()  # what the unit wrote and has not sent yet, before the commit
 
     @contextmanager
     def read(self) -> Iterator[SqlUnitOfWork]:

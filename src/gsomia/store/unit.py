@@ -3,6 +3,13 @@
 It runs inside a transaction its store opened (``SqlStore.begin`` or ``SqlStore.read``) and never commits
 itself. Only INSERT and SELECT are issued. Row numbers come from counters read once per unit under the
 writer lock (``max + 1``), so they are contiguous and follow commit order; see :mod:`gsomia.store.schema`.
+
+A write unit sends its small inserts (and, on PostgreSQL, the writer lock) later than they are asked
+for, in the order asked: with its next read, or when its store ends the unit (:meth:`SqlUnitOfWork.flush`,
+before the commit). On PostgreSQL they travel in one pipeline with that read, so a release's statements
+cost a few round trips instead of one each; the database still runs them in order, the lock first, and
+every read still sees every write the unit made before it. An insert that fails (the database refuses
+it) fails the unit all the same, at that read or at the end, and the store rolls the unit back.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import threading
 import time
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Select, select
 from sqlalchemy import exc as sqlalchemy_exc
@@ -38,6 +45,9 @@ _HEAD_AND_COUNTERS = (
 )
 
 _INSERT_RECORD = "INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {}, {})"
+# inserts of at most this many rows wait for the unit's next read (the rows of one release, say); a bigger
+# one (an import's batch) goes at once, after whatever waits, so that waiting rows never pile up in memory
+LATER_ROWS = 64
 
 
 class SqlUnitOfWork:
@@ -49,6 +59,10 @@ class SqlUnitOfWork:
         self._next: dict[str, int] = {}
         self._dbapi: Any = None
         self._mark = "?"
+        # statements (formatted for the driver) with their rows (executemany) or parameters (execute),
+        # waiting to be sent with the next read; see the module's docstring
+        self._later: list[tuple[str, Sequence[Any], bool]] = []
+        self._later_rows = 0
 
     def _write(self) -> Connection:
         if not self._writable:
@@ -139,7 +153,7 @@ class SqlUnitOfWork:
     def _records(self, query: Select[Any]) -> tuple[Record, ...]:
         return tuple(
             Record(int(r.seq), r.kind, r.key, _stored_json("records", r.seq, r.data))
-            for r in self._conn.execute(query)
+            for r in self._reads().execute(query)
         )
 
     # -- sealed bodies --------------------------------------------------------------------------------
@@ -171,7 +185,7 @@ class SqlUnitOfWork:
     def bodies(self) -> Iterable[tuple[str, SealedBody]]:
         t = s.bodies.c
         query = select(t.item, t.wrapped_key, t.nonce, t.ciphertext).order_by(t.item)
-        for row in self._conn.execute(query).yield_per(64):  # streamed: bodies can be large
+        for row in self._reads().execute(query).yield_per(64):  # streamed: bodies can be large
             yield row.item, _sealed("bodies", row.item, row.wrapped_key, row.nonce, row.ciphertext)
 
     def body_items(self, items: Iterable[str]) -> set[str]:
@@ -179,7 +193,7 @@ class SqlUnitOfWork:
         t = s.bodies.c
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
-            rows = self._conn.execute(select(t.item).where(t.item.in_(wanted[start : start + 500])))
+            rows = self._reads().execute(select(t.item).where(t.item.in_(wanted[start : start + 500])))
             found.update(r.item for r in rows)
         return found
 
@@ -210,7 +224,7 @@ class SqlUnitOfWork:
         query = select(s.releases).where(t.seq > after)
         if until is not None:
             query = query.where(t.seq <= until)
-        rows = self._conn.execute(query.order_by(t.seq))
+        rows = self._reads().execute(query.order_by(t.seq))
         return tuple(
             ReleaseRow(
                 int(r.seq),
@@ -251,7 +265,7 @@ class SqlUnitOfWork:
                 r.recipient,
                 _sealed("outbox", r.release_seq, r.wrapped_key, r.nonce, r.ciphertext),
             )
-            for r in self._conn.execute(query)
+            for r in self._reads().execute(query)
         )
 
     # -- the transparency log -------------------------------------------------------------------------
@@ -405,6 +419,7 @@ class SqlUnitOfWork:
 
     def _execute_raw(self, sql: str) -> None:
         """Run one statement that returns no rows (on this unit's connection, in its transaction)."""
+        self.flush()
         cursor = self._driver()[0].cursor()
         try:
             cursor.execute(sql)
@@ -461,14 +476,56 @@ class SqlUnitOfWork:
         return self._dbapi, self._mark
 
     def _insert_raw(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        """Insert ``rows`` with the driver's executemany."""
+        """Insert ``rows`` with the driver's executemany: with the next read if they are few, else now."""
+        mark = self._driver()[1]
+        params = rows if all(type(r) is tuple for r in rows) else [tuple(r) for r in rows]
+        self._later.append((sql.format(*([mark] * len(rows[0]))), params, True))
+        self._later_rows += len(params)
+        if self._later_rows > LATER_ROWS:
+            self.flush()
+
+    def send_first(self, sql: str, params: Sequence[object]) -> None:
+        """Send ``sql`` (``{}`` for each parameter) before anything else this unit sends, with its first
+        read: how a PostgreSQL writer takes its lock without a round trip of its own."""
+        self._later.insert(0, (sql.format(*([self._driver()[1]] * len(params))), tuple(params), False))
+
+    def flush(self) -> None:
+        """Send whatever waits (see the module's docstring): its store calls this before committing."""
+        if self._later:
+            self._send(None, ())
+
+    def _reads(self) -> Connection:
+        """The connection, for a read through SQLAlchemy: whatever waits is sent first."""
+        self.flush()
+        return self._conn
+
+    def _send(self, sql: str | None, params: Sequence[object]) -> list[Any]:
+        """Send whatever waits, then ``sql`` (if any), and return the rows it selects. On PostgreSQL all of
+        it goes in one pipeline: one round trip."""
         driver, mark = self._driver()
+        later, self._later, self._later_rows = self._later, [], 0
         cursor = driver.cursor()
         try:
-            params = rows if all(type(r) is tuple for r in rows) else [tuple(r) for r in rows]
-            cursor.executemany(sql.format(*([mark] * len(rows[0]))), params)
+            if later and mark != "?":
+                with driver.pipeline():
+                    self._run(cursor, later)
+                    if sql is not None:
+                        cursor.execute(sql, tuple(params))
+            else:
+                self._run(cursor, later)
+                if sql is not None:
+                    cursor.execute(sql, tuple(params))
+            return list(cursor.fetchall()) if sql is not None else []
         finally:
             cursor.close()
+
+    @staticmethod
+    def _run(cursor: _Cursor, later: Sequence[tuple[str, Sequence[Any], bool]]) -> None:
+        for statement, values, many in later:
+            if many:
+                cursor.executemany(statement, values)
+            else:
+                cursor.execute(statement, values)
 
     def _fetch_raw(self, sql: str, params: Sequence[object]) -> list[Any]:
         """Every row ``sql`` selects.
@@ -481,6 +538,7 @@ class SqlUnitOfWork:
         statement = sql.format(*([mark] * len(params)))
         if mark != "?":
             return self._select(statement, params)
+        self.flush()  # what waits goes first: an error of its own is never taken for a decoding failure
         lenient = driver.text_factory
         driver.text_factory = str
         try:
@@ -492,12 +550,7 @@ class SqlUnitOfWork:
         return self._select(statement, params)
 
     def _select(self, sql: str, params: Sequence[object]) -> list[Any]:
-        cursor = self._driver()[0].cursor()
-        try:
-            cursor.execute(sql, tuple(params))
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
+        return self._send(sql, params)
 
     def tree_nodes_at(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         wanted = sorted(set(keys))
@@ -522,7 +575,7 @@ class SqlUnitOfWork:
 
     def heads(self) -> Sequence[dict[str, Any]]:
         t = s.heads.c
-        rows = self._conn.execute(select(t.seq, t.data).order_by(t.seq))
+        rows = self._reads().execute(select(t.seq, t.data).order_by(t.seq))
         return tuple(_stored_json("heads", r.seq, r.data) for r in rows)
 
     def latest_head(self) -> tuple[int, dict[str, Any]] | None:
@@ -533,6 +586,13 @@ class SqlUnitOfWork:
             self._count(found[2:])
             rows = [found[:2]] if found[0] is not None else []
         return None if not rows else (int(rows[0][0]), _stored_json("heads", rows[0][0], rows[0][1]))
+
+
+class _Cursor(Protocol):
+    """What :meth:`SqlUnitOfWork._run` asks of a driver's cursor (sqlite3's and psycopg's both)."""
+
+    def execute(self, sql: str, params: Sequence[Any], /) -> object: ...
+    def executemany(self, sql: str, rows: Sequence[Any], /) -> object: ...
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
