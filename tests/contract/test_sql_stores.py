@@ -39,7 +39,7 @@ def test_opening_a_store_records_the_newest_migration(sql_store: SqlStore):
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
             head_revision()
         ]
-    assert head_revision() == "0006_push_statuses"
+    assert head_revision() == "0007_world_records_index"
 
 
 def test_the_newest_migration_file_names_the_head_alembic_reads():

@@ -26,7 +26,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
+
+from ..services.ports import WORLD_KINDS
 
 # SQLite: INTEGER PRIMARY KEY is the rowid itself (no second index); PostgreSQL: BIGINT.
 SEQ = BigInteger().with_variant(Integer(), "sqlite")
@@ -41,6 +44,9 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
+# the world's kinds as SQL (a new world kind needs a migration that rebuilds ix_records_world_seq)
+WORLD_CONDITION = "kind IN (" + ", ".join(f"'{kind}'" for kind in WORLD_KINDS) + ")"
+
 records = Table(
     "records",
     metadata,
@@ -49,6 +55,23 @@ records = Table(
     Column("key", Text, nullable=False),
     Column("data", Text, nullable=False),
     Index("ix_records_kind_key", "kind", "key"),
+    # the world's records by number, and only them (a partial index): a unit that reads the world records
+    # after a given number (every process, once another has written) reads those, not every consent and
+    # party before them; the query states the same condition (WORLD_RECORDS_AFTER)
+    Index(
+        "ix_records_world_seq",
+        "seq",
+        sqlite_where=text(WORLD_CONDITION),
+        postgresql_where=text(WORLD_CONDITION),
+    ),
+)
+WORLD_RECORDS_AFTER = (
+    f"SELECT seq, kind, key, data FROM records WHERE {WORLD_CONDITION} AND seq > {{}} ORDER BY seq"
+)
+# SQLite, without statistics, prefers the (kind, key) index's equalities to the partial index's range:
+# it is told which to use (PostgreSQL's planner picks the partial index by the table's statistics)
+WORLD_RECORDS_AFTER_SQLITE = WORLD_RECORDS_AFTER.replace(
+    "FROM records", "FROM records INDEXED BY ix_records_world_seq"
 )
 
 bodies = Table(

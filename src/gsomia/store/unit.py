@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Select, select
 from sqlalchemy import exc as sqlalchemy_exc
 
 from ..services.errors import StoredRowError
-from ..services.ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
 from . import scan, scanproc
 from . import schema as s
 
@@ -124,10 +124,12 @@ class SqlUnitOfWork:
         return self._fetch_raw(f"SELECT seq, kind, key, {as_bytes} FROM records ORDER BY seq", ())
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
-        # by kind, so the (kind, key) index finds them: "kind != 'item'" would scan every item
-        t = s.records.c
-        query = select(t.seq, t.kind, t.key, t.data).where(t.kind.in_(WORLD_KINDS), t.seq > after)
-        return self._records(query.order_by(t.seq))
+        # the partial index of the world's records by number: only those after ``after`` are read
+        sql = s.WORLD_RECORDS_AFTER_SQLITE if self._driver()[1] == "?" else s.WORLD_RECORDS_AFTER
+        return tuple(
+            Record(int(q), k, key, _stored_json("records", q, d))
+            for q, k, key, d in self._fetch_raw(sql, (after,))
+        )
 
     def world_key(self) -> Hashable:
         return tuple(self.world_records())  # the records themselves: nothing cheaper is known unverified
