@@ -25,7 +25,10 @@ depends_on: str | Sequence[str] | None = None
 
 # the world's kinds when this migration was written (gsomia.services.ports.WORLD_KINDS); a test holds the
 # schema's condition to this one, so a new world kind comes with a migration of its own
-_WORLD = "kind IN ('meta', 'party', 'agreement', 'event', 'consent', 'consent-status', 'partner')"
+_WORLD = (
+    "(kind = 'meta' OR kind = 'party' OR kind = 'agreement' OR kind = 'event' OR kind = 'consent'"
+    " OR kind = 'consent-status' OR kind = 'partner')"
+)
 
 
 def upgrade() -> None:
