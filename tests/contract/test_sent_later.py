@@ -9,8 +9,9 @@ import sqlite3
 import psycopg
 import pytest
 
+from gsomia.services.ports import SealedBody
 from gsomia.store.sql import SqlStore
-from gsomia.store.unit import LATER_ROWS, SqlUnitOfWork
+from gsomia.store.unit import LATER_BYTES, LATER_ROWS, SqlUnitOfWork
 from tests.contract.writers import one_release
 
 REFUSED = (sqlite3.Error, psycopg.Error)  # what either driver raises for a statement the database refuses
@@ -88,3 +89,17 @@ def test_a_big_batch_is_sent_at_once_not_held(sql_store: SqlStore):
         assert len(uow._later) == 1  # a small one waits for the next read
     with sql_store.read() as uow:
         assert len(uow.records()) == LATER_ROWS + 2
+
+
+def test_waiting_blobs_are_sent_once_they_pass_a_megabyte(sql_store: SqlStore):
+    """Outbox payloads (sealed bodies, up to the body cap each) wait only while they are small together:
+    a unit releasing many long bodies never holds more than about LATER_BYTES of them unsent."""
+    with sql_store.begin() as uow:
+        assert isinstance(uow, SqlUnitOfWork)
+        seq = one_release(uow, 1, 1)
+        uow.flush()  # nothing waits before the payloads
+        payload = SealedBody(b"k" * 40, b"n" * 12, b"x" * (LATER_BYTES // 2))
+        uow.add_outbox(seq, "JPN", payload)
+        assert len(uow._later) == 1  # half a megabyte waits
+        uow.add_outbox(seq, "JPN", payload)
+        assert uow._later == []  # a megabyte and more: sent

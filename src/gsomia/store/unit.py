@@ -45,9 +45,11 @@ _HEAD_AND_COUNTERS = (
 )
 
 _INSERT_RECORD = "INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {}, {})"
-# inserts of at most this many rows wait for the unit's next read (the rows of one release, say); a bigger
-# one (an import's batch) goes at once, after whatever waits, so that waiting rows never pile up in memory
+# inserts of at most this many rows, or bytes of blobs, wait for the unit's next read (the rows of one
+# release, say); more (an import's batch, sealed bodies) go at once, after whatever waits, so that waiting
+# rows never pile up in memory
 LATER_ROWS = 64
+LATER_BYTES = 1 << 20
 
 
 class SqlUnitOfWork:
@@ -62,7 +64,7 @@ class SqlUnitOfWork:
         # statements (formatted for the driver) with their rows (executemany) or parameters (execute),
         # waiting to be sent with the next read; see the module's docstring
         self._later: list[tuple[str, Sequence[Any], bool]] = []
-        self._later_rows = 0
+        self._later_rows = self._later_bytes = 0
 
     def _write(self) -> Connection:
         if not self._writable:
@@ -483,7 +485,9 @@ class SqlUnitOfWork:
         params = rows if all(type(r) is tuple for r in rows) else [tuple(r) for r in rows]
         self._later.append((sql.format(*([mark] * len(rows[0]))), params, True))
         self._later_rows += len(params)
-        if self._later_rows > LATER_ROWS:
+        if self._later_rows <= LATER_ROWS:
+            self._later_bytes += sum(len(v) for row in params for v in row if type(v) is bytes)
+        if self._later_rows > LATER_ROWS or self._later_bytes > LATER_BYTES:
             self.flush()
 
     def send_first(self, sql: str, params: Sequence[object]) -> None:
@@ -505,7 +509,7 @@ class SqlUnitOfWork:
         """Send whatever waits, then ``sql`` (if any), and return the rows it selects. On PostgreSQL all of
         it goes in one pipeline: one round trip."""
         driver, mark = self._driver()
-        later, self._later, self._later_rows = self._later, [], 0
+        later, self._later, self._later_rows, self._later_bytes = self._later, [], 0, 0
         cursor = driver.cursor()
         try:
             if later and mark != "?":
