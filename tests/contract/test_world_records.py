@@ -11,7 +11,12 @@ from sqlalchemy import text
 
 from gsomia.services.ports import KEYED_KINDS, WORLD_KINDS, Store
 from gsomia.store import open_store
-from gsomia.store.schema import WORLD_CONDITION, WORLD_RECORDS_AFTER, WORLD_RECORDS_AFTER_SQLITE
+from gsomia.store.schema import (
+    WORLD_CONDITION,
+    WORLD_CONDITION_SQLITE,
+    WORLD_RECORDS_AFTER,
+    WORLD_RECORDS_AFTER_SQLITE,
+)
 from gsomia.store.sql import MIGRATIONS
 
 
@@ -38,9 +43,13 @@ def test_the_partial_index_and_the_query_name_the_same_kinds_as_the_migration():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module._WORLD == WORLD_CONDITION
+    assert module._WORLD_SQLITE == WORLD_CONDITION_SQLITE
     assert WORLD_CONDITION in WORLD_RECORDS_AFTER
+    assert WORLD_CONDITION_SQLITE in WORLD_RECORDS_AFTER_SQLITE
     for kind in WORLD_KINDS:
         assert f"'{kind}'" in WORLD_CONDITION
+        assert f"kind = '{kind}'" in WORLD_CONDITION_SQLITE
+    assert WORLD_CONDITION.count("'") == WORLD_CONDITION_SQLITE.count("'") == 2 * len(WORLD_KINDS)
 
 
 def test_on_sqlite_the_read_goes_through_the_partial_index(tmp_path: Path):
