@@ -66,3 +66,23 @@ def test_on_sqlite_the_read_goes_through_the_partial_index(tmp_path: Path):
     finally:
         store.close()
     assert steps == "SEARCH records USING INDEX ix_records_world_seq (seq>?)", steps
+
+
+def test_on_sqlite_a_node_without_the_index_still_reads_its_world_records(tmp_path: Path):
+    """A node whose index is gone (dropped by hand, or the table rebuilt) is not broken: the same rows come
+    back, by the plan SQLite chooses itself."""
+    store = open_store(f"sqlite:///{tmp_path / 'node.db'}")
+    try:
+        with store.begin() as uow:
+            for n, kind in enumerate([*WORLD_KINDS, *KEYED_KINDS]):
+                uow.add_record(kind, f"{kind}-{n}", {"n": n})
+        with store.read() as uow:
+            want = list(uow.world_records(2))
+        with store.engine.connect() as conn:  # type: ignore[attr-defined]
+            conn.execute(text("DROP INDEX ix_records_world_seq"))
+            conn.commit()
+        with store.read() as uow:
+            assert list(uow.world_records(2)) == want
+            assert [r.kind for r in want] == list(WORLD_KINDS[2:])
+    finally:
+        store.close()

@@ -2,11 +2,11 @@
 
 Writers are serialised the way SQLite serialises them: the first statement of every write unit takes a
 transaction-level advisory lock (``pg_advisory_xact_lock``) keyed on the schema, released by COMMIT or
-ROLLBACK; a unit sends it in one pipeline with its first read (see :mod:`gsomia.store.unit`), and the
-server runs it before that read. Writers run at READ COMMITTED so that, once a writer holds the lock, its
-statements see every transaction committed before it, and the counters it reads (``max(idx) + 1``)
-continue them without a gap. Readers run at REPEATABLE READ, read only: one consistent snapshot per unit,
-never blocked by writers.
+ROLLBACK; a unit sends it in one pipeline with its first look at the log (see :mod:`gsomia.store.unit`),
+before the unit is handed over, and the server runs it before that look. Writers run at READ COMMITTED
+so that, once a writer holds the lock, its statements see every transaction committed before it, and the
+counters it reads (``max(idx) + 1``) continue them without a gap. Readers run at REPEATABLE READ, read
+only: one consistent snapshot per unit, never blocked by writers.
 
 The schema comes from the connection's ``search_path``, so several nodes (or test runs) can share a
 database in their own schemas: ``postgresql://u@host/db?options=-csearch_path%3Dnode_a``.
@@ -22,7 +22,7 @@ from .sql import SqlStore
 WRITER_LOCK_CLASS = 0x67534D49
 WRITER_LOCK_KEY = "CAST(:lock_class AS integer), hashtext(coalesce(current_schema(), ''))"
 _LOCK = text(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
-# the same, as a write unit sends it ahead of its first read (in one pipeline with it)
+# the same, as a write unit sends it ahead of its first look (in one pipeline with it)
 _LOCK_LATER = "SELECT pg_advisory_xact_lock(CAST({} AS integer), hashtext(coalesce(current_schema(), '')))"
 DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
 # connections a process holds: as many as SQLAlchemy's default allows at once (5 kept + 10 more), but all

@@ -61,9 +61,9 @@ class SqlStore:
         """Take the writer lock, first thing inside the write transaction."""
 
     def _lock_statement(self) -> tuple[str, tuple[object, ...]] | None:
-        """The writer lock as a statement (``{}`` for each parameter) that a write unit sends first, with
-        its first read (see :mod:`gsomia.store.unit`), instead of :meth:`_lock` taking it at once; None
-        where the transaction's BEGIN takes it."""
+        """The writer lock as a statement (``{}`` for each parameter) that a write unit sends in one round
+        trip with its first look (see :meth:`SqlUnitOfWork.lock_and_look`) instead of :meth:`_lock`'s
+        own; None where the transaction's BEGIN takes it."""
         return None
 
     def _reader(self, conn: Connection) -> Connection:
@@ -93,7 +93,9 @@ class SqlStore:
         with self._write_transaction(lock=later is None) as conn:
             unit = SqlUnitOfWork(conn, writable=True)
             if later is not None:
-                unit.send_first(*later)
+                # held before the unit is handed over: a caller may take its own locks next (the log's
+                # trust check does), and must never hold them while this one waits for another process
+                unit.lock_and_look(*later)
             yield unit
             unit.flush()  # what the unit wrote and has not sent yet, before the commit
 

@@ -4,11 +4,12 @@ It runs inside a transaction its store opened (``SqlStore.begin`` or ``SqlStore.
 itself. Only INSERT and SELECT are issued. Row numbers come from counters read once per unit under the
 writer lock (``max + 1``), so they are contiguous and follow commit order; see :mod:`gsomia.store.schema`.
 
-A write unit sends its small inserts (and, on PostgreSQL, the writer lock) later than they are asked
-for, in the order asked: with its next read, or when its store ends the unit (:meth:`SqlUnitOfWork.flush`,
-before the commit). On PostgreSQL they travel in one pipeline with that read, so a release's statements
-cost a few round trips instead of one each; the database still runs them in order, the lock first, and
-every read still sees every write the unit made before it. An insert that fails (the database refuses
+A write unit sends its small inserts later than they are asked for, in the order asked: with its next
+read, or when its store ends the unit (:meth:`SqlUnitOfWork.flush`, before the commit). On PostgreSQL they
+travel in one pipeline with that read, so a release's statements cost a few round trips instead of one
+each; the database still runs them in order, and every read still sees every write the unit made before
+it. A PostgreSQL writer's lock is taken before the unit is handed over, in one pipeline with the unit's
+first look (:meth:`SqlUnitOfWork.lock_and_look`). An insert that fails (the database refuses
 it) fails the unit all the same, at that read or at the end, and the store rolls the unit back.
 """
 
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         # waiting to be sent with the next read; see the module's docstring
         self._later: list[tuple[str, Sequence[Any], bool]] = []
         self._later_rows = self._later_bytes = 0
+        self._looked: list[Any] | None = None  # the newest head as lock_and_look found it, until used
 
     def _write(self) -> Connection:
         if not self._writable:
@@ -127,11 +129,17 @@ class SqlUnitOfWork:
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
         # the partial index of the world's records by number: only those after ``after`` are read
-        sql = s.WORLD_RECORDS_AFTER_SQLITE if self._driver()[1] == "?" else s.WORLD_RECORDS_AFTER
-        return tuple(
-            Record(int(q), k, key, _stored_json("records", q, d))
-            for q, k, key, d in self._fetch_raw(sql, (after,))
-        )
+        if self._driver()[1] != "?":
+            rows = self._fetch_raw(s.WORLD_RECORDS_AFTER, (after,))
+        else:
+            self.flush()  # first: an error of what waits is never taken for the missing index below
+            try:
+                rows = self._fetch_raw(s.WORLD_RECORDS_AFTER_SQLITE, (after,))
+            except sqlite3.OperationalError as exc:  # the index is gone (dropped, the table rebuilt): the
+                if "no such index" not in str(exc):  # same rows, by the plan SQLite chooses itself
+                    raise
+                rows = self._fetch_raw(s.WORLD_RECORDS_AFTER, (after,))
+        return tuple(Record(int(q), k, key, _stored_json("records", q, d)) for q, k, key, d in rows)
 
     def world_key(self) -> Hashable:
         return tuple(self.world_records())  # the records themselves: nothing cheaper is known unverified
@@ -490,10 +498,15 @@ class SqlUnitOfWork:
         if self._later_rows > LATER_ROWS or self._later_bytes > LATER_BYTES:
             self.flush()
 
-    def send_first(self, sql: str, params: Sequence[object]) -> None:
-        """Send ``sql`` (``{}`` for each parameter) before anything else this unit sends, with its first
-        read: how a PostgreSQL writer takes its lock without a round trip of its own."""
+    def lock_and_look(self, sql: str, params: Sequence[object]) -> None:
+        """Take the writer lock with ``sql`` (``{}`` for each parameter) and, in the same round trip, make
+        the unit's first look (the newest head and every counter), kept for :meth:`latest_head`: how a
+        PostgreSQL writer takes its lock, at once, without a round trip of its own. The head cannot change
+        while the lock is held."""
         self._later.insert(0, (sql.format(*([self._driver()[1]] * len(params))), tuple(params), False))
+        found = self._fetch_raw(_HEAD_AND_COUNTERS, ())[0]
+        self._count(found[2:])
+        self._looked = [found[:2]] if found[0] is not None else []
 
     def flush(self) -> None:
         """Send whatever waits (see the module's docstring): its store calls this before committing."""
@@ -576,6 +589,7 @@ class SqlUnitOfWork:
 
     def add_head(self, head: dict[str, Any]) -> None:
         self._write()
+        self._looked = None  # no longer the newest head
         row = (self._take("heads"), s.dump_json(head))
         self._insert_raw("INSERT INTO heads (seq, data) VALUES ({}, {})", [row])
 
@@ -585,7 +599,9 @@ class SqlUnitOfWork:
         return tuple(_stored_json("heads", r.seq, r.data) for r in rows)
 
     def latest_head(self) -> tuple[int, dict[str, Any]] | None:
-        if self._next:
+        if self._looked is not None:  # the look made with the writer lock (lock_and_look): used once
+            rows, self._looked = self._looked, None
+        elif self._next:
             rows = self._fetch_raw(_LATEST_HEAD, ())
         else:  # the unit's first look also reads its counters: one round trip, not two (see _peek)
             found = self._fetch_raw(_HEAD_AND_COUNTERS, ())[0]
