@@ -27,9 +27,9 @@ def test_a_unit_reads_what_it_wrote_before_it_was_sent(sql_store: SqlStore):
     and the driver's own cursor), and all of them are committed when the unit ends."""
     with sql_store.begin() as uow:
         seq = one_release(uow, 1, 1)
-        assert [r.seq for r in uow.releases()] == [seq]  # through SQLAlchemy
         assert [leaf.ref for leaf in uow.leaves_by_ref([f"release:{seq}"])] == [f"release:{seq}"]  # driver
-        one_release(uow, 1, 2)
+        second = one_release(uow, 1, 2)
+        assert [r.seq for r in uow.releases()] == [seq, second]  # through SQLAlchemy
         uow.add_head({"size": 2})
     assert committed_releases(sql_store) == [1, 2]
     with sql_store.read() as uow:
