@@ -191,20 +191,25 @@ def writers_run(where: Path, url: str, writers: int, each: int) -> dict[str, Any
         chosen = _allowed(spec, make_queries(spec, 50_000, seed=9), writers * each)
         for item, *_ in chosen:
             services.items.attach_body(item, BODY)
+    shares = [(str(where), chosen[w * each : (w + 1) * each]) for w in range(writers)]
+    done, took = _at_once(_writer, shares)
+    return {"writers": writers, "releases": done, "s": round(took, 2), "per_s": round(done / took)}
+
+
+def _at_once(target: Any, shares: list[tuple[Any, ...]]) -> tuple[int, float]:
+    """Run ``target(*share, ready, results)`` in a spawned process per share, all released together by
+    a barrier; each puts ``(count, start, end)``. The total count, and the time from the first start to
+    the last end."""
     context = multiprocessing.get_context("spawn")
-    ready, results = context.Barrier(writers), context.Queue()
-    procs = [
-        context.Process(target=_writer, args=(str(where), chosen[w * each : (w + 1) * each], ready, results))
-        for w in range(writers)
-    ]
+    ready, results = context.Barrier(len(shares)), context.Queue()
+    procs = [context.Process(target=target, args=(*share, ready, results)) for share in shares]
     for p in procs:
         p.start()
     outcomes = [results.get() for _ in procs]
     for p in procs:
         p.join()
-    done = sum(n for n, _, _ in outcomes)
     took = max(end for _, _, end in outcomes) - min(start for _, start, _ in outcomes)
-    return {"writers": writers, "releases": done, "s": round(took, 2), "per_s": round(done / took)}
+    return sum(n for n, _, _ in outcomes), took
 
 
 def _floor_writer(url: str, each: int, locked: bool, ready: Any, results: Any) -> None:
@@ -232,21 +237,9 @@ def pg_floor(url: str, writers: int, each: int) -> dict[str, Any]:
     plain = url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute("CREATE TABLE floor (a bigserial PRIMARY KEY, b bytea)")
-    context = multiprocessing.get_context("spawn")
     out: dict[str, Any] = {"writers": writers}
     for name, locked in (("locked", True), ("free", False)):
-        ready, results = context.Barrier(writers), context.Queue()
-        procs = [
-            context.Process(target=_floor_writer, args=(plain, each, locked, ready, results))
-            for _ in range(writers)
-        ]
-        for p in procs:
-            p.start()
-        outcomes = [results.get() for _ in procs]
-        for p in procs:
-            p.join()
-        took = max(end for _, _, end in outcomes) - min(start for _, start, _ in outcomes)
-        done = sum(n for n, _, _ in outcomes)
+        done, took = _at_once(_floor_writer, [(plain, each, locked)] * writers)
         out[name] = {"transactions": done, "s": round(took, 2), "per_s": round(done / took)}
     return out
 
