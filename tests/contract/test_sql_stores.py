@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from gsomia.services.ports import SealedBody
+from gsomia.services.ports import SealedBody, SealedStream
 from gsomia.store import open_store
 from gsomia.store.postgres import WRITER_LOCK_CLASS, WRITER_LOCK_KEY
 from gsomia.store.schema import APPEND_ONLY_TABLES, metadata
@@ -39,7 +39,7 @@ def test_opening_a_store_records_the_newest_migration(sql_store: SqlStore):
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
             head_revision()
         ]
-    assert head_revision() == "0007_world_records_index"
+    assert head_revision() == "0008_body_segments"
 
 
 def test_the_newest_migration_file_names_the_head_alembic_reads():
@@ -120,13 +120,16 @@ def test_the_database_itself_refuses_to_rewrite_history(sql_store: SqlStore, tab
     with sql_store.begin() as uow:  # SQLite's triggers fire per row: give every table one
         uow.add_record("party", "KOR", {})
         uow.put_body("KOR-0001", BODY)
+        uow.put_body_stream("KOR-0002", SealedStream(b"k" * 40, b"n" * 7, iter([b"s" * 40, b"t" * 20])))
         uow.add_outbox(
             uow.add_release("KOR-0001", "JPN", "KOR", "2019-11-22", True, {}, "t").seq, "JPN", BODY
         )
         uow.append_leaf("release", "release:1", b"leaf")
         uow.add_tree_nodes([(0, 0, b"h" * 32)])
         uow.add_head({"size": 1})
-    column = {"bodies": "item", "tree_nodes": "level", "leaves": "idx"}.get(table, "seq")
+    column = {"bodies": "item", "tree_nodes": "level", "leaves": "idx", "body_segments": "n"}.get(
+        table, "seq"
+    )
     statement = f"UPDATE {table} SET {column} = {column}" if verb == "UPDATE" else f"DELETE FROM {table}"
     with pytest.raises(DBAPIError, match="append-only"), sql_store.engine.begin() as conn:
         conn.execute(text(statement))

@@ -142,25 +142,30 @@ def item_show(
     """One item: its metadata, where it came from if a partner sent it, and with --body its body."""
     with open_node(node) as services:
         view = services.items.item(item)
-        pieces = services.items.body_chunks(item) if body else None  # opened as they are written out
-        plain = b"".join(pieces) if pieces is not None and as_json else None
         received = [
             r.to_dict() for r in services.sync.inbox() if r.item == item and r.status != "quarantined"
         ]
-    value = {**view.to_dict(), "received": received[0] if received else None}
-    if plain is not None:
-        value["body"] = plain.decode("utf-8", "replace")
-    if as_json:
-        emit(True, value, lambda: None)
-        return
-    lines = [f"{k}: {v}" for k, v in value.items() if k not in ("body", "received") and v not in (None, [])]
-    if received:
-        r = received[0]
-        lines.append(f"received from {r['sender']} by {' → '.join(r['route'])}, marked {r['marking']} here")
-    emit(False, value, lambda: "\n".join(lines))
-    for piece in pieces or ():
-        sys.stdout.buffer.write(piece)
-    sys.stdout.flush()
+        # read, proven and opened a segment at a time as they are written out, while the node is open
+        pieces = services.items.body_chunks(item) if body else None
+        plain = b"".join(pieces) if pieces is not None and as_json else None
+        value = {**view.to_dict(), "received": received[0] if received else None}
+        if plain is not None:
+            value["body"] = plain.decode("utf-8", "replace")
+        if as_json:
+            emit(True, value, lambda: None)
+            return
+        lines = [
+            f"{k}: {v}" for k, v in value.items() if k not in ("body", "received") and v not in (None, [])
+        ]
+        if received:
+            r = received[0]
+            lines.append(
+                f"received from {r['sender']} by {' → '.join(r['route'])}, marked {r['marking']} here"
+            )
+        emit(False, value, lambda: "\n".join(lines))
+        for piece in pieces or ():
+            sys.stdout.buffer.write(piece)
+        sys.stdout.flush()
 
 
 def item_list(node: NodeOpt = None, as_json: JsonOpt = False) -> None:

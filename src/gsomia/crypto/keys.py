@@ -30,10 +30,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from gsomia.services.ports import SealedBody
+from gsomia.services.ports import SealedBody, SealedStream, StoredBody
 
 from .errors import KeyFileError
-from .seal import KEY_SIZE, open_chunks, open_sealed, seal, seal_chunks
+from .seal import KEY_SIZE, open_chunks, open_sealed, open_stored, seal, seal_chunks, seal_stream
 
 KEY_DIR = "keys"
 KEK_FILE = "kek.bin"
@@ -107,6 +107,12 @@ class NodeKeys:
 
     def open_chunks(self, sealed: SealedBody, associated: bytes) -> Iterator[bytes]:
         return open_chunks(self._kek, sealed, associated)
+
+    def seal_stream(self, chunks: Iterable[bytes], associated: bytes) -> SealedBody | SealedStream:
+        return seal_stream(self._kek, chunks, associated)
+
+    def open_stored(self, body: StoredBody, associated: bytes) -> Iterator[bytes]:
+        return open_stored(self._kek, body, associated)
 
     def sign(self, data: bytes) -> bytes:
         return self._signing.sign(data)

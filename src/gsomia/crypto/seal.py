@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from gsomia.services.ports import SealedBody
+from gsomia.services.ports import SealedBody, SealedStream, StoredBody
 
 from .errors import SealError
 
@@ -48,28 +48,43 @@ def seal(kek: bytes, plaintext: bytes, associated: bytes) -> SealedBody:
 
 def seal_chunks(kek: bytes, chunks: Iterable[bytes], associated: bytes) -> SealedBody:
     """The body made of ``chunks`` (any sizes, taken one at a time), sealed as :func:`seal` does: one
-    GCM message if it is at most :data:`SEGMENT` bytes, else STREAM segments."""
+    GCM message if it is at most :data:`SEGMENT` bytes, else STREAM segments (kept together here)."""
+    sealed = seal_stream(kek, chunks, associated)
+    if isinstance(sealed, SealedBody):
+        return sealed
+    return SealedBody(sealed.wrapped_key, sealed.nonce, b"".join(sealed.segments))
+
+
+def seal_stream(kek: bytes, chunks: Iterable[bytes], associated: bytes) -> SealedBody | SealedStream:
+    """As :func:`seal_chunks`, but a long body comes back as a :class:`SealedStream` whose segments are
+    sealed only as they are taken: at most one segment and one chunk of the body are held at a time."""
     data_key = AESGCM.generate_key(bit_length=KEY_SIZE * 8)
     aead = AESGCM(data_key)
     segments = _segments(chunks)
     first = next(segments, b"")
     second = next(segments, None)
+    wrapped = aes_key_wrap(kek, data_key)
     if second is None:
         nonce = os.urandom(NONCE_SIZE)
-        ciphertext = aead.encrypt(nonce, first, associated)
-        return SealedBody(wrapped_key=aes_key_wrap(kek, data_key), nonce=nonce, ciphertext=ciphertext)
+        return SealedBody(wrapped_key=wrapped, nonce=nonce, ciphertext=aead.encrypt(nonce, first, associated))
     prefix = os.urandom(PREFIX_SIZE)
-    sealed = bytearray(aead.encrypt(_nonce(prefix, 0, last=False), first, associated))
+    return SealedStream(wrapped, prefix, _sealed_segments(aead, prefix, first, second, segments, associated))
+
+
+def _sealed_segments(
+    aead: AESGCM, prefix: bytes, first: bytes, second: bytes, rest: Iterator[bytes], associated: bytes
+) -> Iterator[bytes]:
+    yield aead.encrypt(_nonce(prefix, 0, last=False), first, associated)
+    del first
     counter, pending = 1, second
-    for segment in segments:
-        sealed += aead.encrypt(_nonce(prefix, counter, last=False), pending, associated)
+    for segment in rest:
+        yield aead.encrypt(_nonce(prefix, counter, last=False), pending, associated)
         counter, pending = counter + 1, segment
         if counter >= MAX_SEGMENTS:
             raise SealError(
                 f"a body of more than {MAX_SEGMENTS - 1} segments of {SEGMENT} bytes cannot be sealed"
             )
-    sealed += aead.encrypt(_nonce(prefix, counter, last=True), pending, associated)
-    return SealedBody(wrapped_key=aes_key_wrap(kek, data_key), nonce=prefix, ciphertext=bytes(sealed))
+    yield aead.encrypt(_nonce(prefix, counter, last=True), pending, associated)
 
 
 def open_sealed(kek: bytes, sealed: SealedBody, associated: bytes) -> bytes:
@@ -80,26 +95,69 @@ def open_sealed(kek: bytes, sealed: SealedBody, associated: bytes) -> bytes:
 def open_chunks(kek: bytes, sealed: SealedBody, associated: bytes) -> Iterator[bytes]:
     """The plaintext of ``sealed`` a segment at a time (all of it at once for a short body); SealError,
     before or while the pieces come, if the key, the associated data or any byte is wrong."""
+    whole = memoryview(sealed.ciphertext)
+    size = SEGMENT + TAG_SIZE
+    pieces = (whole[i : i + size] for i in range(0, len(whole), size))
+    return _open(kek, sealed.wrapped_key, sealed.nonce, len(whole), pieces, associated)
+
+
+def open_stored(kek: bytes, body: StoredBody, associated: bytes) -> Iterator[bytes]:
+    """As :func:`open_chunks`, for a body read from the store a piece at a time: the pieces (of any
+    sizes) are cut into the segments they hold, so at most a piece and a segment are held at a time."""
+    return _open(kek, body.wrapped_key, body.nonce, body.size, _cut(body.pieces()), associated)
+
+
+def _open(
+    kek: bytes,
+    wrapped_key: bytes,
+    nonce: bytes,
+    total: int,
+    segments: Iterator[bytes | memoryview],
+    associated: bytes,
+) -> Iterator[bytes]:
+    """Check the key, nonce and length (``total`` bytes of ciphertext) now, then open ``segments`` (each
+    exactly one sealed segment) as they are taken."""
     try:
-        data_key = aes_key_unwrap(kek, sealed.wrapped_key)
+        data_key = aes_key_unwrap(kek, wrapped_key)
     except (InvalidUnwrap, ValueError):
         raise SealError(
             "the body's data key does not unwrap under this node's key: wrong node, or the key was altered"
         ) from None
-    if len(data_key) != KEY_SIZE or len(sealed.nonce) not in (NONCE_SIZE, PREFIX_SIZE):
+    if len(data_key) != KEY_SIZE or len(nonce) not in (NONCE_SIZE, PREFIX_SIZE):
         raise SealError("the sealed body is malformed (data key or nonce of the wrong length)")
     aead = AESGCM(data_key)
-    if len(sealed.nonce) == NONCE_SIZE:
-        yield _decrypt(aead, sealed.nonce, sealed.ciphertext, associated)
-        return
-    whole = memoryview(sealed.ciphertext)
+    if len(nonce) == NONCE_SIZE:
+        return iter((_decrypt(aead, nonce, b"".join(segments), associated),))
     size = SEGMENT + TAG_SIZE
-    count = -(-len(whole) // size)  # segments, the last one possibly shorter
-    if count < 2 or len(whole) - (count - 1) * size < TAG_SIZE:
+    count = -(-total // size)  # segments, the last one possibly shorter
+    if count < 2 or total - (count - 1) * size < TAG_SIZE:
         raise SealError("the sealed body is malformed (a segmented body cut short)")
-    for counter in range(count):
-        piece = whole[counter * size : (counter + 1) * size]
-        yield _decrypt(aead, _nonce(sealed.nonce, counter, last=counter == count - 1), piece, associated)
+    return _opened(aead, nonce, count, segments, associated)
+
+
+def _opened(
+    aead: AESGCM, prefix: bytes, count: int, segments: Iterator[bytes | memoryview], associated: bytes
+) -> Iterator[bytes]:
+    counter = -1
+    for counter, piece in enumerate(segments):
+        if counter >= count:
+            break
+        yield _decrypt(aead, _nonce(prefix, counter, last=counter == count - 1), piece, associated)
+    if counter != count - 1:  # the store gave more or fewer bytes than it said it holds
+        raise SealError("the sealed body is malformed (its stored length is not its ciphertext's)")
+
+
+def _cut(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """``pieces`` regrouped into sealed segments (:data:`SEGMENT` + tag bytes, the last shorter)."""
+    size = SEGMENT + TAG_SIZE
+    held = bytearray()
+    for piece in pieces:
+        held += piece
+        while len(held) >= size:
+            yield bytes(held[:size])
+            del held[:size]
+    if held:
+        yield bytes(held)
 
 
 def _segments(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -10,6 +10,7 @@ checked as a single add checks it, and none written if any is bad.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from gsomia.domain.errors import GsomiaError
 
 from . import journal
 from .errors import MissingBodyError, ServiceError
-from .ports import KeyRing, Record, SealedBody, Store, UnitOfWork
+from .ports import KeyRing, Record, Store, StoredBody, UnitOfWork
 from .worldbook import Worldbook
 from .worlddata import from_record
 
@@ -120,7 +121,7 @@ class Items:
     def _add_in(self, uow: UnitOfWork, new: NewItem) -> Record:
         record = self._worldbook.add_in(uow, "item", new.entry())
         if new.body is not None:
-            journal.add_body(uow, record.key, self._keys.seal_chunks(_pieces(new.body), body_aad(record.key)))
+            journal.add_body(uow, record.key, self._keys.seal_stream(_pieces(new.body), body_aad(record.key)))
         return record
 
     def attach_body(self, item: str, body: Body) -> None:
@@ -130,7 +131,7 @@ class Items:
                 raise ServiceError(f"unknown item {item!r}; add it first with its metadata")
             if uow.get_body(item) is not None:
                 raise ServiceError(f"item {item!r} already has a body; bodies are never replaced")
-            journal.add_body(uow, item, self._keys.seal_chunks(_pieces(body), body_aad(item)))
+            journal.add_body(uow, item, self._keys.seal_stream(_pieces(body), body_aad(item)))
 
     def item(self, item: str) -> ItemView:
         """One item's metadata (checked against its leaf) and whether the node holds its body."""
@@ -145,11 +146,18 @@ class Items:
         return b"".join(self.body_chunks(item))
 
     def body_chunks(self, item: str) -> Iterator[bytes]:
-        """The plaintext body of ``item`` a segment at a time, each checked as it is opened (a long body is
-        never whole in memory as plaintext; a segment that fails stops it with a SealError)."""
+        """The plaintext body of ``item`` a segment at a time, each checked as it is opened: neither the
+        plaintext nor the ciphertext of a long body is ever whole in memory (a segment that fails stops
+        it with a SealError). The stored body is read and proven against the log before this returns
+        (errors are raised here), and opened from the same read, kept open until the last piece is
+        taken or the iterator is closed: take the pieces while the node is open."""
+        pieces = self._opened(item)
+        first = next(pieces, None)  # reads, proves and opens the first segment now
+        return itertools.chain(() if first is None else (first,), pieces)
+
+    def _opened(self, item: str) -> Iterator[bytes]:
         with self._store.read() as uow:
-            sealed = stored_body(uow, item)
-        return self._keys.open_chunks(sealed, body_aad(item))
+            yield from self._keys.open_stored(stored_pieces(uow, item), body_aad(item))
 
     def items(self, after: int = 0, limit: int | None = None) -> list[ItemView]:
         """The items on the node in the order added (those added after record ``after``, at most
@@ -167,15 +175,20 @@ class Items:
         return out
 
 
-def stored_body(uow: UnitOfWork, item: str) -> SealedBody:
-    """The item's sealed body (proven against the log by a logged unit); MissingBodyError if none."""
-    sealed = uow.get_body(item)
-    if sealed is None:
-        raise MissingBodyError(
-            f"this node holds no body for item {item!r} (imported as metadata only); "
-            f"attach one with: gsomia item body {item} --body-file FILE"
-        )
-    return sealed
+def stored_pieces(uow: UnitOfWork, item: str) -> StoredBody:
+    """The item's stored body, to be read a piece at a time (proven first by a logged unit);
+    MissingBodyError if none."""
+    found = uow.stored_body(item)
+    if found is None:
+        raise _missing(item)
+    return found
+
+
+def _missing(item: str) -> MissingBodyError:
+    return MissingBodyError(
+        f"this node holds no body for item {item!r} (imported as metadata only); "
+        f"attach one with: gsomia item body {item} --body-file FILE"
+    )
 
 
 def _pieces(body: Body) -> Iterable[bytes]:

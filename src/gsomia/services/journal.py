@@ -10,14 +10,13 @@ no longer matches its leaf.
 
 from __future__ import annotations
 
-import hashlib
 import json.encoder
 from collections.abc import Sequence
 from typing import Any
 
 from gsomia.ledger.canonical import canonical
 
-from .ports import LeafRow, Record, ReleaseRow, SealedBody, UnitOfWork
+from .ports import LeafRow, Record, ReleaseRow, SealedBody, SealedStream, UnitOfWork, parts_digest
 
 # RFC 8785 writes a string as the standard library's encoder does with ensure_ascii=False (the same
 # escapes); gsomia.ledger.canonical says why, and a unit test holds record leaves equal to canonical()
@@ -65,11 +64,7 @@ def release_json(row: ReleaseRow) -> dict[str, Any]:
 
 def sealed_digest(sealed: SealedBody) -> str:
     """The SHA-256 (hex) of a sealed body's stored bytes, each part length-prefixed."""
-    digest = hashlib.sha256()
-    for part in (sealed.wrapped_key, sealed.nonce, sealed.ciphertext):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
+    return parts_digest(sealed.wrapped_key, sealed.nonce, len(sealed.ciphertext), (sealed.ciphertext,))
 
 
 def release_leaf_json(row: ReleaseRow, payload: SealedBody | None) -> dict[str, Any]:
@@ -143,10 +138,15 @@ def add_release_leaf(uow: UnitOfWork, row: ReleaseRow, payload: SealedBody | Non
     return uow.append_leaf("release", release_ref(row.seq), canonical(release_leaf_json(row, payload)))
 
 
-def add_body(uow: UnitOfWork, item: str, sealed: SealedBody) -> LeafRow:
-    """Store an item's sealed body and append its leaf."""
-    uow.put_body(item, sealed)
-    return uow.append_leaf("body", body_ref(item), canonical(body_json(item, sealed)))
+def add_body(uow: UnitOfWork, item: str, sealed: SealedBody | SealedStream) -> LeafRow:
+    """Store an item's sealed body (a long one a segment at a time, as its segments are made) and append
+    its leaf."""
+    if isinstance(sealed, SealedStream):
+        digest = uow.put_body_stream(item, sealed)
+    else:
+        uow.put_body(item, sealed)
+        digest = sealed_digest(sealed)
+    return uow.append_leaf("body", body_ref(item), canonical({"item": item, "sha256": digest}))
 
 
 def record_ref(seq: int) -> str:

@@ -11,7 +11,8 @@ dies). SQLite adapters take the write lock up front (``BEGIN IMMEDIATE``) so two
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -68,6 +69,47 @@ class SealedBody:
     wrapped_key: bytes
     nonce: bytes
     ciphertext: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SealedStream:
+    """A long body being sealed a segment at a time (the STREAM layout of :mod:`gsomia.crypto.seal`): its
+    wrapped data key and nonce prefix, and its ciphertext segments in order, each made as it is taken
+    (they can be taken once). A store keeps each segment as a row of its own, so neither the plaintext nor
+    the ciphertext is ever whole in memory."""
+
+    wrapped_key: bytes
+    nonce: bytes
+    segments: Iterator[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBody:
+    """A stored body read a piece at a time: its wrapped key, nonce and ciphertext length, and ``pieces``,
+    which reads the ciphertext from the store again on each call, in order, a bounded piece at a time.
+    Valid only inside the unit of work that gave it."""
+
+    wrapped_key: bytes
+    nonce: bytes
+    size: int  # bytes of ciphertext, all pieces together
+    pieces: Callable[[], Iterator[bytes]]
+
+    def digest(self) -> str:
+        """The SHA-256 (hex) of the stored bytes, as :func:`parts_digest` defines it (one pass)."""
+        return parts_digest(self.wrapped_key, self.nonce, self.size, self.pieces())
+
+
+def parts_digest(wrapped_key: bytes, nonce: bytes, size: int, ciphertext: Iterable[bytes]) -> str:
+    """The SHA-256 (hex) of a sealed body's stored bytes, each part length-prefixed (8 bytes, big-endian):
+    what a body's leaf names. The ciphertext (``size`` bytes) may come in pieces of any sizes."""
+    digest = hashlib.sha256()
+    for part in (wrapped_key, nonce):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    digest.update(size.to_bytes(8, "big"))
+    for piece in ciphertext:
+        digest.update(piece)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +178,10 @@ class UnitOfWork(Protocol):
     # those of ``items`` the node holds a body for, read (and, in a logged store, proven) together
     def get_bodies(self, items: Iterable[str]) -> dict[str, SealedBody]: ...
     def bodies(self) -> Iterable[tuple[str, SealedBody]]: ...  # every stored body, streamed
+    # a long body stored a segment per row as its segments are made (never whole in memory); then the
+    # stored body of one item read a piece at a time (a logged unit proves it before handing it over)
+    def put_body_stream(self, item: str, body: SealedStream) -> str: ...  # its digest, read back as stored
+    def stored_body(self, item: str) -> StoredBody | None: ...
     def body_items(self, items: Iterable[str]) -> set[str]: ...  # which of ``items`` have a body (not read)
 
     def add_release(
@@ -209,6 +255,9 @@ class KeyRing(Protocol):
     # the same, a piece at a time: a long body is sealed and opened in segments (gsomia.crypto.seal)
     def seal_chunks(self, chunks: Iterable[bytes], associated: bytes) -> SealedBody: ...
     def open_chunks(self, sealed: SealedBody, associated: bytes) -> Iterator[bytes]: ...
+    # a body sealed as its chunks come: short, one message; long, segments made as they are taken
+    def seal_stream(self, chunks: Iterable[bytes], associated: bytes) -> SealedBody | SealedStream: ...
+    def open_stored(self, body: StoredBody, associated: bytes) -> Iterator[bytes]: ...
     def sign(self, data: bytes) -> bytes: ...
     def verify(self, key_id: str, data: bytes, signature: bytes) -> bool: ...
     @property

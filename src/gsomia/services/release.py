@@ -20,7 +20,7 @@ from gsomia.domain.errors import GsomiaError
 
 from . import journal
 from .errors import ServiceError
-from .items import body_aad, stored_body
+from .items import body_aad, stored_pieces
 from .ports import KeyRing, LeafRow, OutboxRow, ReleaseRow, SealedBody, Store, UnitOfWork
 from .worldbook import Worldbook
 
@@ -116,9 +116,10 @@ class Releases:
         body = None  # opened a segment at a time as the transport seal takes it: never whole as plaintext
         if decision.allowed:
             sealed = None if bodies is None else bodies.get(item)
-            if sealed is None:  # read on its own (and MissingBodyError if the node holds none)
-                sealed = stored_body(uow, item)
-            body = self._keys.open_chunks(sealed, body_aad(item))
+            if sealed is not None:
+                body = self._keys.open_chunks(sealed, body_aad(item))
+            else:  # read on its own, proven, then a piece at a time (MissingBodyError if the node holds none)
+                body = self._keys.open_stored(stored_pieces(uow, item), body_aad(item))
         row = uow.add_release(
             decision.item,
             decision.recipient,

@@ -16,7 +16,17 @@ from gsomia.ledger import canonical
 from . import journal, proofs
 from .errors import TamperError
 from .fullcheck import INVESTIGATE
-from .ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody, UnitOfWork
+from .ports import (
+    WORLD_KINDS,
+    LeafRow,
+    OutboxRow,
+    Record,
+    ReleaseRow,
+    SealedBody,
+    SealedStream,
+    StoredBody,
+    UnitOfWork,
+)
 from .trust import LogTrust, Verified
 
 BODY_MEMO = 1_000_000  # proven body digests kept per process (64 bytes and an id each)
@@ -137,15 +147,35 @@ class TrustedUnit:
     def body_items(self, items: Iterable[str]) -> set[str]:
         return self._raw.body_items(items)
 
+    def put_body_stream(self, item: str, body: SealedStream) -> str:
+        digest = self._bodies[item] = self._raw.put_body_stream(item, body)
+        return digest
+
     def get_body(self, item: str) -> SealedBody | None:
         return self.get_bodies([item]).get(item)
 
     def get_bodies(self, items: Iterable[str]) -> dict[str, SealedBody]:
         wanted = list(dict.fromkeys(items))
         stored = self._raw.get_bodies(wanted)
+        proven = self._proven_digests(wanted)
+        for item in wanted:
+            sealed = stored.get(item)
+            _check_body(item, None if sealed is None else journal.sealed_digest(sealed), proven.get(item))
+        return {item: stored[item] for item in wanted if item in stored}
+
+    def stored_body(self, item: str) -> StoredBody | None:
+        """The stored body, its digest checked (one pass over its pieces) against the proven leaf before
+        it is handed over: nothing of it is opened unless it is the body the log holds."""
+        stored = self._raw.stored_body(item)
+        expected = self._proven_digests([item]).get(item)
+        _check_body(item, None if stored is None else stored.digest(), expected)
+        return stored
+
+    def _proven_digests(self, items: Sequence[str]) -> dict[str, str]:
+        """The digest each of ``items`` must have, by this unit's own writes or a proven leaf."""
         proven: dict[str, str] = {}
         unknown: list[str] = []
-        for item in wanted:
+        for item in items:
             known = self._bodies.get(item) or self._trust.bodies.get(item)
             if known is None:
                 unknown.append(item)
@@ -157,20 +187,7 @@ class TrustedUnit:
             for item, digest in found.items():
                 if len(self._trust.bodies) < BODY_MEMO:
                     self._trust.bodies[item] = digest  # a body is never replaced: its proven digest stands
-        for item in wanted:
-            sealed, expected = stored.get(item), proven.get(item)
-            if sealed is None:
-                if expected is not None:
-                    raise TamperError(f"the body of item {item!r} is gone from the store; {INVESTIGATE}")
-                continue
-            if expected is None:
-                raise TamperError(f"item {item!r} has a stored body that no leaf proves; {INVESTIGATE}")
-            if journal.sealed_digest(sealed) != expected:
-                raise TamperError(
-                    f"the stored body of item {item!r} is not the one its leaf proves (swapped or edited); "
-                    f"{INVESTIGATE}"
-                )
-        return {item: stored[item] for item in wanted if item in stored}
+        return proven
 
     # -- releases and the outbox -----------------------------------------------------------------------
     def add_release(
@@ -287,3 +304,18 @@ def _record_leaf(record: Record) -> tuple[str, str, bytes]:
     """(ref, leaf kind, leaf bytes) of the leaf that proves ``record``."""
     kind = journal.LEAF_KINDS.get(record.kind, "?")
     return journal.record_ref(record.seq), kind, canonical(journal.record_json(record))
+
+
+def _check_body(item: str, digest: str | None, expected: str | None) -> None:
+    """A stored body (``digest``, None: none stored) is the one its leaf proves (``expected``)."""
+    if digest is None:
+        if expected is not None:
+            raise TamperError(f"the body of item {item!r} is gone from the store; {INVESTIGATE}")
+        return
+    if expected is None:
+        raise TamperError(f"item {item!r} has a stored body that no leaf proves; {INVESTIGATE}")
+    if digest != expected:
+        raise TamperError(
+            f"the stored body of item {item!r} is not the one its leaf proves (swapped or edited); "
+            f"{INVESTIGATE}"
+        )

@@ -14,7 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..services.ports import WORLD_KINDS, LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+from ..services.ports import (
+    WORLD_KINDS,
+    LeafRow,
+    OutboxRow,
+    Record,
+    ReleaseRow,
+    SealedBody,
+    SealedStream,
+    StoredBody,
+)
 
 
 @dataclass(slots=True)
@@ -74,6 +83,25 @@ class MemoryUnitOfWork:
         if item in t.bodies:
             raise KeyError(f"item {item!r} already has a body; bodies are never replaced")
         t.bodies[item] = body
+
+    def put_body_stream(self, item: str, body: SealedStream) -> str:
+        # a memory store holds everything in memory: the segments are kept together
+        self.put_body(item, SealedBody(body.wrapped_key, body.nonce, b"".join(body.segments)))
+        stored = self.stored_body(item)
+        assert stored is not None
+        return stored.digest()
+
+    def stored_body(self, item: str) -> StoredBody | None:
+        sealed = self._t.bodies.get(item)
+        if sealed is None:
+            return None
+        whole = sealed.ciphertext
+        step = 1 << 20  # handed over in pieces that are not the segments: a reader must not rely on them
+
+        def pieces() -> Iterator[bytes]:
+            return (whole[i : i + step] for i in range(0, len(whole), step))
+
+        return StoredBody(sealed.wrapped_key, sealed.nonce, len(whole), pieces)
 
     def get_body(self, item: str) -> SealedBody | None:
         return self._t.bodies.get(item)

@@ -89,6 +89,17 @@ bodies = Table(
     Column("ciphertext", LargeBinary, nullable=False),
 )
 
+# a long body's ciphertext, a sealed segment per row in order (migration 0008): its ``bodies`` row then
+# holds an empty ciphertext (a sealed body never has one: its tag alone is 16 bytes), so neither writing
+# nor reading it ever holds it whole. Append-only like the rest of the log.
+body_segments = Table(
+    "body_segments",
+    metadata,
+    Column("item", Text, primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 releases = Table(
     "releases",
     metadata,
@@ -138,7 +149,16 @@ heads = Table(
     Column("data", Text, nullable=False),
 )
 
-APPEND_ONLY_TABLES = ("records", "bodies", "releases", "outbox", "leaves", "tree_nodes", "heads")
+APPEND_ONLY_TABLES = (
+    "records",
+    "bodies",
+    "releases",
+    "outbox",
+    "leaves",
+    "tree_nodes",
+    "heads",
+    "body_segments",
+)
 
 # the tables whose rows are numbered by the unit of work, with their number column and first number
 NUMBERED: dict[str, tuple[Table, Column[Any], int]] = {

@@ -15,6 +15,7 @@ it) fails the unit all the same, at that read or at the end, and the store rolls
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import threading
@@ -27,7 +28,7 @@ from sqlalchemy import Connection, Select, select
 from sqlalchemy import exc as sqlalchemy_exc
 
 from ..services.errors import StoredRowError
-from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody
+from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody, SealedStream, StoredBody
 from . import scan, scanproc
 from . import schema as s
 
@@ -49,6 +50,8 @@ _INSERT_RECORD = "INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {},
 # inserts of at most this many rows, or bytes of blobs, wait for the unit's next read (the rows of one
 # release, say); more (an import's batch, sealed bodies) go at once, after whatever waits, so that waiting
 # rows never pile up in memory
+# a segmented body's ciphertext length (SUM of an integer column is numeric on PostgreSQL: cast back)
+_SEGMENTS_SIZE = "SELECT CAST(SUM(length(data)) AS BIGINT) FROM body_segments WHERE item = {}"
 LATER_ROWS = 64
 LATER_BYTES = 1 << 20
 
@@ -180,6 +183,49 @@ class SqlUnitOfWork:
             [(item, *_sealed_row(body))],
         )
 
+    def put_body_stream(self, item: str, body: SealedStream) -> str:
+        """The body's row with an empty ciphertext, then each segment a row as it is sealed; its digest
+        read back from the rows as stored."""
+        self._write()
+        if self.get_body(item) is not None:
+            raise KeyError(f"item {item!r} already has a body; bodies are never replaced")
+        row = (item, bytes(body.wrapped_key), bytes(body.nonce), b"")
+        self._insert_raw(
+            "INSERT INTO bodies (item, wrapped_key, nonce, ciphertext) VALUES ({}, {}, {}, {})", [row]
+        )
+        for n, segment in enumerate(body.segments):  # each over LATER_BYTES: sent as it comes
+            self._insert_raw(
+                "INSERT INTO body_segments (item, n, data) VALUES ({}, {}, {})", [(item, n, segment)]
+            )
+        stored = self.stored_body(item)
+        assert stored is not None  # written just now, in this transaction
+        return stored.digest()
+
+    def stored_body(self, item: str) -> StoredBody | None:
+        found = self._fetch_raw(
+            "SELECT wrapped_key, nonce, length(ciphertext) FROM bodies WHERE item = {}", (item,)
+        )
+        if not found:
+            return None
+        wrapped_key, nonce, length = found[0]
+        head = _sealed("bodies", item, wrapped_key, nonce, b"")
+        if length:  # kept whole (short, or stored before migration 0008)
+            return StoredBody(head.wrapped_key, head.nonce, int(length), lambda: self._whole(item))
+        total = self._fetch_raw(_SEGMENTS_SIZE, (item,))[0][0]
+        return StoredBody(head.wrapped_key, head.nonce, int(total or 0), lambda: self._segments(item))
+
+    def _whole(self, item: str) -> Iterator[bytes]:
+        for (ciphertext,) in self._fetch_raw("SELECT ciphertext FROM bodies WHERE item = {}", (item,)):
+            yield _sealed("bodies", item, b"", b"", ciphertext).ciphertext
+
+    def _segments(self, item: str) -> Iterator[bytes]:
+        """A segmented body's rows in order, one query and one row at a time (bounded memory)."""
+        for n in itertools.count():
+            found = self._fetch_raw("SELECT data FROM body_segments WHERE item = {} AND n = {}", (item, n))
+            if not found:
+                return
+            yield _sealed("body_segments", f"{item}/{n}", b"", b"", found[0][0]).ciphertext
+
     def get_body(self, item: str) -> SealedBody | None:
         return self.get_bodies([item]).get(item)
 
@@ -191,14 +237,28 @@ class SqlUnitOfWork:
             marks = ", ".join(["{}"] * len(chunk))
             sql = f"SELECT item, wrapped_key, nonce, ciphertext FROM bodies WHERE item IN ({marks})"
             for item, *sealed in self._fetch_raw(sql, chunk):
-                found[item] = _sealed("bodies", item, *sealed)
+                found[item] = self._joined(_sealed("bodies", item, *sealed), item)
         return found
+
+    def _joined(self, sealed: SealedBody, item: str) -> SealedBody:
+        """``sealed`` whole: a segmented body's segments read and put together (a caller that takes
+        the whole body; those that stream read :meth:`stored_body`)."""
+        if sealed.ciphertext:
+            return sealed
+        return SealedBody(sealed.wrapped_key, sealed.nonce, b"".join(self._segments(item)))
 
     def bodies(self) -> Iterable[tuple[str, SealedBody]]:
         t = s.bodies.c
         query = select(t.item, t.wrapped_key, t.nonce, t.ciphertext).order_by(t.item)
+        segmented: list[tuple[str, SealedBody]] = []
         for row in self._reads().execute(query).yield_per(64):  # streamed: bodies can be large
-            yield row.item, _sealed("bodies", row.item, row.wrapped_key, row.nonce, row.ciphertext)
+            sealed = _sealed("bodies", row.item, row.wrapped_key, row.nonce, row.ciphertext)
+            if sealed.ciphertext:
+                yield row.item, sealed
+            else:  # put together once this query is done (its cursor may be the connection's only one)
+                segmented.append((row.item, sealed))
+        for item, sealed in segmented:
+            yield item, self._joined(sealed, item)
 
     def body_items(self, items: Iterable[str]) -> set[str]:
         wanted = sorted(set(items))
