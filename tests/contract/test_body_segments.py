@@ -20,6 +20,7 @@ from gsomia.config import Settings
 from gsomia.crypto import NodeKeys
 from gsomia.crypto.seal import SEGMENT, TAG_SIZE
 from gsomia.services import journal
+from gsomia.services.errors import StoredRowError, TamperError
 from gsomia.services.items import body_aad
 from gsomia.store import open_store
 from gsomia.store.sql import SqlStore
@@ -169,3 +170,96 @@ def test_a_body_being_read_keeps_no_writer_or_reader_waiting(sql_node: Services)
     assert done.get("read") == b"new"
     rest = b"".join(pieces)
     assert first + rest == b"".join(chunks_of(b"wait", 3 * SEGMENT))
+
+
+# -- rows added behind the node's back (INSERT only: the append-only triggers allow it) ------------------
+
+
+def plant(services: Services, *rows: tuple[str, int, bytes]) -> None:
+    with engine_of(services).engine.begin() as conn:
+        for item, n, data in rows:
+            conn.execute(
+                text("INSERT INTO body_segments (item, n, data) VALUES (:i, :n, :d)"),
+                {"i": item, "n": n, "d": data},
+            )
+
+
+def faults_of(services: Services) -> list[str]:
+    report = services.audit.verify()
+    return [f.what for f in report.faults]
+
+
+@pytest.mark.parametrize("n", [0, 3, 9])
+def test_segment_rows_planted_for_an_item_refuse_its_body_and_verify_names_them(sql_node: Services, n: int):
+    """Rows planted for an item without a body: attaching one is refused with the rows named (nothing
+    is written, so the log never proves a body the planted rows would change), and verify names them."""
+    plant(sql_node, ("K-NAV-1", n, b"\x00" * (SEGMENT + TAG_SIZE)))
+    size_before = sql_node.audit.head().size
+    with pytest.raises(StoredRowError, match="body_segments row K-NAV-1"):
+        sql_node.items.attach_body("K-NAV-1", chunks_of(b"nav", 3 * SEGMENT))
+    assert sql_node.audit.head().size == size_before
+    with engine_of(sql_node).engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM bodies WHERE item = 'K-NAV-1'")).scalar_one() == 0
+    assert any("K-NAV-1" in f and "belong to no body" in f for f in faults_of(sql_node))
+
+
+ADDED_LATER = {
+    "a row past the last": [("K-LONG", 3, b"x" * 100)],
+    "a row after a gap": [("K-LONG", 7, b"x" * 100)],
+    "an empty row numbered -1": [("K-LONG", -1, b"")],
+}
+
+
+@pytest.mark.parametrize("rows", ADDED_LATER, ids=list(ADDED_LATER))
+def test_a_row_added_to_a_stored_body_is_never_shown_and_verify_names_it(sql_node: Services, rows: str):
+    sql_node.items.add_item("K-LONG", "KOR", "KR-II", ["dprk-missile"], body=chunks_of(b"k", 3 * SEGMENT))
+    plant(sql_node, *ADDED_LATER[rows])
+    with pytest.raises((StoredRowError, TamperError), match="K-LONG"):
+        sql_node.items.body_chunks("K-LONG")
+    assert any("K-LONG" in f for f in faults_of(sql_node))
+
+
+def test_rows_added_for_a_short_or_a_missing_body_are_named_by_verify(sql_node: Services):
+    sql_node.items.add_item("K-SHORT", "KOR", "KR-II", ["dprk-missile"], body=b"short")
+    plant(sql_node, ("K-SHORT", 0, b"s" * 40), ("K-NOBODY", 0, b"m" * 40))
+    assert sql_node.items.body("K-SHORT") == b"short"  # its own row is all it is
+    faults = faults_of(sql_node)
+    assert any("K-SHORT" in f and "belong to no body" in f for f in faults)
+    assert any("K-NOBODY" in f and "belong to no body" in f for f in faults)
+
+
+@pytest.mark.parametrize("after", [3, 5])
+def test_a_row_committed_by_another_connection_while_a_body_is_stored_fails_the_add(
+    postgres_url: str, tmp_path: Path, after: int
+):
+    """PostgreSQL (a write unit reads what others commit): a row another connection commits for the item
+    while its segments are written (after the check that none was there) is found when they are read
+    back, and nothing is kept."""
+    services = node_on(postgres_url, tmp_path)
+    try:
+
+        def segments() -> Iterator[bytes]:
+            for number, chunk in enumerate(chunks_of(b"race", 3 * SEGMENT)):
+                if number == 40:  # in the last segment: sealed (pulled) while the rows are written
+                    plant(services, ("K-RACE", after, b"r" * (SEGMENT + TAG_SIZE)))
+                yield chunk
+
+        with pytest.raises(StoredRowError, match="K-RACE"):
+            services.items.add_item("K-RACE", "KOR", "KR-II", ["dprk-missile"], body=segments())
+        assert all(v.data["id"] != "K-RACE" for v in services.items.items())
+        assert services.audit.verify().ok is False  # the intruder's row is still there, and named
+    finally:
+        services.close()
+
+
+def test_closed_body_pieces_give_their_connection_back(sql_node: Services):
+    """Forty bodies opened and closed before their end (more than the pool's connections): each read
+    ends when its pieces are closed, so the next read never waits for a connection."""
+    sql_node.items.add_item("K-LONG", "KOR", "KR-II", ["dprk-missile"], body=chunks_of(b"c", 3 * SEGMENT))
+    for _ in range(40):
+        pieces = sql_node.items.body_chunks("K-LONG")
+        assert len(next(pieces)) == SEGMENT
+        pieces.close()
+        with pytest.raises(StopIteration):
+            next(pieces)
+    assert sql_node.items.body("K-LONG") == b"".join(chunks_of(b"c", 3 * SEGMENT))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -140,13 +141,13 @@ def item_show(
     as_json: JsonOpt = False,
 ) -> None:
     """One item: its metadata, where it came from if a partner sent it, and with --body its body."""
-    with open_node(node) as services:
+    with open_node(node) as services, ExitStack() as stack:
         view = services.items.item(item)
         received = [
             r.to_dict() for r in services.sync.inbox() if r.item == item and r.status != "quarantined"
         ]
         # read, proven and opened a segment at a time as they are written out, while the node is open
-        pieces = services.items.body_chunks(item) if body else None
+        pieces = stack.enter_context(closing(services.items.body_chunks(item))) if body else None
         plain = b"".join(pieces) if pieces is not None and as_json else None
         value = {**view.to_dict(), "received": received[0] if received else None}
         if plain is not None:

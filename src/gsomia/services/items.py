@@ -10,8 +10,7 @@ checked as a single add checks it, and none written if any is bad.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,7 +128,7 @@ class Items:
         with self._store.begin() as uow:
             if not uow.item_records([item]):
                 raise ServiceError(f"unknown item {item!r}; add it first with its metadata")
-            if uow.get_body(item) is not None:
+            if uow.body_items([item]):  # not read: a long body need not be read to know it is there
                 raise ServiceError(f"item {item!r} already has a body; bodies are never replaced")
             journal.add_body(uow, item, self._keys.seal_stream(_pieces(body), body_aad(item)))
 
@@ -145,17 +144,16 @@ class Items:
         """The plaintext body of ``item`` (opened in memory, never written anywhere)."""
         return b"".join(self.body_chunks(item))
 
-    def body_chunks(self, item: str) -> Iterator[bytes]:
+    def body_chunks(self, item: str) -> BodyPieces:
         """The plaintext body of ``item`` a segment at a time, each checked as it is opened: neither the
         plaintext nor the ciphertext of a long body is ever whole in memory (a segment that fails stops
         it with a SealError). The stored body is read and proven against the log before this returns
-        (errors are raised here), and opened from the same read, kept open until the last piece is
-        taken or the iterator is closed: take the pieces while the node is open."""
-        pieces = self._opened(item)
-        first = next(pieces, None)  # reads, proves and opens the first segment now
-        return itertools.chain(() if first is None else (first,), pieces)
+        (errors are raised here), and opened from the same read, which stays open (a connection of the
+        node's pool) until the last piece is taken or the pieces are closed: take them while the node is
+        open, or close them (``with contextlib.closing(...)``)."""
+        return BodyPieces(self._opened(item))
 
-    def _opened(self, item: str) -> Iterator[bytes]:
+    def _opened(self, item: str) -> Generator[bytes, None, None]:
         with self._store.read() as uow:
             yield from self._keys.open_stored(stored_pieces(uow, item), body_aad(item))
 
@@ -173,6 +171,23 @@ class Items:
                 out += [ItemView(from_record(r.data), r.key in held) for r in page]
                 after = page[-1].seq
         return out
+
+
+class BodyPieces(Iterator[bytes]):
+    """An opened body's pieces (see :meth:`Items.body_chunks`): its first is opened at once, so that a
+    missing, unproven or unopenable body fails before any piece is taken; ``close`` ends the read."""
+
+    def __init__(self, opened: Generator[bytes, None, None]) -> None:
+        self._opened = opened
+        self._first: bytes | None = next(opened, None)
+
+    def __next__(self) -> bytes:
+        first, self._first = self._first, None
+        return first if first is not None else next(self._opened)
+
+    def close(self) -> None:
+        self._first = None
+        self._opened.close()
 
 
 def stored_pieces(uow: UnitOfWork, item: str) -> StoredBody:

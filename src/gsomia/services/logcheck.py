@@ -279,9 +279,13 @@ def _release_leaves(releases: Sequence[ReleaseRow], outbox: Sequence[OutboxRow])
 
 
 def _body_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
-    """Every stored body has one body leaf with its digest, and every body leaf its stored body."""
+    """Every stored body has one body leaf with its digest, every body leaf its stored body, and every
+    segment row a body kept in segments."""
     proven = {row.ref: row for row in leaves if row.kind == "body"}
-    faults: list[Fault] = []
+    faults: list[Fault] = [
+        Fault(f"segment rows of item {item!r} belong to no body kept in segments: they were added")
+        for item in uow.stray_segments()
+    ]
     for item, sealed in uow.bodies():
         leaf = proven.pop(journal.body_ref(item), None)
         if leaf is None:

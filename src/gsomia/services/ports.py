@@ -17,6 +17,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from .errors import StoredRowError
+
 # World records, replayed in ``seq`` order into a world file's structure (see services.worldbook):
 RECORD_KINDS = (
     "meta",
@@ -89,14 +91,35 @@ class StoredBody:
     which reads the ciphertext from the store again on each call, in order, a bounded piece at a time.
     Valid only inside the unit of work that gave it."""
 
+    item: str
     wrapped_key: bytes
     nonce: bytes
     size: int  # bytes of ciphertext, all pieces together
     pieces: Callable[[], Iterator[bytes]]
 
     def digest(self) -> str:
-        """The SHA-256 (hex) of the stored bytes, as :func:`parts_digest` defines it (one pass)."""
-        return parts_digest(self.wrapped_key, self.nonce, self.size, self.pieces())
+        """The SHA-256 (hex) of the stored bytes, as :func:`parts_digest` defines it (one pass);
+        StoredRowError if the pieces are not ``size`` bytes."""
+        counted = [0]
+
+        def counting() -> Iterator[bytes]:
+            for piece in self.pieces():
+                counted[0] += len(piece)
+                yield piece
+
+        digest = parts_digest(self.wrapped_key, self.nonce, self.size, counting())
+        self._check_size(counted[0])
+        return digest
+
+    def whole(self) -> bytes:
+        """The ciphertext in one value (for a caller that needs it whole); StoredRowError as digest."""
+        data = b"".join(self.pieces())
+        self._check_size(len(data))
+        return data
+
+    def _check_size(self, read: int) -> None:
+        if read != self.size:
+            raise StoredRowError("body_segments", self.item, f"{read} bytes read, {self.size} stored")
 
 
 def parts_digest(wrapped_key: bytes, nonce: bytes, size: int, ciphertext: Iterable[bytes]) -> str:
@@ -182,6 +205,7 @@ class UnitOfWork(Protocol):
     # stored body of one item read a piece at a time (a logged unit proves it before handing it over)
     def put_body_stream(self, item: str, body: SealedStream) -> str: ...  # its digest, read back as stored
     def stored_body(self, item: str) -> StoredBody | None: ...
+    def stray_segments(self) -> Sequence[str]: ...  # items with segment rows no segmented body holds
     def body_items(self, items: Iterable[str]) -> set[str]: ...  # which of ``items`` have a body (not read)
 
     def add_release(

@@ -171,6 +171,9 @@ class TrustedUnit:
         _check_body(item, None if stored is None else stored.digest(), expected)
         return stored
 
+    def stray_segments(self) -> Sequence[str]:
+        return self._raw.stray_segments()
+
     def _proven_digests(self, items: Sequence[str]) -> dict[str, str]:
         """The digest each of ``items`` must have, by this unit's own writes or a proven leaf."""
         proven: dict[str, str] = {}

@@ -101,7 +101,10 @@ class MemoryUnitOfWork:
         def pieces() -> Iterator[bytes]:
             return (whole[i : i + step] for i in range(0, len(whole), step))
 
-        return StoredBody(sealed.wrapped_key, sealed.nonce, len(whole), pieces)
+        return StoredBody(item, sealed.wrapped_key, sealed.nonce, len(whole), pieces)
+
+    def stray_segments(self) -> Sequence[str]:
+        return ()  # a memory store keeps a body in one value
 
     def get_body(self, item: str) -> SealedBody | None:
         return self._t.bodies.get(item)

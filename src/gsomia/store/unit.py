@@ -15,7 +15,7 @@ it) fails the unit all the same, at that read or at the end, and the store rolls
 
 from __future__ import annotations
 
-import itertools
+import hashlib
 import re
 import sqlite3
 import threading
@@ -28,7 +28,16 @@ from sqlalchemy import Connection, Select, select
 from sqlalchemy import exc as sqlalchemy_exc
 
 from ..services.errors import StoredRowError
-from ..services.ports import LeafRow, OutboxRow, Record, ReleaseRow, SealedBody, SealedStream, StoredBody
+from ..services.ports import (
+    LeafRow,
+    OutboxRow,
+    Record,
+    ReleaseRow,
+    SealedBody,
+    SealedStream,
+    StoredBody,
+    parts_digest,
+)
 from . import scan, scanproc
 from . import schema as s
 
@@ -50,8 +59,15 @@ _INSERT_RECORD = "INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {},
 # inserts of at most this many rows, or bytes of blobs, wait for the unit's next read (the rows of one
 # release, say); more (an import's batch, sealed bodies) go at once, after whatever waits, so that waiting
 # rows never pile up in memory
-# a segmented body's ciphertext length (SUM of an integer column is numeric on PostgreSQL: cast back)
-_SEGMENTS_SIZE = "SELECT CAST(SUM(length(data)) AS BIGINT) FROM body_segments WHERE item = {}"
+# how a segmented body's rows are numbered, and its ciphertext's length (a SUM is numeric on PostgreSQL)
+_SEGMENTS_SHAPE = (
+    "SELECT count(*), min(n), max(n), CAST(SUM(length(data)) AS BIGINT) FROM body_segments WHERE item = {}"
+)
+# items with segment rows but no body of segments to hold them (added behind the node's back)
+_STRAY_SEGMENTS = (
+    "SELECT DISTINCT s.item FROM body_segments s LEFT JOIN bodies b ON b.item = s.item "
+    "WHERE b.item IS NULL OR length(b.ciphertext) > 0 ORDER BY s.item"
+)
 LATER_ROWS = 64
 LATER_BYTES = 1 << 20
 
@@ -185,46 +201,64 @@ class SqlUnitOfWork:
 
     def put_body_stream(self, item: str, body: SealedStream) -> str:
         """The body's row with an empty ciphertext, then each segment a row as it is sealed; its digest
-        read back from the rows as stored."""
+        from the rows read back, which must be the very bytes just sealed (else nothing is kept)."""
         self._write()
-        if self.get_body(item) is not None:
+        if self.body_items([item]):
             raise KeyError(f"item {item!r} already has a body; bodies are never replaced")
+        if self._fetch_raw(_SEGMENTS_SHAPE, (item,))[0][0]:
+            raise StoredRowError("body_segments", item, "rows are stored for an item with no body")
         row = (item, bytes(body.wrapped_key), bytes(body.nonce), b"")
         self._insert_raw(
             "INSERT INTO bodies (item, wrapped_key, nonce, ciphertext) VALUES ({}, {}, {}, {})", [row]
         )
+        sealed, size = hashlib.sha256(), 0
         for n, segment in enumerate(body.segments):  # each over LATER_BYTES: sent as it comes
+            sealed.update(segment)
+            size += len(segment)
             self._insert_raw(
                 "INSERT INTO body_segments (item, n, data) VALUES ({}, {}, {})", [(item, n, segment)]
             )
         stored = self.stored_body(item)
         assert stored is not None  # written just now, in this transaction
-        return stored.digest()
+        read = hashlib.sha256()
+
+        def pieces() -> Iterator[bytes]:
+            for piece in stored.pieces():
+                read.update(piece)
+                yield piece
+
+        digest = parts_digest(stored.wrapped_key, stored.nonce, stored.size, pieces())
+        if stored.size != size or read.digest() != sealed.digest():
+            raise StoredRowError("body_segments", item, "the rows read back are not the segments written")
+        return digest
 
     def stored_body(self, item: str) -> StoredBody | None:
-        found = self._fetch_raw(
-            "SELECT wrapped_key, nonce, length(ciphertext) FROM bodies WHERE item = {}", (item,)
-        )
+        found = self._fetch_raw("SELECT wrapped_key, nonce, ciphertext FROM bodies WHERE item = {}", (item,))
         if not found:
             return None
-        wrapped_key, nonce, length = found[0]
-        head = _sealed("bodies", item, wrapped_key, nonce, b"")
-        if length:  # kept whole (short, or stored before migration 0008)
-            return StoredBody(head.wrapped_key, head.nonce, int(length), lambda: self._whole(item))
-        total = self._fetch_raw(_SEGMENTS_SIZE, (item,))[0][0]
-        return StoredBody(head.wrapped_key, head.nonce, int(total or 0), lambda: self._segments(item))
+        head = _sealed("bodies", item, *found[0])
+        whole = head.ciphertext
+        if whole:  # kept whole (short, or stored before migration 0008): read in this one statement
+            return StoredBody(item, head.wrapped_key, head.nonce, len(whole), lambda: iter((whole,)))
+        count, low, high, total = self._fetch_raw(_SEGMENTS_SHAPE, (item,))[0]
+        if not count:
+            raise StoredRowError("bodies", item, "its ciphertext is empty and no segment rows hold it")
+        if low != 0 or high != count - 1 or type(total) is not int:
+            raise StoredRowError(
+                "body_segments", item, f"its {count} rows are not numbered 0 to {count - 1}, each with bytes"
+            )
+        return StoredBody(item, head.wrapped_key, head.nonce, total, lambda: self._segments(item, count))
 
-    def _whole(self, item: str) -> Iterator[bytes]:
-        for (ciphertext,) in self._fetch_raw("SELECT ciphertext FROM bodies WHERE item = {}", (item,)):
-            yield _sealed("bodies", item, b"", b"", ciphertext).ciphertext
-
-    def _segments(self, item: str) -> Iterator[bytes]:
-        """A segmented body's rows in order, one query and one row at a time (bounded memory)."""
-        for n in itertools.count():
+    def _segments(self, item: str, count: int) -> Iterator[bytes]:
+        """A segmented body's ``count`` rows in order, one query and one row at a time (bounded memory)."""
+        for n in range(count):
             found = self._fetch_raw("SELECT data FROM body_segments WHERE item = {} AND n = {}", (item, n))
-            if not found:
-                return
+            if len(found) != 1:
+                raise StoredRowError("body_segments", f"{item}/{n}", "the segment is missing")
             yield _sealed("body_segments", f"{item}/{n}", b"", b"", found[0][0]).ciphertext
+
+    def stray_segments(self) -> Sequence[str]:
+        return [str(item) for (item,) in self._fetch_raw(_STRAY_SEGMENTS, ())]
 
     def get_body(self, item: str) -> SealedBody | None:
         return self.get_bodies([item]).get(item)
@@ -245,7 +279,9 @@ class SqlUnitOfWork:
         the whole body; those that stream read :meth:`stored_body`)."""
         if sealed.ciphertext:
             return sealed
-        return SealedBody(sealed.wrapped_key, sealed.nonce, b"".join(self._segments(item)))
+        stored = self.stored_body(item)
+        assert stored is not None  # its row was just read, in this unit's snapshot
+        return SealedBody(sealed.wrapped_key, sealed.nonce, stored.whole())
 
     def bodies(self) -> Iterable[tuple[str, SealedBody]]:
         t = s.bodies.c
