@@ -263,3 +263,30 @@ def test_closed_body_pieces_give_their_connection_back(sql_node: Services):
         with pytest.raises(StopIteration):
             next(pieces)
     assert sql_node.items.body("K-LONG") == b"".join(chunks_of(b"c", 3 * SEGMENT))
+
+
+def test_verify_holds_one_outbox_payload_at_a_time(sql_node: Services):
+    """Six releases of 4 MiB bodies: the whole-log check reads each transport payload, takes its digest
+    and drops it, instead of holding all six (24 MiB) at once; it still names an edited payload."""
+    size = 4 * SEGMENT
+    for n in range(6):
+        item = f"K-OUT-{n}"
+        sql_node.items.add_item(item, "KOR", "KR-II", ["dprk-missile"], body=chunks_of(b"o%d" % n, size))
+        assert sql_node.releases.release(item, "JPN", "2019-10-01").outbox is not None
+    reports = []
+    peak = peak_while(lambda: reports.append(sql_node.audit.verify()))
+    assert reports[0].ok, reports[0].faults
+    assert peak < 6 * size * 2 // 3, f"verify held {peak:,} bytes at once"
+    with engine_of(sql_node).engine.begin() as conn:
+        for name in conn.execute(text(_TRIGGERS[conn.dialect.name])).scalars().all():
+            conn.execute(
+                text(f"DROP TRIGGER {name}" + ("" if conn.dialect.name == "sqlite" else " ON outbox"))
+            )
+        conn.execute(text("UPDATE outbox SET nonce = :n WHERE release_seq = 1"), {"n": b"x" * 7})
+    assert any("release 1" in f or "release:1" in f for f in faults_of(sql_node))
+
+
+_TRIGGERS = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'outbox'",
+    "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = 'outbox'::regclass AND NOT tgisinternal",
+}

@@ -69,7 +69,12 @@ def sealed_digest(sealed: SealedBody) -> str:
 
 def release_leaf_json(row: ReleaseRow, payload: SealedBody | None) -> dict[str, Any]:
     """What a release's leaf is the canonical form of: the release, and its payload's digest if allowed."""
-    return {**release_json(row), "payload_sha256": None if payload is None else sealed_digest(payload)}
+    return release_leaf_of(row, None if payload is None else sealed_digest(payload))
+
+
+def release_leaf_of(row: ReleaseRow, payload_sha256: str | None) -> dict[str, Any]:
+    """:func:`release_leaf_json` from the payload's digest (``None``: a refusal, no payload)."""
+    return {**release_json(row), "payload_sha256": payload_sha256}
 
 
 def body_json(item: str, sealed: SealedBody) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from gsomia.ledger import (
 
 from . import journal
 from .errors import NodeError, StoredRowError
-from .ports import KeyRing, LeafRow, LogScan, OutboxRow, Record, ReleaseRow, Store, UnitOfWork
+from .ports import KeyRing, LeafRow, LogScan, OutboxDigest, Record, ReleaseRow, Store, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +231,7 @@ def _scanned(uow: UnitOfWork, helpers: Sequence[UnitOfWork] = ()) -> tuple[Merkl
                 levels, matches = stored.result(), matched.result()  # both finish before any return
             if tree is None or not matches or levels != _joined(tree):
                 return None
-        others, releases, outbox = uow.other_leaves(), uow.releases(), uow.outbox()
+        others, releases, outbox = uow.other_leaves(), uow.releases(), list(uow.outbox_digests())
     except StoredRowError:
         return None
     faults = _record_faults(others, (), releases, outbox) + _outbox_faults(releases, outbox)
@@ -270,10 +270,10 @@ def _readable(check: Callable[[], list[Fault]]) -> list[Fault]:
         return [Fault(f"{exc.table} row {exc.row} is malformed and cannot be read: it was edited")]
 
 
-def _release_leaves(releases: Sequence[ReleaseRow], outbox: Sequence[OutboxRow]) -> dict[str, bytes]:
-    payloads = {row.release_seq: row.payload for row in outbox}
+def _release_leaves(releases: Sequence[ReleaseRow], outbox: Sequence[OutboxDigest]) -> dict[str, bytes]:
+    payloads = {row.release_seq: row.sha256 for row in outbox}
     return {
-        journal.release_ref(r.seq): canonical(journal.release_leaf_json(r, payloads.get(r.seq)))
+        journal.release_ref(r.seq): canonical(journal.release_leaf_of(r, payloads.get(r.seq)))
         for r in releases
     }
 
@@ -301,7 +301,7 @@ def _body_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
 
 def _rows_faults(uow: UnitOfWork, leaves: Sequence[LeafRow]) -> list[Fault]:
     """The faults of the records, releases and outbox rows, each table read once."""
-    texts, releases, outbox = uow.record_texts(), uow.releases(), uow.outbox()
+    texts, releases, outbox = uow.record_texts(), uow.releases(), list(uow.outbox_digests())
     return _record_faults(leaves, texts, releases, outbox) + _outbox_faults(releases, outbox)
 
 
@@ -309,7 +309,7 @@ def _record_faults(
     leaves: Sequence[LeafRow],
     texts: Sequence[tuple[object, object, object, object]],
     releases: Sequence[ReleaseRow],
-    outbox: Sequence[OutboxRow],
+    outbox: Sequence[OutboxDigest],
 ) -> list[Fault]:
     """Every record and release has exactly one leaf, holding exactly its canonical JSON, and vice versa.
 
@@ -396,7 +396,7 @@ def _record_fault(seq: int, kind: object, key: object, data: object, leaf: LeafR
     return None
 
 
-def _outbox_faults(rows: Sequence[ReleaseRow], outbox: Sequence[OutboxRow]) -> list[Fault]:
+def _outbox_faults(rows: Sequence[ReleaseRow], outbox: Sequence[OutboxDigest]) -> list[Fault]:
     """Every allowed release has exactly one outbox row, to its recipient; a refused one has none."""
     releases = {r.seq: r for r in rows}
     faults: list[Fault] = []

@@ -158,6 +158,14 @@ class OutboxRow:
     payload: SealedBody
 
 
+class OutboxDigest(NamedTuple):
+    """An outbox row as the whole-log check needs it: its release, recipient and payload's digest."""
+
+    release_seq: int
+    recipient: str
+    sha256: str  # parts_digest of its sealed payload
+
+
 class LeafRow(NamedTuple):
     """A transparency-log leaf: the RFC 8785 canonical bytes of the record it proves.
 
@@ -224,6 +232,9 @@ class UnitOfWork(Protocol):
     def add_outbox(self, release_seq: int, recipient: str, payload: SealedBody) -> OutboxRow: ...
     # those for releases after ``after`` (and up to ``until``, when given)
     def outbox(self, after: int = 0, until: int | None = None) -> Sequence[OutboxRow]: ...
+    # every outbox row with its payload's digest, each payload read and dropped in turn (a whole-log
+    # check, which must not hold every payload at once); unproven, as stored
+    def outbox_digests(self) -> Iterator[OutboxDigest]: ...
 
     def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow: ...
     def append_leaves(self, entries: Sequence[tuple[str, str, bytes]]) -> Sequence[LeafRow]: ...

@@ -8,7 +8,7 @@ written, and :meth:`TrustedUnit.check_own` makes sure, before they are sealed, t
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any
 
 from gsomia.ledger import canonical
@@ -19,6 +19,7 @@ from .fullcheck import INVESTIGATE
 from .ports import (
     WORLD_KINDS,
     LeafRow,
+    OutboxDigest,
     OutboxRow,
     Record,
     ReleaseRow,
@@ -106,6 +107,9 @@ class TrustedUnit:
 
     def record_texts(self) -> Sequence[tuple[object, object, object, object]]:
         return self._raw.record_texts()  # unproven, as stored: only the whole-log check reads them
+
+    def outbox_digests(self) -> Iterator[OutboxDigest]:
+        return self._raw.outbox_digests()  # unproven, as stored: only the whole-log check reads them
 
     def world_records(self, after: int = 0) -> Sequence[Record]:
         world = [*self._trust.world(self._verified), *self.new_world()]

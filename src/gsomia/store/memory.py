@@ -17,12 +17,14 @@ from typing import Any
 from ..services.ports import (
     WORLD_KINDS,
     LeafRow,
+    OutboxDigest,
     OutboxRow,
     Record,
     ReleaseRow,
     SealedBody,
     SealedStream,
     StoredBody,
+    parts_digest,
 )
 
 
@@ -149,6 +151,12 @@ class MemoryUnitOfWork:
     def outbox(self, after: int = 0, until: int | None = None) -> Sequence[OutboxRow]:
         last = len(self._t.releases) if until is None else until
         return tuple(row for row in self._t.outbox if after < row.release_seq <= last)
+
+    def outbox_digests(self) -> Iterator[OutboxDigest]:
+        for row in tuple(self._t.outbox):
+            p = row.payload
+            digest = parts_digest(p.wrapped_key, p.nonce, len(p.ciphertext), (p.ciphertext,))
+            yield OutboxDigest(row.release_seq, row.recipient, digest)
 
     def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
         t = self._write()

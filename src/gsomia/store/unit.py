@@ -30,6 +30,7 @@ from sqlalchemy import exc as sqlalchemy_exc
 from ..services.errors import StoredRowError
 from ..services.ports import (
     LeafRow,
+    OutboxDigest,
     OutboxRow,
     Record,
     ReleaseRow,
@@ -69,6 +70,9 @@ _STRAY_SEGMENTS = (
     "WHERE b.item IS NULL OR length(b.ciphertext) > 0 ORDER BY s.item"
 )
 LATER_ROWS = 64
+# what the whole-log check reads of the outbox at a time (see outbox_digests)
+DIGEST_BATCH_BYTES = 4 << 20
+DIGEST_BATCH_ROWS = 1_000
 LATER_BYTES = 1 << 20
 
 
@@ -375,6 +379,38 @@ class SqlUnitOfWork:
             )
             for r in self._reads().execute(query)
         )
+
+    def outbox_digests(self) -> Iterator[OutboxDigest]:
+        """Read in batches of at most DIGEST_BATCH_BYTES of payloads (or one payload, if larger) or
+        DIGEST_BATCH_ROWS rows, by their stored lengths: never every payload at once."""
+        batch: list[object] = []
+        held = 0
+        for seq, length in self._fetch_raw("SELECT seq, length(ciphertext) FROM outbox ORDER BY seq", ()):
+            size = length if type(length) is int else 0
+            if batch and (held + size > DIGEST_BATCH_BYTES or len(batch) >= DIGEST_BATCH_ROWS):
+                yield from self._outbox_batch(batch)
+                batch, held = [], 0
+            batch.append(seq)
+            held += size
+        if batch:
+            yield from self._outbox_batch(batch)
+
+    def _outbox_batch(self, seqs: Sequence[object]) -> Iterator[OutboxDigest]:
+        marks = ", ".join(["{}"] * len(seqs))
+        sql = (
+            "SELECT release_seq, recipient, wrapped_key, nonce, ciphertext FROM outbox "
+            f"WHERE seq IN ({marks}) ORDER BY seq"
+        )
+        rows = self._fetch_raw(sql, seqs)
+        rows.reverse()
+        while rows:
+            release_seq, recipient, *parts = rows.pop()  # each payload dropped once its digest is taken
+            sealed = _sealed("outbox", release_seq, *parts)
+            del parts
+            digest = parts_digest(
+                sealed.wrapped_key, sealed.nonce, len(sealed.ciphertext), (sealed.ciphertext,)
+            )
+            yield OutboxDigest(int(release_seq), recipient, digest)
 
     # -- the transparency log -------------------------------------------------------------------------
 
