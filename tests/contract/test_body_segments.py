@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from gsomia.bootstrap import Services, compose
 from gsomia.config import Settings
@@ -290,3 +290,45 @@ _TRIGGERS = {
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'outbox'",
     "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = 'outbox'::regclass AND NOT tgisinternal",
 }
+
+
+def _rebuild_outbox_loosely(conn: Connection) -> None:
+    """The outbox table remade by hand without its key and NOT NULLs (an intruder with DDL rights)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP TRIGGER outbox_append_only ON outbox"))
+        conn.execute(text("ALTER TABLE outbox DROP CONSTRAINT pk_outbox"))
+        conn.execute(text("ALTER TABLE outbox ALTER COLUMN seq DROP NOT NULL"))
+        conn.execute(text("ALTER TABLE outbox ALTER COLUMN release_seq DROP NOT NULL"))
+        return
+    for statement in (
+        "CREATE TABLE loose (seq, release_seq, recipient, wrapped_key, nonce, ciphertext)",
+        "INSERT INTO loose SELECT * FROM outbox",
+        "DROP TABLE outbox",
+        "ALTER TABLE loose RENAME TO outbox",
+    ):
+        conn.execute(text(statement))
+
+
+OUTBOX_EDITS = {
+    "a second row with no number": "INSERT INTO outbox SELECT NULL, release_seq, 'CHN', wrapped_key, nonce, "
+    "ciphertext FROM outbox WHERE seq = 1",
+    "a release number that is text": "UPDATE outbox SET release_seq = 'abc' WHERE seq = 1",
+    "no release number": "UPDATE outbox SET release_seq = NULL WHERE seq = 1",
+}
+
+
+@pytest.mark.parametrize("edit", OUTBOX_EDITS, ids=list(OUTBOX_EDITS))
+def test_an_outbox_row_numbered_wrongly_is_a_verify_fault_not_a_crash(sql_node: Services, edit: str):
+    """Found in review: verify read the outbox by the numbers it listed, so a row with no number was
+    never read (verify passed while the node refused to serve), and a release number that is not an
+    integer ended verify with a traceback. Each is now a fault line."""
+    sql_node.items.add_item("K-1", "KOR", "KR-II", ["dprk-missile"], body=b"x" * 100)
+    sql_node.releases.release("K-1", "JPN", "2019-10-01")
+    with engine_of(sql_node).engine.begin() as conn:
+        if conn.dialect.name == "postgresql" and "text" in edit:
+            pytest.skip("PostgreSQL's typed column refuses text where a number goes")
+        _rebuild_outbox_loosely(conn)
+        conn.execute(text(OUTBOX_EDITS[edit]))
+    report = sql_node.audit.verify()
+    assert not report.ok
+    assert any("outbox" in f.what for f in report.faults), report.faults

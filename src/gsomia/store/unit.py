@@ -373,7 +373,7 @@ class SqlUnitOfWork:
         query = query.order_by(t.seq)
         return tuple(
             OutboxRow(
-                int(r.release_seq),
+                _release_number(r.release_seq),
                 r.recipient,
                 _sealed("outbox", r.release_seq, r.wrapped_key, r.nonce, r.ciphertext),
             )
@@ -383,9 +383,11 @@ class SqlUnitOfWork:
     def outbox_digests(self) -> Iterator[OutboxDigest]:
         """Read in batches of at most DIGEST_BATCH_BYTES of payloads (or one payload, if larger) or
         DIGEST_BATCH_ROWS rows, by their stored lengths: never every payload at once."""
-        batch: list[object] = []
+        batch: list[int] = []
         held = 0
         for seq, length in self._fetch_raw("SELECT seq, length(ciphertext) FROM outbox ORDER BY seq", ()):
+            if type(seq) is not int:  # NULL or text (a table rebuilt by hand): no IN would find it
+                raise StoredRowError("outbox", repr(seq), "its number is not an integer")
             size = length if type(length) is int else 0
             if batch and (held + size > DIGEST_BATCH_BYTES or len(batch) >= DIGEST_BATCH_ROWS):
                 yield from self._outbox_batch(batch)
@@ -395,22 +397,24 @@ class SqlUnitOfWork:
         if batch:
             yield from self._outbox_batch(batch)
 
-    def _outbox_batch(self, seqs: Sequence[object]) -> Iterator[OutboxDigest]:
+    def _outbox_batch(self, seqs: Sequence[int]) -> Iterator[OutboxDigest]:
         marks = ", ".join(["{}"] * len(seqs))
         sql = (
-            "SELECT release_seq, recipient, wrapped_key, nonce, ciphertext FROM outbox "
+            "SELECT seq, release_seq, recipient, wrapped_key, nonce, ciphertext FROM outbox "
             f"WHERE seq IN ({marks}) ORDER BY seq"
         )
         rows = self._fetch_raw(sql, seqs)
+        if sorted(row[0] for row in rows) != sorted(seqs):  # the rows listed, each once: none missed
+            raise StoredRowError("outbox", seqs[0], "its rows are not the ones its numbers list")
         rows.reverse()
         while rows:
-            release_seq, recipient, *parts = rows.pop()  # each payload dropped once its digest is taken
+            _, release_seq, recipient, *parts = rows.pop()  # each payload dropped once its digest is taken
             sealed = _sealed("outbox", release_seq, *parts)
             del parts
             digest = parts_digest(
                 sealed.wrapped_key, sealed.nonce, len(sealed.ciphertext), (sealed.ciphertext,)
             )
-            yield OutboxDigest(int(release_seq), recipient, digest)
+            yield OutboxDigest(_release_number(release_seq), recipient, digest)
 
     # -- the transparency log -------------------------------------------------------------------------
 
@@ -885,6 +889,13 @@ class _AskedApart(SqlUnitOfWork):
         if levels is None or (isinstance(levels, list) and all(type(level) is bytes for level in levels)):
             return levels
         return super().tree_levels()
+
+
+def _release_number(value: object) -> int:
+    """An outbox row's release number; StoredRowError if it is not an integer (a rewritten row)."""
+    if type(value) is not int:
+        raise StoredRowError("outbox", repr(value), "its release number is not an integer")
+    return value
 
 
 def _sealed_row(body: SealedBody) -> tuple[bytes, bytes, bytes]:
