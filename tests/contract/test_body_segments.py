@@ -313,6 +313,7 @@ OUTBOX_EDITS = {
     "a second row with no number": "INSERT INTO outbox SELECT NULL, release_seq, 'CHN', wrapped_key, nonce, "
     "ciphertext FROM outbox WHERE seq = 1",
     "a release number that is text": "UPDATE outbox SET release_seq = 'abc' WHERE seq = 1",
+    "a number that is text": "UPDATE outbox SET seq = 'x' WHERE seq = 1",
     "no release number": "UPDATE outbox SET release_seq = NULL WHERE seq = 1",
 }
 
@@ -332,3 +333,6 @@ def test_an_outbox_row_numbered_wrongly_is_a_verify_fault_not_a_crash(sql_node: 
     report = sql_node.audit.verify()
     assert not report.ok
     assert any("outbox" in f.what for f in report.faults), report.faults
+    if edit == "a number that is text":  # the next outbox row cannot be numbered: the node's own error
+        with pytest.raises(StoredRowError, match="outbox row 'x'"):
+            sql_node.releases.release("K-1", "JPN", "2019-10-02")

@@ -83,6 +83,7 @@ class SqlUnitOfWork:
         self._conn = conn
         self._writable = writable
         self._next: dict[str, int] = {}
+        self._bad: dict[str, object] = {}  # tables whose highest number is not an integer (see _count)
         self._dbapi: Any = None
         self._mark = "?"
         # statements (formatted for the driver) with their rows (executemany) or parameters (execute),
@@ -101,12 +102,17 @@ class SqlUnitOfWork:
         if not self._next:
             # a statement of its own, after the writer lock's: at READ COMMITTED it then sees every commit
             self._count(self._fetch_raw(_COUNTERS, ())[0])
+        if table in self._bad:
+            raise StoredRowError(table, repr(self._bad[table]), "its number is not an integer")
         return self._next[table]
 
     def _count(self, tops: Sequence[Any]) -> None:
         """The counters from the tables' highest numbers (``_COUNTERS``' row)."""
         for (name, (_, _, first)), top in zip(s.NUMBERED.items(), tops, strict=True):
-            self._next[name] = first if top is None else int(top) + 1
+            if top is not None and type(top) is not int:  # SQLite keeps what it is given: a rewritten row
+                self._bad[name] = top  # refused when a row of that table is numbered, not before
+                top = None
+            self._next[name] = first if top is None else top + 1
 
     def _take(self, table: str) -> int:
         number = self._peek(table)
