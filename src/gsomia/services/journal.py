@@ -16,7 +16,7 @@ from typing import Any
 
 from gsomia.ledger.canonical import canonical
 
-from .ports import LeafRow, Record, ReleaseRow, SealedBody, SealedStream, UnitOfWork, parts_digest
+from .ports import LeafRow, Record, ReleaseRow, SealedBody, SealedStream, UnitOfWork
 
 # RFC 8785 writes a string as the standard library's encoder does with ensure_ascii=False (the same
 # escapes); gsomia.ledger.canonical says why, and a unit test holds record leaves equal to canonical()
@@ -64,7 +64,7 @@ def release_json(row: ReleaseRow) -> dict[str, Any]:
 
 def sealed_digest(sealed: SealedBody) -> str:
     """The SHA-256 (hex) of a sealed body's stored bytes, each part length-prefixed."""
-    return parts_digest(sealed.wrapped_key, sealed.nonce, len(sealed.ciphertext), (sealed.ciphertext,))
+    return sealed.digest()
 
 
 def release_leaf_json(row: ReleaseRow, payload: SealedBody | None) -> dict[str, Any]:
@@ -79,7 +79,12 @@ def release_leaf_of(row: ReleaseRow, payload_sha256: str | None) -> dict[str, An
 
 def body_json(item: str, sealed: SealedBody) -> dict[str, Any]:
     """What a body's leaf is the canonical form of: which item, and the digest of its sealed bytes."""
-    return {"item": item, "sha256": sealed_digest(sealed)}
+    return body_leaf_of(item, sealed_digest(sealed))
+
+
+def body_leaf_of(item: str, sha256: str) -> dict[str, Any]:
+    """:func:`body_json` from the sealed body's digest (a long body's, taken as it was stored)."""
+    return {"item": item, "sha256": sha256}
 
 
 def add_record(uow: UnitOfWork, kind: str, key: str, data: dict[str, Any]) -> tuple[Record, LeafRow]:
@@ -151,7 +156,7 @@ def add_body(uow: UnitOfWork, item: str, sealed: SealedBody | SealedStream) -> L
     else:
         uow.put_body(item, sealed)
         digest = sealed_digest(sealed)
-    return uow.append_leaf("body", body_ref(item), canonical({"item": item, "sha256": digest}))
+    return uow.append_leaf("body", body_ref(item), canonical(body_leaf_of(item, digest)))
 
 
 def record_ref(seq: int) -> str:

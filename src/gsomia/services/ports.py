@@ -72,6 +72,11 @@ class SealedBody:
     nonce: bytes
     ciphertext: bytes
 
+    def digest(self) -> str:
+        """The SHA-256 (hex) of its stored bytes, as :func:`parts_digest` defines it: what a body's or a
+        payload's leaf names."""
+        return parts_digest(self.wrapped_key, self.nonce, len(self.ciphertext), (self.ciphertext,))
+
 
 @dataclass(frozen=True, slots=True)
 class SealedStream:

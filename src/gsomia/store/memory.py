@@ -24,7 +24,6 @@ from ..services.ports import (
     SealedBody,
     SealedStream,
     StoredBody,
-    parts_digest,
 )
 
 
@@ -154,9 +153,7 @@ class MemoryUnitOfWork:
 
     def outbox_digests(self) -> Iterator[OutboxDigest]:
         for row in tuple(self._t.outbox):
-            p = row.payload
-            digest = parts_digest(p.wrapped_key, p.nonce, len(p.ciphertext), (p.ciphertext,))
-            yield OutboxDigest(row.release_seq, row.recipient, digest)
+            yield OutboxDigest(row.release_seq, row.recipient, row.payload.digest())
 
     def append_leaf(self, kind: str, ref: str, data: bytes) -> LeafRow:
         t = self._write()

@@ -60,6 +60,9 @@ _INSERT_RECORD = "INSERT INTO records (seq, kind, key, data) VALUES ({}, {}, {},
 # inserts of at most this many rows, or bytes of blobs, wait for the unit's next read (the rows of one
 # release, say); more (an import's batch, sealed bodies) go at once, after whatever waits, so that waiting
 # rows never pile up in memory
+LATER_ROWS = 64
+LATER_BYTES = 1 << 20
+
 # how a segmented body's rows are numbered, and its ciphertext's length (a SUM is numeric on PostgreSQL)
 _SEGMENTS_SHAPE = (
     "SELECT count(*), min(n), max(n), CAST(SUM(length(data)) AS BIGINT) FROM body_segments WHERE item = {}"
@@ -69,11 +72,9 @@ _STRAY_SEGMENTS = (
     "SELECT DISTINCT s.item FROM body_segments s LEFT JOIN bodies b ON b.item = s.item "
     "WHERE b.item IS NULL OR length(b.ciphertext) > 0 ORDER BY s.item"
 )
-LATER_ROWS = 64
 # what the whole-log check reads of the outbox at a time (see outbox_digests)
 DIGEST_BATCH_BYTES = 4 << 20
 DIGEST_BATCH_ROWS = 1_000
-LATER_BYTES = 1 << 20
 
 
 class SqlUnitOfWork:
@@ -417,9 +418,7 @@ class SqlUnitOfWork:
             _, release_seq, recipient, *parts = rows.pop()  # each payload dropped once its digest is taken
             sealed = _sealed("outbox", release_seq, *parts)
             del parts
-            digest = parts_digest(
-                sealed.wrapped_key, sealed.nonce, len(sealed.ciphertext), (sealed.ciphertext,)
-            )
+            digest = sealed.digest()
             yield OutboxDigest(_release_number(release_seq), recipient, digest)
 
     # -- the transparency log -------------------------------------------------------------------------
