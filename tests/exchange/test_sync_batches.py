@@ -37,9 +37,10 @@ class Clock:
     """KOR's clock: a release's recorded time is its ``date_added`` in the collection."""
 
     now: datetime = field(default_factory=lambda: datetime(2024, 5, 1, 9, 0, tzinfo=UTC))
+    step: timedelta = timedelta(milliseconds=5)  # how far it moves at every reading
 
     def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=5)
+        self.now += self.step
         return self.now
 
 
@@ -264,6 +265,39 @@ def test_the_cursor_is_kept_and_the_next_pull_starts_there_less_the_margin_and_f
     assert [(r.item, r.new) for r in full] == [("K-P-1", False), ("K-P-2", False), ("K-P-3", False)]
     assert len(pair.cursors()) == 2  # a full pull that reached no further keeps the cursor as it was
     assert len(pair.received()) == 3
+
+
+def test_a_release_stamped_in_the_last_pulled_millisecond_is_taken_and_older_ones_are_not_pulled_again(
+    pair: Pair,
+):
+    """The margin is one millisecond: a release recorded in the same millisecond as the last one served
+    (shipped just after that pull) is taken by the next pull, and one recorded 2 ms before it is not
+    served again (with a margin of 0 the first assertion fails; with the old 1 s, the second)."""
+    pair.release("K-M-1")
+    pair.clock.step = timedelta(0)  # every stamp from here on falls in K-M-2's millisecond
+    pair.clock.now += timedelta(milliseconds=2)
+    pair.release("K-M-2")
+    assert [(r.item, r.new) for r in pair.jpn.sync.run(pair.pull)] == [("K-M-1", True), ("K-M-2", True)]
+    pair.release("K-M-3")  # the same millisecond as K-M-2, the last served
+    taken = pair.jpn.sync.run(pair.pull)
+    assert [(r.item, r.new) for r in taken] == [("K-M-2", False), ("K-M-3", True)]
+    assert len(pair.received()) == 3
+
+
+def test_a_release_recorded_after_the_senders_clock_went_back_is_still_taken_by_an_incremental_pull(
+    pair: Pair,
+):
+    """KOR's server ships a release no earlier than the one before it, so the cursor JPN kept still
+    finds a release KOR recorded after its clock went back an hour."""
+    pair.release("K-R-1")
+    assert [r.item for r in pair.jpn.sync.run(pair.pull)] == ["K-R-1"]
+    pair.clock.now -= timedelta(hours=1)
+    pair.release("K-R-2")
+    taken = pair.jpn.sync.run(pair.pull)
+    assert [(r.item, r.status, r.new) for r in taken] == [
+        ("K-R-1", "accepted", False),
+        ("K-R-2", "accepted", True),
+    ]
 
 
 def test_an_incremental_pull_takes_releases_whose_shared_objects_an_earlier_pull_carried(pair: Pair):
