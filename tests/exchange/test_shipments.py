@@ -24,8 +24,8 @@ from gsomia.services.ports import ShipmentRow
 from gsomia.store.memory import MemoryStore
 from gsomia.store.shipments import MemoryShipmentStore, SqlShipmentStore
 from gsomia.web import shipping
-from gsomia.web.node_source import NodeTaxiiSource, collection_id
-from gsomia.web.taxii import Page, PageQuery
+from gsomia.web.node_source import NOTE_SEQ, NodeTaxiiSource, collection_id
+from gsomia.web.taxii import Entry, Page, PageQuery
 from tests.contract import pg
 
 WORLD = Path(gsomia.__file__).parent / "scenarios" / "korea-japan-2019.yaml"
@@ -195,3 +195,48 @@ def test_a_server_builds_bundles_before_the_partner_asks(kor, built):
     assert sorted(built) == [1, 2]
     assert reports(everything(source)) == ["K-1", "K-2"]
     assert sorted(built) == [1, 2]  # the page built nothing more
+
+
+def _walk(source: NodeTaxiiSource, limit: int) -> list[Any]:
+    walked, after = [], None
+    while True:
+        page = source.page(JPN, "JPN", PageQuery(after=after, limit=limit))
+        walked += page.entries
+        if not page.more:
+            return walked
+        after = page.position
+
+
+def test_a_page_is_served_once_its_own_bundles_are_built_and_the_walk_builds_the_rest(kor, built):
+    """A partner's first page does not wait for every bundle: a page of 6 objects builds the bundles of
+    the next 3 releases only, says more follow, and walking on builds each of the rest once."""
+    release(kor, *(f"K-{n}" for n in range(12)))
+    source = NodeTaxiiSource(kor)
+    first = source.page(JPN, "JPN", PageQuery(limit=6))
+    assert built == [1, 2, 3]
+    assert first.more
+    assert reports(first) == ["K-0"]
+    walked = _walk(source, 6)
+    assert sorted(built) == list(range(1, 13))  # each once
+    assert [e.id for e in walked] == [e.id for e in everything(source).entries]
+    assert reports(Page(walked, more=False)) == [f"K-{n}" for n in range(12)]
+
+
+def test_a_note_made_after_an_unbuilt_release_waits_for_it(kor, built, monkeypatch):
+    """A consent decision made after a release whose bundle is not built yet is served after that
+    release, not before it (a partner keeps the greatest date_added it was served as its cursor, so a
+    release served after a later note would never reach it). Releases to USA in between leave a page
+    with nothing built to serve but the note."""
+    release(kor, "K-0", "K-1", "K-2")
+    release(kor, *(f"U-{n}" for n in range(6)), to="USA")
+    release(kor, "K-3", "K-4", "K-5")
+    source = NodeTaxiiSource(kor)
+    with kor.store.read() as uow:
+        times = {r.item: r.recorded for r in uow.releases(0, 100)}
+    stamp = datetime.fromisoformat(times["K-4"]).astimezone(UTC) + timedelta(microseconds=1500)
+    note = Entry("note--1", "note", stamp, stamp, NOTE_SEQ, {"id": "note--1", "type": "note"})
+    monkeypatch.setattr(source, "_notes", lambda party: [note])
+    walked = _walk(source, 6)
+    assert [e.cursor for e in walked] == sorted(e.cursor for e in walked)
+    names = [str(e.data.get("name", e.id)) for e in walked if e.type in ("report", "note")]
+    assert names == ["K-0", "K-1", "K-2", "K-3", "K-4", "note--1", "K-5"]

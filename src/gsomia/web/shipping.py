@@ -17,10 +17,11 @@ partner's ``added_after`` finds everything added since.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
+
+import orjson
 
 from gsomia.bootstrap import Services
 from gsomia.domain.model import Item, Party
@@ -55,19 +56,25 @@ class Shipping:
     def shipments(self) -> ShipmentStore:
         return self._shipments
 
-    def catch_up(self, party: str) -> None:
-        """Make and keep the bundle of every allowed release to ``party`` that has none yet.
+    def catch_up(self, party: str, most: int | None = None) -> bool:
+        """Make and keep the bundle of every allowed release to ``party`` that has none yet; with
+        ``most``, look at no more than that many releases (in release order, from the first not yet
+        looked at). True when every release recorded was looked at (none is left to build for now).
 
         Callers serialize calls (the TAXII source holds its lock); another process doing the same at the
         same time only makes rows that are then dropped."""
+        if most is not None and most < 1:
+            raise ValueError(f"a catch-up looks at one release or more, not {most}")
         partner = self._services.partners.get(party)
         if partner is None:
-            return
+            return True
         last = self._shipments.last(party)
         scanned = max(self._scanned.get(party, 0), last.release_seq if last is not None else 0)
         added = last.added if last is not None else ""
+        left = most
         while True:
-            until = scanned + RANGE
+            step = RANGE if left is None else min(RANGE, left)
+            until = scanned + step
             with self._services.store.read() as uow:
                 rows = list(uow.releases(scanned, until))
                 boxes = {b.release_seq: b for b in uow.outbox(scanned, until)}
@@ -87,13 +94,17 @@ class Shipping:
                 bundle = self._build(world, row, box, partner, head)
                 objects = [[place, bundle["objects"][place]] for place in OWN_PLACES]
                 objects += [[NOTE_PLACE + n, note] for n, note in enumerate(vouching.get(row.seq, []))]
-                made.append(ShipmentRow(row.seq, party, added, json.dumps(objects, ensure_ascii=False)))
+                made.append(ShipmentRow(row.seq, party, added, orjson.dumps(objects).decode()))
             self._shipments.add(made)
             if rows:
                 scanned = rows[-1].seq
             self._scanned[party] = scanned
-            if len(rows) < RANGE:
-                return
+            if len(rows) < step:
+                return True
+            if left is not None:
+                left -= len(rows)
+                if left <= 0:
+                    return False
 
     def _vouching(self, rows: Sequence[ReleaseRow], party: str) -> dict[int, list[dict[str, Any]]]:
         """Release seq -> the originator's signed consents that let this node pass on an item it holds
@@ -143,7 +154,7 @@ class Shipping:
 
 def release_objects(row: ShipmentRow) -> Sequence[tuple[int, dict[str, Any]]]:
     """A shipment's objects with their places in the release's bundle."""
-    return [(int(place), obj) for place, obj in json.loads(row.objects)]
+    return [(int(place), obj) for place, obj in orjson.loads(row.objects)]
 
 
 def _level(party: Party | None, level: str) -> Classification | None:
