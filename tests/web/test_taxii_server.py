@@ -28,6 +28,7 @@ from gsomia.web.taxii import (
     decode_next,
     encode_next,
     parse_timestamp,
+    taxii_json,
     taxii_router,
 )
 
@@ -586,3 +587,16 @@ def test_create_app_joins_extra_routers_and_serves_taxii_only_with_a_source() ->
         assert client.get("/api/ping").json() == {"pong": "yes"}
         assert client.get("/taxii2/", auth=KOR).status_code == 404
         assert client.get("/openapi.json").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"objects": [{"id": "x--1", "name": "極秘", "n": 3, "f": 0.5, "ok": True, "none": None}]},
+        {"huge": 2**70},  # beyond orjson's 64 bits: written by the standard library instead
+    ],
+)
+def test_a_taxii_response_is_the_json_of_its_body(body: dict[str, Any]):
+    rendered = taxii_json(body).body
+    assert json.loads(rendered) == body
+    assert rendered.decode("utf-8")  # UTF-8, as TAXII's media type says

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -353,12 +354,24 @@ def _finite(text: str) -> float:
 # ---------------------------------------------------------------------------------------------- rendering
 
 
+class TaxiiJSONResponse(JSONResponse):
+    """JSON written by orjson (in C: a page of 1,000 objects in a fraction of the standard library's
+    time); what orjson cannot write (an integer beyond 64 bits, a key that is not a string) falls back
+    to the standard library, which writes it or fails as before."""
+
+    def render(self, content: object) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            return super().render(content)
+
+
 def taxii_json(
     body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """A TAXII response: TAXII media type, never cached (what is served depends on who asks)."""
     fixed = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **(headers or {})}
-    return JSONResponse(dict(body), status_code=status, media_type=TAXII_MEDIA_TYPE, headers=fixed)
+    return TaxiiJSONResponse(dict(body), status_code=status, media_type=TAXII_MEDIA_TYPE, headers=fixed)
 
 
 def _collection(info: CollectionInfo) -> dict[str, Any]:
