@@ -17,12 +17,19 @@ For each it prints the time spent adding, releasing and syncing, and two end-to-
 (``e2e``: add, release, sync, one after the other) and from the release on (``rel+sync``: the items were
 on KOR's node already, as a ministry's items are before it releases them); every rate is the quotient of
 two printed figures. ``--json`` prints them as one object.
+
+Beside the seconds, the CPU each side spent in the round (KOR's adds and releases, KOR's server, JPN's
+sync: this process's CPU time, the server's from ``/proc``, a ``gsomia sync`` child's from its rusage),
+per item, and what that CPU allows at most on this host's cores: ``cores / (CPU seconds per item)``
+items/s, however well the two nodes overlapped. The end-to-end rate cannot beat that bound on one host.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -84,6 +91,36 @@ def _release(kor: Services, first: int, items: int, *, many: bool = False) -> tu
     return adding, time.perf_counter() - began - adding
 
 
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds (user and system) process ``pid`` has used, read from ``/proc`` (None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _cpu(kor_api_s: float, server_s: float | None, jpn_s: float, items: int) -> dict[str, Any]:
+    """The CPU the round used, per side and per item, and the most items/s it allows on this host."""
+    cores = os.cpu_count() or 1
+    if server_s is None:
+        return {"cpu_kor_api_s": round(kor_api_s, 3), "cpu_jpn_s": round(jpn_s, 3), "cores": cores}
+    total = kor_api_s + server_s + jpn_s
+    return {
+        "cpu_kor_api_s": round(kor_api_s, 3),
+        "cpu_kor_server_s": round(server_s, 3),
+        "cpu_jpn_s": round(jpn_s, 3),
+        "cpu_ms_per_item": round(1000 * total / items, 3),
+        "cores": cores,
+        "cpu_bound_items_per_s": round(cores * items / total, 1),
+    }
+
+
 def _stage(
     how: str, items: int, timed: tuple[float, float], synced_s: float, accepted: int
 ) -> dict[str, Any]:
@@ -140,24 +177,39 @@ def run(items: int = 1000) -> dict[str, Any]:
         stages = []
         try:
             _wait(url)
+            served = _server_cpu(server.pid)
+            mine = time.process_time()
             with build(Settings.load(kor)) as services:
                 released = _release(services, 0, items)
+            kor_api = time.process_time() - mine
+            children = _children_cpu()
             began = time.perf_counter()
             taken = json.loads(_gsomia("sync", "--node", str(jpn), "--json"))
             synced = time.perf_counter() - began
+            jpn_cpu = _children_cpu() - children
+            after = _server_cpu(server.pid)
+            server_cpu = None if served is None or after is None else after - served
             accepted = sum(r["status"] == "accepted" for r in taken)
-            stages.append(_stage("gsomia sync (a new process)", items, released, synced, accepted))
+            stage = _stage("gsomia sync (a new process)", items, released, synced, accepted)
+            stages.append({**stage, **_cpu(kor_api, server_cpu, jpn_cpu, items)})
             stixcheck.warm()  # a running node imported the STIX validator at its first sync
             rounds = (("Sync.run (a running JPN process)", False), ("add-many, release-many, Sync.run", True))
             for number, (how, many) in enumerate(rounds, start=1):
+                served = _server_cpu(server.pid)
+                mine = time.process_time()
                 with build(Settings.load(kor)) as services:
                     released = _release(services, number * items, items, many=many)
+                kor_api = time.process_time() - mine
                 with build(Settings.load(jpn)) as services:
                     began = time.perf_counter()
                     received = services.sync.run(Pages, None, push, peer_log)
                     synced = time.perf_counter() - began
+                jpn_cpu = time.process_time() - mine - kor_api
+                after = _server_cpu(server.pid)
+                server_cpu = None if served is None or after is None else after - served
                 accepted = sum(r.status == "accepted" and r.new for r in received)
-                stages.append(_stage(how, items, released, synced, accepted))
+                stage = _stage(how, items, released, synced, accepted)
+                stages.append({**stage, **_cpu(kor_api, server_cpu, jpn_cpu, items)})
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -188,6 +240,20 @@ def main(argv: list[str] | None = None) -> int:
     for stage in report["stages"]:
         cells = "".join(f"{stage[key]:>11{form}}" for _, key, form in columns)
         print(f"{stage['sync']:34}{cells}")
+    print("\nCPU seconds in each round (KOR's adds and releases + KOR's server + JPN's sync), per item, and")
+    print("the most items/s that CPU allows on this host's cores (cores x items / CPU seconds):")
+    for stage in report["stages"]:
+        if "cpu_ms_per_item" not in stage:
+            print(f"{stage['sync']:34} KOR {stage['cpu_kor_api_s']:.2f} s, JPN {stage['cpu_jpn_s']:.2f} s")
+            continue
+        total = stage["cpu_kor_api_s"] + stage["cpu_kor_server_s"] + stage["cpu_jpn_s"]
+        print(
+            f"{stage['sync']:34} {stage['cpu_kor_api_s']:.2f} + {stage['cpu_kor_server_s']:.2f} + "
+            f"{stage['cpu_jpn_s']:.2f} = {total:.2f} s: {stage['cpu_ms_per_item']:.2f} ms/item; at most "
+            f"{stage['cpu_bound_items_per_s']:,.0f} items/s on {stage['cores']} cores "
+            f"({stage['cores']} x {stage['items']:,} / {total:.2f} s), measured e2e "
+            f"{stage['end_to_end_items_per_s']:,.0f}"
+        )
     return 0
 
 
