@@ -170,3 +170,17 @@ def test_medallion_data_file_holds_the_same_objects_with_a_manifest() -> None:
     added = [m["date_added"] for m in collection["manifest"]]
     assert added == sorted(added)
     assert len(set(added)) == 5
+
+
+def test_the_node_source_has_every_bundle_built_before_the_walk() -> None:
+    """The walk measures serving: every release's bundle is made and kept before the first page."""
+    from benchmarks.taxii_node_source import node_source, releases_for
+
+    from gsomia.store.shipments import shipment_store_for
+
+    source = node_source(30)
+    try:
+        kept = shipment_store_for(source.services.store).page("JPN", 0, 100)
+        assert [r.release_seq for r in kept] == list(range(1, releases_for(30) + 1))
+    finally:
+        source.services.close()
