@@ -207,26 +207,10 @@ def _walk(source: NodeTaxiiSource, limit: int) -> list[Any]:
         after = page.position
 
 
-def test_a_page_is_served_once_its_own_bundles_are_built_and_the_walk_builds_the_rest(kor, built):
-    """A partner's first page does not wait for every bundle: a page of 6 objects builds the bundles of
-    the next 3 releases only, says more follow, and walking on builds each of the rest once."""
-    release(kor, *(f"K-{n}" for n in range(12)))
-    source = NodeTaxiiSource(kor)
-    first = source.page(JPN, "JPN", PageQuery(limit=6))
-    assert built == [1, 2, 3]
-    assert first.more
-    assert reports(first) == ["K-0"]
-    walked = _walk(source, 6)
-    assert sorted(built) == list(range(1, 13))  # each once
-    assert [e.id for e in walked] == [e.id for e in everything(source).entries]
-    assert reports(Page(walked, more=False)) == [f"K-{n}" for n in range(12)]
-
-
-def test_a_note_made_after_an_unbuilt_release_waits_for_it(kor, built, monkeypatch):
-    """A consent decision made after a release whose bundle is not built yet is served after that
-    release, not before it (a partner keeps the greatest date_added it was served as its cursor, so a
-    release served after a later note would never reach it). Releases to USA in between leave a page
-    with nothing built to serve but the note."""
+def test_a_note_made_after_a_release_is_walked_after_it_in_small_pages(kor, built, monkeypatch):
+    """A consent decision made after a release is served after that release, not before it (a partner
+    keeps the greatest date_added it was served as its cursor, so a release served after a later note
+    would never reach it), with releases to USA in between and pages of six objects."""
     release(kor, "K-0", "K-1", "K-2")
     release(kor, *(f"U-{n}" for n in range(6)), to="USA")
     release(kor, "K-3", "K-4", "K-5")

@@ -37,14 +37,15 @@ CHUNK = 200
 """Bundles taken per unit of work. Each unit checks the log before it starts and signs a head when it
 commits; a chunk shares that cost among its bundles, and a crash loses at most the chunk in progress."""
 
-MARGIN = timedelta(milliseconds=1)
-"""How much earlier than the kept cursor an incremental pull starts: one tick of a ``date_added``. A
-partner's server adds its shipments in release order, each ``added`` a release's recorded time to the
-millisecond and never earlier than the shipment before it (:mod:`gsomia.web.shipping`), so a pull that
-was served up to ``T`` was served everything added before ``T``; only a release stamped in the same
-millisecond as ``T`` may have been shipped just after that pull. Starting one millisecond earlier takes
-those in, and pulls again only the releases of that last millisecond (each recognized by its key, the
-bundle id: one lookup). A server whose times can go back needs ``gsomia sync --full``."""
+MARGIN = timedelta(seconds=1)
+"""How much earlier than the kept cursor an incremental pull starts. A partner's ``date_added`` is a
+release's recorded time, to the millisecond, stamped under its node's writer lock, and its server ships
+releases in that order with times that never go back; but two releases can share a millisecond, and a
+signed consent decision is stamped when the server first serves it, so the cursor can pass a release
+still being recorded (a long body, a batch) or one stamped after the server's clock stepped back a
+little. Starting a second earlier takes those in (a margin of a millisecond was tried and loses them);
+a longer delay or a larger step back of the partner's clock needs ``gsomia sync --full``. What is pulled
+again is recognized by its key (the bundle id): one lookup each."""
 
 Found = tuple[str, dict[str, Any] | None, str]
 """A bundle as :func:`gsomia.exchange.bundle.bundles_from_objects` rebuilt it: (report id, bundle or

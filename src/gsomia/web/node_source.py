@@ -35,7 +35,7 @@ from gsomia.store.shipments import shipment_store_for
 from gsomia.store.statuses import StatusRow, status_store_for
 
 from .collections import collection_id as collection_id
-from .shipping import OWN_PLACES, RANGE, Shipping, release_objects
+from .shipping import OWN_PLACES, Shipping, release_objects
 from .taxii import (
     CollectionInfo,
     Entry,
@@ -92,10 +92,8 @@ class NodeTaxiiSource:
         """Build the bundles of every partner's new releases now, before the partner asks for them (a
         server does this in the background, so a sync finds them made)."""
         for partner in self._services.partners.partners():
-            caught = False
-            while not caught:  # a step at a time, so that a partner's page is served in between
-                with self._lock:
-                    caught = self._shipping.catch_up(partner.party, RANGE)
+            with self._lock:
+                self._shipping.catch_up(partner.party)
 
     def prepare_forever(self, every: float = PREPARE_EVERY, stop: threading.Event | None = None) -> None:
         """:meth:`prepare` every ``every`` seconds until ``stop`` is set; a failure is logged, and the next
@@ -110,27 +108,9 @@ class NodeTaxiiSource:
     def page(self, collection: str, party: str, query: PageQuery) -> Page:
         if collection != collection_id(party):
             return Page([], more=False)
-        # a page reading the collection in order needs only the bundles it serves: they are built about
-        # a page's worth at a time, so the partner takes one page while the next is being built
-        filtered = bool(query.ids or query.types or query.versions.at)
-        most = None if filtered else query.limit // len(OWN_PLACES) + 1
-        while True:
-            with self._lock:
-                caught = self._shipping.catch_up(party, most)
-                notes = self._notes(party)
-                last = None if caught else self._shipping.shipments.last(party)
-            if caught:
-                return self._page(party, query, notes)
-            # releases are still to be built, each added no earlier than the last built: a note is
-            # served only if it comes before all of them, and the page says more follow
-            horizon = None if last is None else parse_timestamp(last.added)
-            notes = [n for n in notes if horizon is not None and n.date_added < horizon]
-            found = self._page(party, query, notes)
-            if found.entries:
-                return Page(found.entries, more=True, resume=found.resume)
-
-    def _page(self, party: str, query: PageQuery, notes: list[Entry]) -> Page:
-        """Up to ``query.limit`` entries of what is built: the releases and ``notes``, in order."""
+        with self._lock:
+            self._shipping.catch_up(party)
+            notes = self._notes(party)
         out: list[Entry] = []
         for entry in heapq.merge(self._released(party, query), notes, key=lambda e: e.cursor):
             if query.after is not None and entry.cursor <= query.after:

@@ -56,25 +56,19 @@ class Shipping:
     def shipments(self) -> ShipmentStore:
         return self._shipments
 
-    def catch_up(self, party: str, most: int | None = None) -> bool:
-        """Make and keep the bundle of every allowed release to ``party`` that has none yet; with
-        ``most``, look at no more than that many releases (in release order, from the first not yet
-        looked at). True when every release recorded was looked at (none is left to build for now).
+    def catch_up(self, party: str) -> None:
+        """Make and keep the bundle of every allowed release to ``party`` that has none yet.
 
         Callers serialize calls (the TAXII source holds its lock); another process doing the same at the
         same time only makes rows that are then dropped."""
-        if most is not None and most < 1:
-            raise ValueError(f"a catch-up looks at one release or more, not {most}")
         partner = self._services.partners.get(party)
         if partner is None:
-            return True
+            return
         last = self._shipments.last(party)
         scanned = max(self._scanned.get(party, 0), last.release_seq if last is not None else 0)
         added = last.added if last is not None else ""
-        left = most
         while True:
-            step = RANGE if left is None else min(RANGE, left)
-            until = scanned + step
+            until = scanned + RANGE
             with self._services.store.read() as uow:
                 rows = list(uow.releases(scanned, until))
                 boxes = {b.release_seq: b for b in uow.outbox(scanned, until)}
@@ -99,12 +93,8 @@ class Shipping:
             if rows:
                 scanned = rows[-1].seq
             self._scanned[party] = scanned
-            if len(rows) < step:
-                return True
-            if left is not None:
-                left -= len(rows)
-                if left <= 0:
-                    return False
+            if len(rows) < RANGE:
+                return
 
     def _vouching(self, rows: Sequence[ReleaseRow], party: str) -> dict[int, list[dict[str, Any]]]:
         """Release seq -> the originator's signed consents that let this node pass on an item it holds
