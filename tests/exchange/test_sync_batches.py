@@ -7,6 +7,8 @@ the ``X-TAXII-Date-Added-Last`` headers. The HTTP path itself is covered by test
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 import gsomia
-from gsomia.bootstrap import Services, compose
+from gsomia.bootstrap import Services, compose, open_node_store
 from gsomia.config import Settings
 from gsomia.crypto import NodeKeys
 from gsomia.exchange.bundle import EXTENSION_ID, stix_time
@@ -28,6 +30,7 @@ from gsomia.services.consent import ConsentRequest
 from gsomia.store.memory import MemoryStore
 from gsomia.web.node_source import NodeTaxiiSource, collection_id
 from gsomia.web.taxii import PageQuery, format_timestamp, parse_timestamp
+from tests.contract import pg
 
 WORLD = Path(gsomia.__file__).parent / "scenarios" / "korea-japan-2019.yaml"
 URL = "http://kor.invalid"
@@ -290,18 +293,65 @@ def _decision_for_jpn(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     pair.kor.consents.grant("JPN-C1")
 
 
-def test_a_release_recorded_after_a_decision_and_a_small_step_back_of_the_clock_is_taken(
+def test_a_release_recorded_after_a_decision_and_a_step_back_of_the_clock_is_taken(
     pair: Pair, monkeypatch: pytest.MonkeyPatch
 ):
-    """The decision served 50 ms after K-1 moves JPN's cursor; KOR's clock then steps back 20 ms, so
-    K-2 is shipped as added before that cursor: the margin still takes it (not with 1 ms)."""
+    """A decision first served two seconds after K-1 is the newest object JPN is served; KOR's clock
+    then steps back two seconds, so K-2 is recorded before that decision's time (and shipped as added at
+    K-1's). JPN's cursor is K-1's time, so K-2 is taken (with the decision's date as the cursor, never)."""
     pair.release("K-1")
     _decision_for_jpn(pair, monkeypatch)
-    pair.clock.now += timedelta(milliseconds=50)
+    pair.clock.now += timedelta(seconds=2)
     pair.jpn.sync.run(pair.pull)
-    pair.clock.now -= timedelta(milliseconds=20)
+    pair.clock.now -= timedelta(seconds=2)
     pair.release("K-2")
     assert "K-2" in [r.item for r in pair.jpn.sync.run(pair.pull)]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_release_being_recorded_while_a_decision_is_first_served_is_taken_by_the_next_pull(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """K-2 is stamped, then (its unit of work still open: two seconds of sealing a long body) JPN pulls
+    and KOR first serves a consent decision stamped later than K-2. The cursor JPN keeps is the newest
+    release it took, not that decision's date_added, so the next pull takes K-2 (with the date the server
+    said as the cursor it never does, with a margin of a millisecond or of a second)."""
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'kor.db'}"
+            if kind == "sqlite"
+            else stack.enter_context(pg.fresh_schema(pg.server_or_skip()))
+        )
+        clock = Clock()
+        settings = Settings.resolve({"node_dir": str(tmp_path / "kor"), "party": "KOR"})
+        kor = compose(open_node_store(url), NodeKeys.generate(), settings, clock)
+        stack.callback(kor.close)
+        kor.import_world(WORLD)
+        jpn = _node(tmp_path, "JPN")
+        stack.callback(jpn.close)
+        token = kor.partners.add(jpn.partners.own_card()).token
+        jpn.partners.add(kor.partners.own_card(URL), url=URL, token=token)
+        pair = Pair(kor, jpn, clock)
+        pair.release("K-1")
+        assert [r.item for r in jpn.sync.run(pair.pull)] == ["K-1"]
+        _decision_for_jpn(pair, monkeypatch)
+        kor.items.add_item("K-2", "KOR", "KR-II", ["dprk-missile"], body=b"2")
+        seal = kor.keys.seal_chunks
+        during: list[list[str | None]] = []
+
+        def seal_then_pull(*args: Any, **kwargs: Any) -> Any:
+            sealed = seal(*args, **kwargs)
+            clock.now += timedelta(seconds=2)
+            puller = threading.Thread(target=lambda: during.append([r.item for r in jpn.sync.run(pair.pull)]))
+            puller.start()  # while K-2's unit of work is open
+            puller.join(timeout=60)
+            return sealed
+
+        monkeypatch.setattr(kor.keys, "seal_chunks", seal_then_pull)
+        kor.releases.release("K-2", "JPN", "2019-10-01")
+        monkeypatch.setattr(kor.keys, "seal_chunks", seal)
+        assert during == [["K-1"]]  # K-1 again (the margin), not K-2: it was not committed yet
+        assert [r for r in jpn.sync.run(pair.pull) if r.item == "K-2" and r.new]
 
 
 def test_a_release_recorded_after_the_senders_clock_went_back_is_still_taken_by_an_incremental_pull(

@@ -6,9 +6,14 @@ its key before it is taken, and the lookups see what the same unit of work wrote
 served twice in one pull is recorded once. An unexpected exception rolls back the chunk in progress only:
 the chunks committed before it stay, and the next sync finds their bundles on record and takes the rest.
 
-A pull can start where the last one stopped: the partner's server tells the greatest ``date_added`` it
-served (``X-TAXII-Date-Added-Last``), kept as a ``pull-cursor`` record per partner; the next pull asks only
-for objects added after it, less :data:`MARGIN` (:func:`pull_since`).
+A pull can start where the last one stopped: the newest release time among the bundles it took (each
+report's ``created``, the time the partner recorded the release: :func:`release_time`) is kept as a
+``pull-cursor`` record per partner, and the next pull asks only for objects added after it, less
+:data:`MARGIN` (:func:`pull_since`). Not the greatest ``date_added`` the server said it served
+(``X-TAXII-Date-Added-Last``): that also counts the partner's signed consent decisions, which are stamped
+when first served and so can lie beyond a release still being recorded, or recorded after the partner's
+clock stepped back; a release's ``date_added`` is never earlier than its recorded time nor than the
+``date_added`` of any release shipped before it, so no release still to come lies before the cursor.
 """
 
 from __future__ import annotations
@@ -37,15 +42,15 @@ CHUNK = 200
 """Bundles taken per unit of work. Each unit checks the log before it starts and signs a head when it
 commits; a chunk shares that cost among its bundles, and a crash loses at most the chunk in progress."""
 
-MARGIN = timedelta(seconds=1)
-"""How much earlier than the kept cursor an incremental pull starts. A partner's ``date_added`` is a
-release's recorded time, to the millisecond, stamped under its node's writer lock, and its server ships
-releases in that order with times that never go back; but two releases can share a millisecond, and a
-signed consent decision is stamped when the server first serves it, so the cursor can pass a release
-still being recorded (a long body, a batch) or one stamped after the server's clock stepped back a
-little. Starting a second earlier takes those in (a margin of a millisecond was tried and loses them);
-a longer delay or a larger step back of the partner's clock needs ``gsomia sync --full``. What is pulled
-again is recognized by its key (the bundle id): one lookup each."""
+MARGIN = timedelta(milliseconds=1)
+"""How much earlier than the kept cursor an incremental pull starts: one tick of a ``date_added``. The
+partner's server ships releases in release order, each added at its recorded time to the millisecond or,
+if that is earlier, at the time of the release shipped before it (:mod:`gsomia.web.shipping`); releases
+are recorded one unit of work at a time under the node's writer lock. So a release not yet shipped when a
+pull took releases up to the cursor is added no earlier than the cursor, and at the cursor's millisecond
+at the earliest: starting a millisecond earlier takes it in, and pulls again only what was added in that
+millisecond (recognized by its key, the bundle id: one lookup each). A release the partner withheld and
+serves again later keeps its first ``date_added``: ``gsomia sync --full`` takes it."""
 
 Found = tuple[str, dict[str, Any] | None, str]
 """A bundle as :func:`gsomia.exchange.bundle.bundles_from_objects` rebuilt it: (report id, bundle or
@@ -126,6 +131,25 @@ def keep_cursor(store: Store, party: str, kept: str | None, last: str | None, si
         data = {"date_added": last, "added_after": since, "at": stix_now()}
         journal.add_record(uow, "pull-cursor", party, data)
     return True
+
+
+def release_time(bundle: dict[str, Any] | None) -> str | None:
+    """When the partner recorded the release in ``bundle``: its report's ``created`` (None if it has no
+    report or no such time). The cursor a pull keeps is the newest of these among the bundles it took."""
+    objects = bundle.get("objects") if bundle is not None else None
+    for obj in objects if isinstance(objects, list) else []:
+        if isinstance(obj, dict) and obj.get("type") == "report":
+            created = obj.get("created")
+            return created if isinstance(created, str) and _moment(created) is not None else None
+    return None
+
+
+def later(a: str | None, b: str | None) -> str | None:
+    """The later of two times (one that is None or not a time counts as none: the other)."""
+    first, second = _moment(a), _moment(b)
+    if first is None or second is None:
+        return a if second is None else b
+    return b if second > first else a
 
 
 def _moment(text: str | None) -> datetime | None:

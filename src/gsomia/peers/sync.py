@@ -145,6 +145,7 @@ class Sync:
             kept = intake.kept_cursor(self._store, partner.party)
             since = None if full else intake.pull_since(kept)
             pages, last_of = _pulled(pull(partner.url, self._party, token, since))
+            newest: str | None = None  # the newest release time among the bundles taken: the next cursor
             receipts: list[dict[str, Any]] = []
             vouched: list[tuple[Consent, str]] = []
             decisions: list[dict[str, Any]] = []  # the partner's signed decisions, applied at the end
@@ -159,11 +160,14 @@ class Sync:
                     head = self._head()  # the head that unit signed (or a later one): the receipts show it
                     for (_, bundle, _), one in zip(chunk, taken, strict=True):
                         out.append(one)
+                        newest = intake.later(newest, intake.release_time(bundle))
                         self._follow_up(one, bundle, vouched)
                         released = release_of(bundle) if bundle is not None else None
                         if released is not None and released[0] == partner.party:
                             receipts.append(self._receipt(one, released[1], head))
-            last = last_of()
+            # a server that says how far it served keeps a cursor; not at its date (a consent decision's
+            # may lie beyond a release still being recorded) but at the newest release time taken
+            last = newest if last_of() is not None else None
             self._take_decisions(partner, decisions)
             notes = receipts + (self._consents.requests_for(partner) if self._consents is not None else [])
             notes += self.incidents.notes_for(partner) if self.incidents is not None else []
