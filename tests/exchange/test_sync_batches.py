@@ -471,3 +471,73 @@ def test_a_release_s_consent_notes_on_the_next_page_stay_with_it():
         holding_one = [group for group, _ in groups if any(o["id"] == "report--1" for o in group)]
         assert len(holding_one) == 1
         assert note in holding_one[0]  # the consent is in the group of release 1, wherever the cut
+
+
+def _push_to(pair: Pair) -> Any:
+    """JPN's pushes (receipts, consent requests) taken by KOR's TAXII source."""
+
+    def push(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        NodeTaxiiSource(pair.kor).accept(collection_id(party), party, {"objects": notes})
+
+    return push
+
+
+def test_a_decision_made_after_the_senders_clock_stepped_back_reaches_the_holder(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+):
+    """KOR's clock steps back 20 ms before it grants JPN's request: the decision is still added to
+    JPN's collection no earlier than the release JPN's cursor is at, so the next sync applies it."""
+    monkeypatch.setattr(consents, "stix_now", lambda: stix_time(pair.clock.now))
+    push = _push_to(pair)
+    pair.release("K-X")
+    pair.jpn.sync.run(pair.pull, push=push)
+    pair.jpn.consents.request(ConsentRequest(holder="JPN", recipient="USA", item="K-X"), id="C77")
+    pair.jpn.sync.run(pair.pull, push=push)  # the request goes to KOR
+    assert pair.kor.consents.get("JPN-C77").status == "requested"
+    pair.clock.now -= timedelta(milliseconds=20)
+    pair.kor.consents.grant("JPN-C77")
+    pair.jpn.sync.run(pair.pull, push=push)
+    assert pair.jpn.consents.get("C77").status == "granted"
+
+
+def test_a_cursor_an_earlier_version_kept_is_used_with_a_second_of_margin_then_replaced(pair: Pair):
+    """An earlier version kept the server's date, which a decision could put 50 ms past K-1; KOR's
+    clock then steps back 20 ms and K-2 is added at K-1's time: a second of margin still takes it, and
+    the cursor kept after is a release time."""
+    pair.release("K-1")
+    pair.jpn.sync.run(pair.pull)
+    header = format_timestamp(pair.clock.now + timedelta(milliseconds=50))
+    with pair.jpn.store.begin() as uow:
+        old = {"date_added": header, "added_after": None, "at": header}
+        journal.add_record(uow, "pull-cursor", "KOR", old)
+    pair.clock.now += timedelta(milliseconds=30)
+    pair.release("K-2")
+    assert [(r.item, r.new) for r in pair.jpn.sync.run(pair.pull)] == [("K-1", False), ("K-2", True)]
+    newest = pair.cursors()[-1]
+    assert newest["basis"] == intake.RELEASE_TIME
+    assert parse_timestamp(newest["date_added"]) < parse_timestamp(header)  # replaced, though earlier
+
+
+def _tampered(pair: Pair, item: str, created: str) -> Any:
+    """KOR's pull with ``item``'s report claiming to be recorded at ``created`` (its signature broken)."""
+
+    def pull(url: str, party: str, token: str, added_after: str | None = None) -> Any:
+        objects, last = pair.pull(url, party, token, added_after)
+        for n, obj in enumerate(objects):
+            if obj.get("type") == "report" and obj["extensions"][EXTENSION_ID]["item"]["id"] == item:
+                objects[n] = {**obj, "created": created}
+        return objects, last
+
+    return pull
+
+
+@pytest.mark.parametrize("created", ["2999-01-01T00:00:00.000Z", "9999-12-31T23:59:59.000-14:00"])
+def test_a_release_time_in_a_bundle_that_fails_its_signature_does_not_move_the_cursor(
+    pair: Pair, created: str
+):
+    pair.release("K-1", "K-2")
+    taken = pair.jpn.sync.run(_tampered(pair, "K-2", created))
+    assert [(r.item, r.status) for r in taken] == [("K-1", "accepted"), (None, "quarantined")]
+    pair.release("K-3")
+    assert ("K-3", True) in [(r.item, r.new) for r in pair.jpn.sync.run(pair.pull)]
+    assert all(parse_timestamp(c["date_added"]).year < 2999 for c in pair.cursors())

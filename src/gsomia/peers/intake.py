@@ -6,20 +6,21 @@ its key before it is taken, and the lookups see what the same unit of work wrote
 served twice in one pull is recorded once. An unexpected exception rolls back the chunk in progress only:
 the chunks committed before it stay, and the next sync finds their bundles on record and takes the rest.
 
-A pull can start where the last one stopped: the newest release time among the bundles it took (each
-report's ``created``, the time the partner recorded the release: :func:`release_time`) is kept as a
-``pull-cursor`` record per partner, and the next pull asks only for objects added after it, less
-:data:`MARGIN` (:func:`pull_since`). Not the greatest ``date_added`` the server said it served
-(``X-TAXII-Date-Added-Last``): that also counts the partner's signed consent decisions, which are stamped
-when first served and so can lie beyond a release still being recorded, or recorded after the partner's
-clock stepped back; a release's ``date_added`` is never earlier than its recorded time nor than the
-``date_added`` of any release shipped before it, so no release still to come lies before the cursor.
+A pull can start where the last one stopped: the newest release time among the bundles it took and
+proved signed by the partner (each report's ``created``, when the partner recorded the release; no later
+than the greatest ``date_added`` the server said it served) is kept as a ``pull-cursor`` record per
+partner, and the next pull asks only for objects added after it, less :data:`MARGIN`
+(:func:`pull_since`). Not the greatest ``date_added`` the server said it served
+(``X-TAXII-Date-Added-Last``): that also counts the partner's signed consent decisions, which can lie
+beyond a release still being recorded, or recorded after the partner's clock stepped back; a release's
+``date_added`` is never earlier than its recorded time nor than the ``date_added`` of any release shipped
+before it, so no release still to come lies before the cursor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -52,6 +53,12 @@ at the earliest: starting a millisecond earlier takes it in, and pulls again onl
 millisecond (recognized by its key, the bundle id: one lookup each). A release the partner withheld and
 serves again later keeps its first ``date_added``: ``gsomia sync --full`` takes it."""
 
+SERVER_DATE_MARGIN = timedelta(seconds=1)
+"""The margin for a cursor recorded before cursors were release times (a server's ``date_added``, which
+a consent decision can have put beyond a release): a second, as then. The next cursor kept replaces it."""
+
+RELEASE_TIME = "release-time"  # the basis of a cursor kept at a release time (see PullCursor)
+
 Found = tuple[str, dict[str, Any] | None, str]
 """A bundle as :func:`gsomia.exchange.bundle.bundles_from_objects` rebuilt it: (report id, bundle or
 None, the problem when None)."""
@@ -73,6 +80,7 @@ class Received:
     level: str | None = None  # the originator's level
     marking: str | None = None  # this node's equivalent
     new: bool = True  # False when it was already on record (a repeated pull)
+    released: datetime | None = None  # when the sender recorded it, once its signature is checked
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,53 +111,70 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 # -- the pull cursor --------------------------------------------------------------------------------
-def kept_cursor(store: Store, party: str) -> str | None:
-    """The greatest ``date_added`` taken from ``party``'s collection, as last recorded (None if never)."""
+@dataclass(frozen=True, slots=True)
+class PullCursor:
+    """Where the last pull from a partner got to: ``at`` (a timestamp, or None before any), and whether
+    it is a release time (``by_release``) or, recorded by an earlier version, a server's ``date_added``."""
+
+    at: str | None = None
+    by_release: bool = True
+
+
+def kept_cursor(store: Store, party: str) -> PullCursor:
+    """The cursor last recorded for ``party`` (``PullCursor()`` if none)."""
     with store.read() as uow:
         found = uow.item_records([party], kind="pull-cursor")
-    last = found[-1].data.get("date_added") if found else None
-    return last if isinstance(last, str) else None
+    if not found:
+        return PullCursor()
+    data = found[-1].data
+    at = data.get("date_added")
+    return PullCursor(at if isinstance(at, str) else None, data.get("basis") == RELEASE_TIME)
 
 
-def pull_since(cursor: str | None) -> str | None:
-    """What to ask for as ``added_after``: ``cursor`` less :data:`MARGIN` (None, everything, if no cursor
-    or one that is not a timestamp)."""
-    moment = _moment(cursor)
-    if moment is None or moment - datetime.min.replace(tzinfo=UTC) < MARGIN:
+def pull_since(cursor: PullCursor) -> str | None:
+    """What to ask for as ``added_after``: the cursor less :data:`MARGIN` (less
+    :data:`SERVER_DATE_MARGIN` for a cursor an earlier version kept; None, everything, if there is no
+    cursor or one that is not a timestamp)."""
+    moment = _moment(cursor.at)
+    margin = MARGIN if cursor.by_release else SERVER_DATE_MARGIN
+    if moment is None or moment - datetime.min.replace(tzinfo=UTC) < margin:
         return None  # no cursor, or one too early to start before: everything
-    return _stamp(moment - MARGIN)
+    return _stamp(moment - margin)
 
 
-def keep_cursor(store: Store, party: str, kept: str | None, last: str | None, since: str | None) -> bool:
-    """Record ``last`` as ``party``'s cursor if it is later than ``kept`` (True if it was recorded). Called
-    once every chunk of the pull committed: a crash before only means the next pull starts earlier."""
-    reached = _moment(last)
-    before = _moment(kept)
-    if reached is None or (before is not None and reached <= before):
+def keep_cursor(
+    store: Store,
+    party: str,
+    kept: PullCursor,
+    reached: datetime | None,
+    since: str | None,
+    *,
+    full: bool = False,
+) -> bool:
+    """Record ``reached`` (the newest release time the pull took) as ``party``'s cursor if it is later
+    than ``kept``, or replaces a cursor an earlier version kept, or a ``full`` pull found the partner's
+    releases end elsewhere (True if it was recorded). Called once every chunk of the pull committed: a
+    crash before only means the next pull starts earlier."""
+    if reached is None:
+        return False
+    before = _moment(kept.at)
+    if before is not None and kept.by_release and (reached == before or (reached < before and not full)):
         return False
     with store.begin() as uow:
-        data = {"date_added": last, "added_after": since, "at": stix_now()}
+        data = {"date_added": _stamp(reached), "basis": RELEASE_TIME, "added_after": since, "at": stix_now()}
         journal.add_record(uow, "pull-cursor", party, data)
     return True
 
 
-def release_time(bundle: dict[str, Any] | None) -> str | None:
-    """When the partner recorded the release in ``bundle``: its report's ``created`` (None if it has no
-    report or no such time). The cursor a pull keeps is the newest of these among the bundles it took."""
-    objects = bundle.get("objects") if bundle is not None else None
-    for obj in objects if isinstance(objects, list) else []:
-        if isinstance(obj, dict) and obj.get("type") == "report":
-            created = obj.get("created")
-            return created if isinstance(created, str) and _moment(created) is not None else None
-    return None
-
-
-def later(a: str | None, b: str | None) -> str | None:
-    """The later of two times (one that is None or not a time counts as none: the other)."""
-    first, second = _moment(a), _moment(b)
-    if first is None or second is None:
-        return a if second is None else b
-    return b if second > first else a
+def reached_by(taken: Iterable[Received], served_last: str | None) -> datetime | None:
+    """The cursor a pull reached: the newest release time among the bundles it took for the first time
+    and proved signed by the partner, no later than ``served_last`` (the greatest ``date_added`` the
+    server said it served); None if the server did not say or nothing such was taken."""
+    ceiling = _moment(served_last)
+    if ceiling is None:
+        return None
+    times = [r.released for r in taken if r.new and r.released is not None]
+    return min(max(times), ceiling) if times else None
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -214,7 +239,8 @@ class Intake:
             opened = open_bundle(bundle, partner.card, self._keys.hpke_private(), recipient=self._party)
         except ExchangeError as exc:
             return self._quarantine(writes, key, partner.party, str(exc))
-        return self._check_and_store(uow, writes, key, partner, opened, vouched)
+        checked = self._check_and_store(uow, writes, key, partner, opened, vouched)
+        return replace(checked, released=opened.shipment.created)  # signed by the partner: a cursor
 
     def _check_and_store(
         self,

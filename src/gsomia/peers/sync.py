@@ -145,7 +145,7 @@ class Sync:
             kept = intake.kept_cursor(self._store, partner.party)
             since = None if full else intake.pull_since(kept)
             pages, last_of = _pulled(pull(partner.url, self._party, token, since))
-            newest: str | None = None  # the newest release time among the bundles taken: the next cursor
+            first = len(out)  # what this partner's pull took starts here
             receipts: list[dict[str, Any]] = []
             vouched: list[tuple[Consent, str]] = []
             decisions: list[dict[str, Any]] = []  # the partner's signed decisions, applied at the end
@@ -160,20 +160,19 @@ class Sync:
                     head = self._head()  # the head that unit signed (or a later one): the receipts show it
                     for (_, bundle, _), one in zip(chunk, taken, strict=True):
                         out.append(one)
-                        newest = intake.later(newest, intake.release_time(bundle))
                         self._follow_up(one, bundle, vouched)
                         released = release_of(bundle) if bundle is not None else None
                         if released is not None and released[0] == partner.party:
                             receipts.append(self._receipt(one, released[1], head))
-            # a server that says how far it served keeps a cursor; not at its date (a consent decision's
-            # may lie beyond a release still being recorded) but at the newest release time taken
-            last = newest if last_of() is not None else None
+            # not at the server's date (a consent decision's may lie beyond a release still being
+            # recorded) but at the newest release time taken, proven signed by the partner
+            reached = intake.reached_by(out[first:], last_of())
             self._take_decisions(partner, decisions)
             notes = receipts + (self._consents.requests_for(partner) if self._consents is not None else [])
             notes += self.incidents.notes_for(partner) if self.incidents is not None else []
             if push is not None and notes:
                 push(partner.url, self._party, token, notes)
-            intake.keep_cursor(self._store, partner.party, kept, last, since)
+            intake.keep_cursor(self._store, partner.party, kept, reached, since, full=full)
         return out
 
     def _follow_up(

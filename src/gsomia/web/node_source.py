@@ -68,6 +68,7 @@ class NodeTaxiiSource:
         stixcheck.warm()  # the bundles this source builds are validated: no request pays for the import
         # the node's pushes' statuses (the newest 10,000), for partners to read back from any worker
         self._statuses = status_store_for(services.store)
+        self._note_added: dict[tuple[str, str], datetime] = {}  # (partner, note id) -> its date_added
 
     @property
     def services(self) -> Services:
@@ -235,10 +236,17 @@ class NodeTaxiiSource:
         partner = self._services.partners.get(party)
         if exchange is None or partner is None:
             return []
+        # a decision is added to the collection when this process first serves it, and never before the
+        # newest release already shipped to the partner (whatever the clock says): a partner's cursor is
+        # at most that release's time, so the decision lies after it and reaches the partner
+        newest = self._shipping.shipments.last(party)
+        floor = None if newest is None else parse_timestamp(newest.added)
         out = []
         for n, note in enumerate(exchange.decisions_for(partner)):
             stamp = parse_timestamp(note["created"])
-            out.append(Entry(note["id"], "note", stamp, stamp, NOTE_SEQ + n, note))
+            first = stamp if floor is None else max(stamp, floor)
+            added = self._note_added.setdefault((party, str(note["id"])), first)
+            out.append(Entry(note["id"], "note", stamp, added, NOTE_SEQ + n, note))
         return sorted(out, key=lambda e: e.cursor)
 
     def _log_withheld(self, release: int, item: str, party: str, why: str) -> None:
