@@ -22,6 +22,7 @@ import gsomia
 from gsomia.bootstrap import Services, compose, open_node_store
 from gsomia.config import Settings
 from gsomia.crypto import NodeKeys
+from gsomia.domain.errors import GsomiaError
 from gsomia.exchange.bundle import EXTENSION_ID, stix_time
 from gsomia.peers import consents, intake
 from gsomia.peers.intake import Intake
@@ -541,3 +542,44 @@ def test_a_release_time_in_a_bundle_that_fails_its_signature_does_not_move_the_c
     pair.release("K-3")
     assert ("K-3", True) in [(r.item, r.new) for r in pair.jpn.sync.run(pair.pull)]
     assert all(parse_timestamp(c["date_added"]).year < 2999 for c in pair.cursors())
+
+
+def test_the_cursor_moves_on_at_the_next_sync_after_a_push_failed(pair: Pair):
+    """The bundles of a sync whose push failed are on record (and no cursor was kept): the next sync
+    takes them again, not new, and moves the cursor on by the release times recorded when they were
+    first taken, so the sync after pulls only from there."""
+    pair.release("K-1")
+    pair.jpn.sync.run(pair.pull)
+    pair.clock.now += timedelta(minutes=1)
+    pair.release(*(f"K-B-{n}" for n in range(5)))
+
+    def down(*args: Any) -> None:
+        raise GsomiaError("the partner's server is down")
+
+    with pytest.raises(GsomiaError, match="down"):
+        pair.jpn.sync.run(pair.pull, push=down)
+    kept = pair.cursors()[-1]["date_added"]
+    again = pair.jpn.sync.run(pair.pull, push=lambda *args: None)
+    assert [r.new for r in again] == [False] * 6  # K-1 within the margin, then the five
+    assert pair.cursors()[-1]["date_added"] > kept
+    assert [r.item for r in pair.jpn.sync.run(pair.pull)] == [f"K-B-{n}" for n in range(5)]
+
+
+def test_a_full_pull_that_takes_an_old_release_does_not_move_the_cursor_back(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+):
+    """K-1 is withheld from the first pull (as a release the agreements no longer allowed would be); a
+    full pull later takes it, and the cursor stays at K-3, the newest release taken, not at K-1."""
+    pair.release("K-1", "K-2", "K-3")
+    served = NodeTaxiiSource._served
+
+    def without_k1(self: NodeTaxiiSource, rows: Any, party: str) -> Any:
+        return [r for r in served(self, rows, party) if r.release_seq != rows[0].release_seq]
+
+    monkeypatch.setattr(NodeTaxiiSource, "_served", without_k1)
+    assert [r.item for r in pair.jpn.sync.run(pair.pull)] == ["K-2", "K-3"]
+    monkeypatch.setattr(NodeTaxiiSource, "_served", served)
+    kept = pair.cursors()[-1]["date_added"]
+    full = pair.jpn.sync.run(pair.pull, full=True)
+    assert [(r.item, r.new) for r in full] == [("K-1", True), ("K-2", False), ("K-3", False)]
+    assert pair.cursors()[-1]["date_added"] == kept

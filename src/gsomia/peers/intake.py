@@ -20,7 +20,7 @@ before it, so no release still to come lies before the cursor.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -43,19 +43,21 @@ CHUNK = 200
 """Bundles taken per unit of work. Each unit checks the log before it starts and signs a head when it
 commits; a chunk shares that cost among its bundles, and a crash loses at most the chunk in progress."""
 
-MARGIN = timedelta(milliseconds=1)
-"""How much earlier than the kept cursor an incremental pull starts: one tick of a ``date_added``. The
-partner's server ships releases in release order, each added at its recorded time to the millisecond or,
-if that is earlier, at the time of the release shipped before it (:mod:`gsomia.web.shipping`); releases
-are recorded one unit of work at a time under the node's writer lock. So a release not yet shipped when a
-pull took releases up to the cursor is added no earlier than the cursor, and at the cursor's millisecond
-at the earliest: starting a millisecond earlier takes it in, and pulls again only what was added in that
-millisecond (recognized by its key, the bundle id: one lookup each). A release the partner withheld and
-serves again later keeps its first ``date_added``: ``gsomia sync --full`` takes it."""
+MARGIN = timedelta(seconds=1)
+"""How much earlier than the kept cursor an incremental pull starts. The partner's server ships releases
+in release order, each added at its recorded time to the millisecond or, if that is earlier, at the time
+of the release shipped before it (:mod:`gsomia.web.shipping`), so a release not yet shipped when a pull
+took releases up to the cursor is added no earlier than the cursor. But within one pull a release
+committed after a consent decision was served on an earlier page (a batch still being recorded, or one
+recorded after the partner's clock stepped back) can be placed before that decision, behind the pull's
+position, while a later release moves the cursor on: a second earlier takes those in (a margin of a
+millisecond was tried and loses them). A longer delay, a larger step back, or a release the partner
+withheld and serves again later under its first ``date_added`` needs ``gsomia sync --full``. What is
+pulled again is recognized by its key (the bundle id): one lookup each."""
 
 SERVER_DATE_MARGIN = timedelta(seconds=1)
 """The margin for a cursor recorded before cursors were release times (a server's ``date_added``, which
-a consent decision can have put beyond a release): a second, as then. The next cursor kept replaces it."""
+a consent decision can have put beyond a release). The next cursor kept replaces it."""
 
 RELEASE_TIME = "release-time"  # the basis of a cursor kept at a release time (see PullCursor)
 
@@ -167,13 +169,13 @@ def keep_cursor(
 
 
 def reached_by(taken: Iterable[Received], served_last: str | None) -> datetime | None:
-    """The cursor a pull reached: the newest release time among the bundles it took for the first time
-    and proved signed by the partner, no later than ``served_last`` (the greatest ``date_added`` the
-    server said it served); None if the server did not say or nothing such was taken."""
+    """The cursor a pull reached: the newest release time among the bundles it took (now or, pulled
+    again, when first taken) whose signature checked out, no later than ``served_last`` (the greatest
+    ``date_added`` the server said it served); None if the server did not say or nothing such was taken."""
     ceiling = _moment(served_last)
     if ceiling is None:
         return None
-    times = [r.released for r in taken if r.new and r.released is not None]
+    times = [r.released for r in taken if r.released is not None]
     return min(max(times), ceiling) if times else None
 
 
@@ -182,9 +184,9 @@ def _moment(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # not a time, or one beyond the calendar once in UTC
         return None
-    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _stamp(moment: datetime) -> str:
@@ -239,8 +241,7 @@ class Intake:
             opened = open_bundle(bundle, partner.card, self._keys.hpke_private(), recipient=self._party)
         except ExchangeError as exc:
             return self._quarantine(writes, key, partner.party, str(exc))
-        checked = self._check_and_store(uow, writes, key, partner, opened, vouched)
-        return replace(checked, released=opened.shipment.created)  # signed by the partner: a cursor
+        return self._check_and_store(uow, writes, key, partner, opened, vouched)
 
     def _check_and_store(
         self,
@@ -253,16 +254,18 @@ class Intake:
     ) -> Received:
         shipment = opened.shipment
         meta = shipment.item
+
+        def quarantine(why: str) -> Received:  # signed by the partner: its release time is a cursor
+            return self._quarantine(writes, key, partner.party, why, shipment.created)
+
         if shipment.sender != partner.party:
-            return self._quarantine(
-                writes, key, partner.party, f"sent by {shipment.sender}, pulled from {partner.party}"
-            )
+            return quarantine(f"sent by {shipment.sender}, pulled from {partner.party}")
         item = Item(meta.id, shipment.originator, meta.level, meta.topics, meta.releasable_to, meta.caveats)
         route = tuple(str(p) for p in shipment.route)
         me = self._party
         if me not in route[1:] or route[route.index(me, 1) - 1] != shipment.sender:
             why = f"the route {' → '.join(route)} does not have {shipment.sender} hand it to {me}"
-            return self._quarantine(writes, key, partner.party, why)
+            return quarantine(why)
         holder, final = route[0], route[-1]
         world = self._worldbook.world_in(uow)
         try:
@@ -270,23 +273,18 @@ class Intake:
             facts = world if not vouched else WithConsents(world, vouched)
             decision = engine.decide(facts, item, final, shipment.decided, holder)
         except GsomiaError as exc:
-            return self._quarantine(writes, key, partner.party, f"not an item of this node's world: {exc}")
+            return quarantine(f"not an item of this node's world: {exc}")
         if not decision.allowed or tuple(decision.route) != route:
             failing = next((r for r in decision.reasons if not r.ok), None)
             why = f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
             if decision.allowed:
                 why = f"they allow it by {' → '.join(decision.route)} only"
-            return self._quarantine(
-                writes,
-                key,
-                partner.party,
+            return quarantine(
                 f"this node's agreements do not allow {holder} to send {meta.id} to {final} by "
-                f"{' → '.join(route)} on {shipment.decided}: {why}",
+                f"{' → '.join(route)} on {shipment.decided}: {why}"
             )
         if meta.id in writes.items or uow.item_records([meta.id]):
-            return self._quarantine(
-                writes, key, partner.party, f"item id {meta.id!r} is already used on this node"
-            )
+            return quarantine(f"item id {meta.id!r} is already used on this node")
         writes.item(item, self._keys.seal(shipment.body, body_aad(item.id)))
         forwarding = final != me
         marking = world.holder_level(item, me, shipment.decided) if forwarding else decision.marking
@@ -300,13 +298,16 @@ class Intake:
             route,
             item.level,
             marking,
+            released=shipment.created,
         )
         writes.received(accepted, shipment.log_head)
         return accepted
 
     @staticmethod
-    def _quarantine(writes: _Writes, key: str, sender: str, reason: str) -> Received:
-        found = Received(key, sender, "quarantined", reason[:2000])
+    def _quarantine(
+        writes: _Writes, key: str, sender: str, reason: str, released: datetime | None = None
+    ) -> Received:
+        found = Received(key, sender, "quarantined", reason[:2000], released=released)
         writes.received(found, None)
         return found
 
@@ -327,8 +328,9 @@ class _Writes:
         self.items.add(item.id)
 
     def received(self, taken: Received, head: dict[str, Any] | None) -> None:
+        when = {} if taken.released is None else {"released": _stamp(taken.released)}
         self.records.append(
-            ("received", taken.bundle, {**taken.to_dict(), "at": stix_now(), "sender_head": head})
+            ("received", taken.bundle, {**taken.to_dict(), "at": stix_now(), "sender_head": head, **when})
         )
 
     def flush(self, uow: UnitOfWork) -> None:
@@ -349,6 +351,7 @@ def _again(known: Received) -> Received:
         known.level,
         known.marking,
         new=False,
+        released=known.released,
     )
 
 
@@ -365,6 +368,7 @@ def from_record(data: dict[str, Any]) -> Received:
         tuple(route),
         data.get("level"),
         data.get("marking"),
+        released=_moment(data["released"]) if isinstance(data.get("released"), str) else None,
     )
 
 
