@@ -239,10 +239,11 @@ class NodeTaxiiSource:
         # a decision is added to the collection when this process first serves it, and never before the
         # newest release already shipped to the partner (whatever the clock says): a partner's cursor is
         # at most that release's time, so the decision lies after it and reaches the partner
-        newest = self._shipping.shipments.last(party)
+        decisions = exchange.decisions_for(partner)
+        newest = self._shipping.shipments.last(party) if decisions else None  # no read for no decision
         floor = None if newest is None else parse_timestamp(newest.added)
         out = []
-        for n, note in enumerate(exchange.decisions_for(partner)):
+        for n, note in enumerate(decisions):
             stamp = parse_timestamp(note["created"])
             first = stamp if floor is None else max(stamp, floor)
             added = self._note_added.setdefault((party, str(note["id"])), first)
