@@ -46,14 +46,14 @@ commits; a chunk shares that cost among its bundles, and a crash loses at most t
 MARGIN = timedelta(seconds=1)
 """How much earlier than the kept cursor an incremental pull starts. The partner's server ships releases
 in release order, each added at its recorded time to the millisecond or, if that is earlier, at the time
-of the release shipped before it (:mod:`gsomia.web.shipping`), so a release not yet shipped when a pull
-took releases up to the cursor is added no earlier than the cursor. But within one pull a release
-committed after a consent decision was served on an earlier page (a batch still being recorded, or one
-recorded after the partner's clock stepped back) can be placed before that decision, behind the pull's
-position, while a later release moves the cursor on: a second earlier takes those in (a margin of a
-millisecond was tried and loses them). A longer delay, a larger step back, or a release the partner
-withheld and serves again later under its first ``date_added`` needs ``gsomia sync --full``. What is
-pulled again is recognized by its key (the bundle id): one lookup each."""
+of the release shipped before it, and after every consent decision it has served the partner
+(:mod:`gsomia.web.shipping`): whatever joins the collection sorts after all that is in it, so a release
+not yet shipped when a pull took releases up to the cursor is added no earlier than the cursor. A
+millisecond would do for one server process that keeps running; a second also covers a pull that spans
+the partner's server restarting (or served by two of its processes) while a batch of releases is still
+being recorded. A release the partner withheld and serves again later under its first ``date_added``
+needs ``gsomia sync --full``. What is pulled again is recognized by its key (the bundle id): one lookup
+each."""
 
 SERVER_DATE_MARGIN = timedelta(seconds=1)
 """The margin for a cursor recorded before cursors were release times (a server's ``date_added``, which

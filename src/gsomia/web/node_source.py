@@ -50,7 +50,7 @@ from .taxii import (
 OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
 PREPARE_EVERY = 1.0  # seconds between a server's rounds of building bundles before partners ask
 REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
-NOTE_SEQ = 2**62  # consent decisions come after every release object of the same instant
+NOTE_SEQ = 2**62  # consent decisions (numbered as first served) come after every release object of an instant
 
 
 _log = logging.getLogger(__name__)
@@ -68,7 +68,10 @@ class NodeTaxiiSource:
         stixcheck.warm()  # the bundles this source builds are validated: no request pays for the import
         # the node's pushes' statuses (the newest 10,000), for partners to read back from any worker
         self._statuses = status_store_for(services.store)
-        self._note_added: dict[tuple[str, str], datetime] = {}  # (partner, note id) -> its date_added
+        # where each consent decision joined a partner's collection: (partner, note id) -> (date_added, seq)
+        self._note_places: dict[tuple[str, str], tuple[datetime, int]] = {}
+        self._note_floor: dict[str, datetime] = {}  # partner -> the newest date_added of a note served
+        self._note_count = 0
 
     @property
     def services(self) -> Services:
@@ -231,24 +234,38 @@ class NodeTaxiiSource:
         return out
 
     def _notes(self, party: str) -> list[Entry]:
-        """This node's signed decisions on the partner's consent requests, by the time each was made."""
+        """This node's signed decisions on the partner's consent requests, each where it was first served.
+
+        A decision enters the partner's collection when this process first serves it: after every entry
+        already there (no earlier than the newest release shipped to the partner or the newest decision
+        served to it, whatever the clock says, and with the next note number), and every release shipped
+        to the partner from then on is added after it (:meth:`Shipping.keep_after`). So nothing joins the
+        collection behind a position a pull has reached, and a partner's cursor (a release time it took)
+        never passes a decision it has not been served."""
         exchange = self._services.sync.consents
         partner = self._services.partners.get(party)
         if exchange is None or partner is None:
             return []
-        # a decision is added to the collection when this process first serves it, and never before the
-        # newest release already shipped to the partner (whatever the clock says): a partner's cursor is
-        # at most that release's time, so the decision lies after it and reaches the partner
         decisions = exchange.decisions_for(partner)
-        newest = self._shipping.shipments.last(party) if decisions else None  # no read for no decision
-        floor = None if newest is None else parse_timestamp(newest.added)
         out = []
-        for n, note in enumerate(decisions):
-            stamp = parse_timestamp(note["created"])
-            first = stamp if floor is None else max(stamp, floor)
-            added = self._note_added.setdefault((party, str(note["id"])), first)
-            out.append(Entry(note["id"], "note", stamp, added, NOTE_SEQ + n, note))
+        for note in decisions:
+            key = (party, str(note["id"]))
+            place = self._note_places.get(key)
+            if place is None:
+                place = self._note_places[key] = self._place_note(party, parse_timestamp(note["created"]))
+            out.append(Entry(note["id"], "note", parse_timestamp(note["created"]), *place, note))
         return sorted(out, key=lambda e: e.cursor)
+
+    def _place_note(self, party: str, created: datetime) -> tuple[datetime, int]:
+        """Where a decision first served now joins ``party``'s collection: ``(date_added, seq)``."""
+        newest = self._shipping.shipments.last(party)
+        added = max(created, self._note_floor.get(party, created))
+        if newest is not None:
+            added = max(added, parse_timestamp(newest.added))
+        self._note_floor[party] = added
+        self._shipping.keep_after(party, added)
+        self._note_count += 1
+        return added, NOTE_SEQ + self._note_count
 
     def _log_withheld(self, release: int, item: str, party: str, why: str) -> None:
         """A ``withheld`` record (with its leaf), once per release and partner."""

@@ -11,14 +11,16 @@ so a bundle is made once, not on every page served nor again after a restart.
 
 Releases are read a range at a time through the node's logged store, each proven by its leaf; the
 shipment rows are added in release order with a ``added`` time that never goes back for one partner
-(the release's recorded time, or the partner's previous row's if the clock stepped back), so that a
-partner's ``added_after`` finds everything added since.
+(the release's recorded time, or the partner's previous row's if the clock stepped back), and that lies
+after every consent decision already served to that partner (:meth:`Shipping.keep_after`), so that each
+new row sorts after any position a partner's pull has reached and its ``added_after`` finds everything
+added since.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -51,10 +53,18 @@ class Shipping:
         self._services = services
         self._shipments = shipments
         self._scanned: dict[str, int] = {}  # party -> the last release seq looked at for it
+        self._after: dict[str, str] = {}  # party -> what its new rows are added after (see keep_after)
 
     @property
     def shipments(self) -> ShipmentStore:
         return self._shipments
+
+    def keep_after(self, party: str, moment: datetime) -> None:
+        """Add ``party``'s rows made from now on strictly after ``moment`` (the ``date_added`` of an entry
+        just served to it, such as a consent decision): a release still being recorded while that entry
+        was served then sorts after it, and so after any position a pull has reached."""
+        later = stix_time(moment + timedelta(milliseconds=1))
+        self._after[party] = max(self._after.get(party, later), later)
 
     def catch_up(self, party: str) -> None:
         """Make and keep the bundle of every allowed release to ``party`` that has none yet.
@@ -83,8 +93,9 @@ class Shipping:
             head = latest[1] if latest is not None else self._services.audit.head().to_dict()
             made: list[ShipmentRow] = []
             vouching = self._vouching([row for row, _ in wanted], party)
+            after = self._after.get(party, "")
             for row, box in wanted:
-                added = max(added, stix_time(_moment(row.recorded)))
+                added = max(added, stix_time(_moment(row.recorded)), after)
                 bundle = self._build(world, row, box, partner, head)
                 objects = [[place, bundle["objects"][place]] for place in OWN_PLACES]
                 objects += [[NOTE_PLACE + n, note] for n, note in enumerate(vouching.get(row.seq, []))]
