@@ -2,8 +2,15 @@
 
 A body is encrypted with AES-256-GCM under a fresh 32-byte data key, binding ``associated`` (which says
 what the body is, e.g. ``b"gsomia/body/v1|K-MSL-1"``, so a body cannot be swapped for another item's);
-the data key is wrapped with AES key wrap (RFC 3394) under the 32-byte key-encryption key. Only the
-wrapped key, the nonce and the ciphertext are kept; the plaintext and the data key never are.
+the data key is wrapped under the 32-byte key-encryption key. Only the wrapped key, the nonce and the
+ciphertext are kept; the plaintext and the data key never are.
+
+The data key is wrapped with AES-256-GCM-SIV (RFC 8452, nonce-misuse resistant) under a key derived from
+the key-encryption key by HKDF-SHA256, with a random 96-bit nonce, binding the body's ``associated`` too:
+the wrapped key is the nonce, the encrypted data key and the tag (60 bytes). Bodies sealed before that
+carry an AES key wrap (RFC 3394, 40 bytes) under the key-encryption key itself, and still open: the two
+are told apart by their length. (The RFC 3394 wrap of ``cryptography`` runs its rounds in Python: about
+50 µs to wrap and 37 µs to unwrap, against 1-2 µs, and every release unwraps one key and wraps another.)
 
 Two layouts, told apart by the nonce's length:
 
@@ -22,12 +29,15 @@ plaintext is never held whole, only the ciphertext the store keeps.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
 from gsomia.services.ports import SealedBody, SealedStream, StoredBody
 
@@ -39,6 +49,10 @@ PREFIX_SIZE = 7  # a STREAM body's nonce: the segments' nonces are prefix ‖ co
 TAG_SIZE = 16
 SEGMENT = 1024 * 1024  # plaintext bytes per segment of a long body
 MAX_SEGMENTS = 2**32  # the counter's range
+WRAPPED_SIZE = NONCE_SIZE + KEY_SIZE + TAG_SIZE  # a data key wrapped with AES-GCM-SIV: nonce, key, tag
+RFC3394_SIZE = KEY_SIZE + 8  # a data key wrapped with RFC 3394 (bodies sealed before GCM-SIV wrapping)
+_WRAP_INFO = b"gsomia/data-key-wrap/v2"
+_WRAP_AAD = b"gsomia/data-key/v2|"
 
 
 def seal(kek: bytes, plaintext: bytes, associated: bytes) -> SealedBody:
@@ -63,7 +77,7 @@ def seal_stream(kek: bytes, chunks: Iterable[bytes], associated: bytes) -> Seale
     segments = _segments(chunks)
     first = next(segments, b"")
     second = next(segments, None)
-    wrapped = aes_key_wrap(kek, data_key)
+    wrapped = _wrap(kek, data_key, associated)
     if second is None:
         nonce = os.urandom(NONCE_SIZE)
         return SealedBody(wrapped_key=wrapped, nonce=nonce, ciphertext=aead.encrypt(nonce, first, associated))
@@ -117,12 +131,7 @@ def _open(
 ) -> Iterator[bytes]:
     """Check the key, nonce and length (``total`` bytes of ciphertext) now, then open ``segments`` (each
     exactly one sealed segment) as they are taken."""
-    try:
-        data_key = aes_key_unwrap(kek, wrapped_key)
-    except (InvalidUnwrap, ValueError):
-        raise SealError(
-            "the body's data key does not unwrap under this node's key: wrong node, or the key was altered"
-        ) from None
+    data_key = _unwrap(kek, wrapped_key, associated)
     if len(data_key) != KEY_SIZE or len(nonce) not in (NONCE_SIZE, PREFIX_SIZE):
         raise SealError("the sealed body is malformed (data key or nonce of the wrong length)")
     aead = AESGCM(data_key)
@@ -145,6 +154,38 @@ def _opened(
         yield _decrypt(aead, _nonce(prefix, counter, last=counter == count - 1), piece, associated)
     if counter != count - 1:  # the store gave more or fewer bytes than it said it holds
         raise SealError("the sealed body is malformed (its stored length is not its ciphertext's)")
+
+
+def _wrap(kek: bytes, data_key: bytes, associated: bytes) -> bytes:
+    """``data_key`` wrapped for the body ``associated`` names: nonce ‖ AES-GCM-SIV ciphertext and tag."""
+    nonce = os.urandom(NONCE_SIZE)
+    return nonce + _wrapper(kek).encrypt(nonce, data_key, _WRAP_AAD + associated)
+
+
+def _unwrap(kek: bytes, wrapped: bytes, associated: bytes) -> bytes:
+    """The data key of a body: wrapped by :func:`_wrap`, or by RFC 3394 before it (told by length)."""
+    try:
+        if len(wrapped) == WRAPPED_SIZE:
+            nonce, sealed = wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:]
+            return _wrapper(kek).decrypt(nonce, sealed, _WRAP_AAD + associated)
+        if len(wrapped) == RFC3394_SIZE:
+            return aes_key_unwrap(kek, wrapped)
+    except (InvalidTag, InvalidUnwrap, ValueError):
+        shown = associated.decode("utf-8", "replace")
+        raise SealError(
+            f"the body does not open as {shown!r}: its data key does not unwrap under this node's key for "
+            "it (wrong node, the key was altered, or the body belongs to something else)"
+        ) from None
+    raise SealError(
+        f"the sealed body is malformed (a wrapped data key of {len(wrapped)} bytes, not {WRAPPED_SIZE})"
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _wrapper(kek: bytes) -> AESGCMSIV:
+    """The AES-GCM-SIV of the key-wrapping key derived from ``kek`` (one key, one use)."""
+    derived = HKDF(SHA256(), KEY_SIZE, salt=None, info=_WRAP_INFO).derive(kek)
+    return AESGCMSIV(derived)
 
 
 def _cut(pieces: Iterator[bytes]) -> Iterator[bytes]:

@@ -34,7 +34,7 @@ def test_each_seal_uses_a_fresh_data_key_and_nonce(keys):
     assert a.nonce != b.nonce
     assert a.ciphertext != b.ciphertext
     assert len(a.nonce) == 12
-    assert len(a.wrapped_key) == 40
+    assert len(a.wrapped_key) == 60  # nonce, data key, tag (AES-GCM-SIV)
 
 
 def test_the_ciphertext_does_not_contain_the_plaintext(keys):
@@ -44,10 +44,29 @@ def test_the_ciphertext_does_not_contain_the_plaintext(keys):
 
 
 def test_opening_with_other_associated_data_raises_a_seal_error(keys):
-    """A body sealed for one item does not open as another's."""
-    sealed = keys.seal(b"body", AAD)
+    """A body sealed for one item does not open as another's: not with its wrapped key, nor with its
+    wrapped key moved onto the other item's body."""
+    sealed, other = keys.seal(b"body", AAD), keys.seal(b"other", b"gsomia/body/v1|K-NAV-1")
     with pytest.raises(SealError, match="K-NAV-1"):
         keys.open(sealed, b"gsomia/body/v1|K-NAV-1")
+    with pytest.raises(SealError, match="K-NAV-1"):
+        keys.open(replace(other, wrapped_key=sealed.wrapped_key), b"gsomia/body/v1|K-NAV-1")
+
+
+def test_a_body_sealed_with_an_rfc3394_wrapped_key_still_opens_and_its_tampering_is_caught(keys):
+    """Bodies sealed before keys were wrapped with AES-GCM-SIV carry an RFC 3394 wrap (40 bytes) under
+    the node's key: they open, and a flipped bit in that wrap, or a wrap of another length, does not."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.keywrap import aes_key_wrap
+
+    data_key, nonce = AESGCM.generate_key(bit_length=256), bytes(12)
+    old = SealedBody(aes_key_wrap(keys._kek, data_key), nonce, AESGCM(data_key).encrypt(nonce, b"old", AAD))
+    assert keys.open(old, AAD) == b"old"
+    with pytest.raises(SealError):
+        keys.open(replace(old, wrapped_key=flip(old.wrapped_key, 3)), AAD)
+    for size in (0, 39, 41, 59, 61):
+        with pytest.raises(SealError, match="malformed"):
+            keys.open(replace(old, wrapped_key=bytes(size)), AAD)
 
 
 @pytest.mark.parametrize("part", ["wrapped_key", "nonce", "ciphertext"])
