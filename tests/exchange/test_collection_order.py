@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 from gsomia.exchange.bundle import stix_time
+from gsomia.exchange.errors import ExchangeError
 from gsomia.peers import consents
 from gsomia.services.consent import ConsentRequest
+from gsomia.web import shipping
 from gsomia.web.node_source import NodeTaxiiSource, collection_id
 from gsomia.web.taxii import Cursor, PageQuery, format_timestamp, parse_timestamp
 from tests.exchange.test_sync_batches import Pair, _push_to
@@ -103,13 +105,15 @@ def _listing(source: NodeTaxiiSource) -> dict[tuple[str, int], Cursor]:
     return out
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_whatever_joins_a_partners_collection_sorts_after_everything_already_in_it(
     pair: Pair, monkeypatch: pytest.MonkeyPatch, seed: int
 ):
-    """Random steps on KOR (releases to JPN, consent decisions for JPN, a release whose commit the next
-    page does not see, the clock stepping back or forward up to three seconds), JPN's collection listed
-    after each: every entry kept its place, and every new one sorts after all that was there."""
+    """Random steps on KOR (releases to JPN, consent decisions for JPN, revocations, a release whose
+    commit the listings do not see until a later step, the clock stepping back or forward up to three
+    seconds), JPN's collection listed after each: every entry kept its place, and every new one sorts
+    after all that was there. A late release stays unseen through the decisions that follow it, so
+    decisions are first served while it is still being recorded."""
     monkeypatch.setattr(consents, "stix_now", lambda: stix_time(pair.clock.now))
     rng = random.Random(seed)
     pair.kor.items.add_item("K-X", "KOR", "KR-II", ["dprk-missile"], body=b"x")
@@ -117,13 +121,14 @@ def test_whatever_joins_a_partners_collection_sorts_after_everything_already_in_
     catch_up = source._shipping.catch_up
     before = _listing(source)
     granted: list[str] = []
-    kinds: set[str] = set()
+    seen: list[tuple[str, str]] = []  # (step kind, the kind before it)
+    hidden = False  # a late release is recorded but not yet seen by the listings
     for step in range(40):
         pair.clock.now += timedelta(milliseconds=rng.choice([-3000, -1500, -20, 0, 1, 20, 700, 3000]))
-        kind = rng.choice(["release", "release", "decision", "revocation", "late"])
+        kind = rng.choice(["release", "decision", "decision", "revocation", "late"])
         if kind == "revocation" and not granted:
             kind = "decision"
-        kinds.add(kind)
+        seen.append((kind, seen[-1][0] if seen else ""))
         if kind in ("release", "late"):
             pair.release(f"K-{step}")
         elif kind == "decision":
@@ -133,10 +138,9 @@ def test_whatever_joins_a_partners_collection_sorts_after_everything_already_in_
             granted.append(cid)
         else:
             pair.kor.consents.revoke(granted.pop(0), date(2019, 12, 1))
-        # a late release is not yet seen by the next listing (its batch commits after that page is made)
-        monkeypatch.setattr(
-            source._shipping, "catch_up", (lambda party: None) if kind == "late" else catch_up
-        )
+        # a late release's batch commits only after the listings of the decisions that follow it
+        hidden = kind == "late" or (hidden and kind in ("decision", "revocation"))
+        monkeypatch.setattr(source._shipping, "catch_up", (lambda party: None) if hidden else catch_up)
         now = _listing(source)
         newest = max(before.values(), default=None)
         for oid, place in now.items():
@@ -144,6 +148,58 @@ def test_whatever_joins_a_partners_collection_sorts_after_everything_already_in_
                 assert place == before[oid], f"step {step} ({kind}): {oid} moved"
             else:
                 assert newest is None or place > newest, f"step {step} ({kind}): {oid} joined behind"
-        assert kind == "revocation" or len(now) > len(before) or kind == "late"
         before = now
-    assert kinds >= {"release", "decision", "late"}
+    assert ("decision", "late") in seen  # a decision first served while a release was being recorded
+    assert {"release", "revocation"} <= {kind for kind, _ in seen}
+
+
+def test_a_page_does_not_serve_a_release_shipped_after_its_notes_were_taken(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+):
+    """While one page for JPN reads its releases, another request for JPN first serves a new decision
+    and the background builder ships a release after it. The first page must not serve that release
+    without the decision (its position would lie past the decision, and no page after it would hold
+    it): the release and the decision both come after the first page's position."""
+    monkeypatch.setattr(consents, "stix_now", lambda: stix_time(pair.clock.now))
+    pair.release("K-X")
+    source = NodeTaxiiSource(pair.kor)
+    source.page(collection_id("JPN"), "JPN", PageQuery())  # K-X shipped
+    store = source._shipping.shipments
+    read = store.page
+    meanwhile: list[bool] = []
+
+    def page(next_hop: str, start: int, limit: int) -> Any:
+        if limit > 1 and not meanwhile:  # the first page's read of its releases
+            meanwhile.append(True)
+            pair.kor.consents.request(ConsentRequest(holder="JPN", recipient="USA", item="K-X"), id="JPN-C9")
+            pair.kor.consents.grant("JPN-C9")
+            pair.clock.now += timedelta(milliseconds=10)
+            source.page(collection_id("JPN"), "JPN", PageQuery(limit=1))  # the decision first served
+            pair.clock.now += timedelta(seconds=2)
+            pair.release("K-R")
+            source.prepare()  # K-R shipped, after the decision
+        return read(next_hop, start, limit)
+
+    monkeypatch.setattr(store, "page", page)
+    first = source.page(collection_id("JPN"), "JPN", PageQuery())
+    monkeypatch.setattr(store, "page", read)
+    assert meanwhile
+    after = source.page(collection_id("JPN"), "JPN", PageQuery(after=first.position))
+    names = [str(e.data.get("name", e.type)) for e in after.entries if e.type in ("report", "note")]
+    assert names == ["note", "K-R"]
+
+
+def test_a_release_carrying_more_consents_than_its_places_hold_is_refused_by_name(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+):
+    """Each release's objects take places below the next release's in the collection's order; a release
+    that would carry more consents than fit is refused, named, instead of overlapping its neighbour."""
+    monkeypatch.setattr(shipping, "MAX_PLACES", shipping.NOTE_PLACE + 1)
+    monkeypatch.setattr(
+        shipping.Shipping,
+        "_vouching",
+        lambda self, rows, party: {r.seq: [{"id": "a"}, {"id": "b"}] for r in rows},
+    )
+    pair.release("K-X")
+    with pytest.raises(ExchangeError, match=r"release \d+ would carry 2 consents; at most 1 fit"):
+        NodeTaxiiSource(pair.kor).page(collection_id("JPN"), "JPN", PageQuery())

@@ -35,7 +35,7 @@ from gsomia.store.shipments import shipment_store_for
 from gsomia.store.statuses import StatusRow, status_store_for
 
 from .collections import collection_id as collection_id
-from .shipping import OWN_PLACES, Shipping, release_objects
+from .shipping import MAX_PLACES, OWN_PLACES, Shipping, release_objects
 from .taxii import (
     CollectionInfo,
     Entry,
@@ -47,7 +47,7 @@ from .taxii import (
     parse_timestamp,
 )
 
-OBJECTS_PER_RELEASE = 16  # seq = release seq * 16 + the object's place in its bundle
+OBJECTS_PER_RELEASE = MAX_PLACES  # seq = release seq * MAX_PLACES + the object's place in its bundle
 PREPARE_EVERY = 1.0  # seconds between a server's rounds of building bundles before partners ask
 REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
 NOTE_SEQ = 2**62  # consent decisions (numbered as first served) come after every release object of an instant
@@ -114,9 +114,14 @@ class NodeTaxiiSource:
             return Page([], more=False)
         with self._lock:
             self._shipping.catch_up(party)
+            # the releases this page may serve: those shipped by now, when its notes are taken. One shipped
+            # later (by another request or the background builder) may sort after a note placed meanwhile
+            # that this page does not hold, and must not carry the page's position past that note.
+            shipped = self._shipping.scanned(party)
             notes = self._notes(party)
         out: list[Entry] = []
-        for entry in heapq.merge(self._released(party, query), notes, key=lambda e: e.cursor):
+        released = self._released(party, query, shipped)
+        for entry in heapq.merge(released, notes, key=lambda e: e.cursor):
             if query.after is not None and entry.cursor <= query.after:
                 continue
             if (
@@ -183,12 +188,13 @@ class NodeTaxiiSource:
 
     # -- what is served ------------------------------------------------------------------------------
 
-    def _released(self, party: str, query: PageQuery) -> Iterator[Entry]:
-        """The shared objects, then every release's objects from the first one the query can want on,
-        in release order (which is date_added order), each release checked again as it is served."""
+    def _released(self, party: str, query: PageQuery, shipped: int) -> Iterator[Entry]:
+        """The shared objects, then every release's objects from the first one the query can want on up
+        to release ``shipped``, in release order (which is date_added order), each release checked again
+        as it is served."""
         shipments = self._shipping.shipments
         first = shipments.page(party, 0, 1)
-        if not first:
+        if not first or first[0].release_seq > shipped:
             return
         added = parse_timestamp(first[0].added)
         for place, obj in enumerate(self._shared, start=1):
@@ -204,6 +210,8 @@ class NodeTaxiiSource:
         step = max(8, query.limit // len(OWN_PLACES) + 2)
         while True:
             rows = shipments.page(party, start, step)
+            ended = len(rows) < step or rows[-1].release_seq >= shipped
+            rows = [row for row in rows if row.release_seq <= shipped]
             with self._lock:
                 served = self._served(rows, party)
             for row in served:
@@ -211,7 +219,7 @@ class NodeTaxiiSource:
                 for place, obj in release_objects(row):
                     seq = row.release_seq * OBJECTS_PER_RELEASE + place
                     yield Entry(obj["id"], obj["type"], _version(obj, added), added, seq, obj)
-            if len(rows) < step:
+            if ended:
                 return
             start = rows[-1].release_seq + 1
 

@@ -29,6 +29,7 @@ from gsomia.bootstrap import Services
 from gsomia.domain.model import Item, Party
 from gsomia.domain.world import World
 from gsomia.exchange.bundle import ItemMeta, Shipment, build_bundle, stix_time
+from gsomia.exchange.errors import ExchangeError
 from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
 from gsomia.peers.partners import Partner
 from gsomia.services.ports import OutboxRow, ReleaseRow, ShipmentRow, ShipmentStore
@@ -36,6 +37,7 @@ from gsomia.services.ports import OutboxRow, ReleaseRow, ShipmentRow, ShipmentSt
 RANGE = 500  # releases read (and bundles built) per step of a catch-up
 OWN_PLACES = (0, 4, 5)  # a bundle's own objects: its marking, report and artifact (see exchange.bundle)
 NOTE_PLACE = 8  # the first place of the consent notes that travel with a release
+MAX_PLACES = 2**20  # places a release's objects may take (its objects' order in a collection needs a bound)
 
 
 def next_hop(row: ReleaseRow, me: str) -> str:
@@ -58,6 +60,11 @@ class Shipping:
     @property
     def shipments(self) -> ShipmentStore:
         return self._shipments
+
+    def scanned(self, party: str) -> int:
+        """The last release this process looked at for ``party``: every allowed one up to it is shipped
+        (0 before the first :meth:`catch_up`)."""
+        return self._scanned.get(party, 0)
 
     def keep_after(self, party: str, moment: datetime) -> None:
         """Add ``party``'s rows made from now on strictly after ``moment`` (the ``date_added`` of an entry
@@ -98,7 +105,13 @@ class Shipping:
                 added = max(added, stix_time(_moment(row.recorded)), after)
                 bundle = self._build(world, row, box, partner, head)
                 objects = [[place, bundle["objects"][place]] for place in OWN_PLACES]
-                objects += [[NOTE_PLACE + n, note] for n, note in enumerate(vouching.get(row.seq, []))]
+                notes = vouching.get(row.seq, [])
+                if NOTE_PLACE + len(notes) > MAX_PLACES:
+                    raise ExchangeError(
+                        f"release {row.seq} would carry {len(notes):,} consents; at most "
+                        f"{MAX_PLACES - NOTE_PLACE:,} fit in a bundle: revoke stale ones, release again"
+                    )
+                objects += [[NOTE_PLACE + n, note] for n, note in enumerate(notes)]
                 made.append(ShipmentRow(row.seq, party, added, orjson.dumps(objects).decode()))
             self._shipments.add(made)
             if rows:
