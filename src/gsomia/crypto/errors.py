@@ -8,7 +8,8 @@
           └── SealError          a sealed body does not open: wrong key, wrong associated data, or tampered
 
 Opening never returns bytes that were not sealed under this key with this associated data: AES-GCM
-authenticates the ciphertext and AES-KW the wrapped key, and either failing is one ``SealError``.
+authenticates the ciphertext and AES-GCM-SIV the wrapped key (AES-KW for bodies sealed earlier), and
+either failing is one ``SealError``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A node directory holds them under ``keys/``::
 
     keys/                   the directory, open to its owner only            (mode 0700)
-    keys/kek.bin            32 random bytes, the AES key-wrapping key       (mode 0600)
+    keys/kek.bin            32 random bytes, the key-encryption key          (mode 0600)
     keys/signing.pem        the Ed25519 private key, PKCS#8 PEM             (mode 0600)
     keys/signing.pub.pem    its public key, SubjectPublicKeyInfo PEM         (for partners)
     keys/hpke.key           32 raw bytes, the X25519 private key partners seal bodies to (mode 0600)

@@ -9,8 +9,9 @@ The data key is wrapped with AES-256-GCM-SIV (RFC 8452, nonce-misuse resistant) 
 the key-encryption key by HKDF-SHA256, with a random 96-bit nonce, binding the body's ``associated`` too:
 the wrapped key is the nonce, the encrypted data key and the tag (60 bytes). Bodies sealed before that
 carry an AES key wrap (RFC 3394, 40 bytes) under the key-encryption key itself, and still open: the two
-are told apart by their length. (The RFC 3394 wrap of ``cryptography`` runs its rounds in Python: about
-50 µs to wrap and 37 µs to unwrap, against 1-2 µs, and every release unwraps one key and wraps another.)
+are told apart by their length (a body's leaf covers its wrapped key, so old wraps stay as they are).
+(The RFC 3394 wrap of ``cryptography`` runs its rounds in Python: 30-50 µs to wrap and 28-37 µs to
+unwrap, against 1-2 µs, and every release unwraps one key and wraps another.)
 
 Two layouts, told apart by the nonce's length:
 
@@ -33,7 +34,7 @@ import functools
 import os
 from collections.abc import Iterable, Iterator
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -159,7 +160,7 @@ def _opened(
 def _wrap(kek: bytes, data_key: bytes, associated: bytes) -> bytes:
     """``data_key`` wrapped for the body ``associated`` names: nonce ‖ AES-GCM-SIV ciphertext and tag."""
     nonce = os.urandom(NONCE_SIZE)
-    return nonce + _wrapper(kek).encrypt(nonce, data_key, _WRAP_AAD + associated)
+    return nonce + _wrapper(bytes(kek)).encrypt(nonce, data_key, _WRAP_AAD + bytes(associated))
 
 
 def _unwrap(kek: bytes, wrapped: bytes, associated: bytes) -> bytes:
@@ -167,25 +168,34 @@ def _unwrap(kek: bytes, wrapped: bytes, associated: bytes) -> bytes:
     try:
         if len(wrapped) == WRAPPED_SIZE:
             nonce, sealed = wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:]
-            return _wrapper(kek).decrypt(nonce, sealed, _WRAP_AAD + associated)
+            return _wrapper(bytes(kek)).decrypt(nonce, bytes(sealed), _WRAP_AAD + bytes(associated))
         if len(wrapped) == RFC3394_SIZE:
             return aes_key_unwrap(kek, wrapped)
     except (InvalidTag, InvalidUnwrap, ValueError):
-        shown = associated.decode("utf-8", "replace")
+        shown = bytes(associated).decode("utf-8", "replace")
         raise SealError(
             f"the body does not open as {shown!r}: its data key does not unwrap under this node's key for "
             "it (wrong node, the key was altered, or the body belongs to something else)"
         ) from None
     raise SealError(
-        f"the sealed body is malformed (a wrapped data key of {len(wrapped)} bytes, not {WRAPPED_SIZE})"
+        f"the sealed body is malformed (a wrapped data key of {len(wrapped)} bytes, not {WRAPPED_SIZE}, "
+        f"nor {RFC3394_SIZE} as earlier versions wrapped it)"
     )
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=4)  # a process holds one node's key, or a few in tests and benchmarks
 def _wrapper(kek: bytes) -> AESGCMSIV:
     """The AES-GCM-SIV of the key-wrapping key derived from ``kek`` (one key, one use)."""
+    if len(kek) != KEY_SIZE:
+        raise SealError(f"the key-encryption key must be {KEY_SIZE} bytes, not {len(kek)}")
     derived = HKDF(SHA256(), KEY_SIZE, salt=None, info=_WRAP_INFO).derive(kek)
-    return AESGCMSIV(derived)
+    try:
+        return AESGCMSIV(derived)
+    except UnsupportedAlgorithm:
+        raise SealError(
+            "this build of the cryptography package has no AES-GCM-SIV (it needs OpenSSL 3.2 or later); "
+            "install the pinned wheel: pip install -e ."
+        ) from None
 
 
 def _cut(pieces: Iterator[bytes]) -> Iterator[bytes]:
