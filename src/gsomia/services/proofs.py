@@ -23,9 +23,19 @@ from .trust import Verified
 
 def prove(uow: UnitOfWork, state: Verified, rows: Sequence[tuple[str, str, bytes]]) -> None:
     """Each ``(ref, leaf kind, leaf bytes)`` is a leaf under ``state``'s signed root, or TamperError."""
-    if not rows:
-        return
-    found = _leaves(uow, state, [ref for ref, _kind, _data in rows])
+    prove_with_bodies(uow, state, rows, [])
+
+
+def prove_with_bodies(
+    uow: UnitOfWork, state: Verified, rows: Sequence[tuple[str, str, bytes]], items: Sequence[str]
+) -> dict[str, str | None]:
+    """:func:`prove` of ``rows`` and :func:`body_digests` of ``items`` in one pass (their leaves looked
+    up together, the stored nodes their paths share read once): each item's body digest, None for an
+    item no leaf names a body for."""
+    if not rows and not items:
+        return {}
+    refs = {journal.body_ref(item): item for item in items}
+    found = _leaves(uow, state, [ref for ref, _kind, _data in rows] + list(refs))
     chosen: list[LeafRow] = []
     for ref, kind, data in rows:
         leaves = found.get(ref, [])
@@ -40,7 +50,14 @@ def prove(uow: UnitOfWork, state: Verified, rows: Sequence[tuple[str, str, bytes
                 f"logged; {INVESTIGATE}"
             )
         chosen.append(leaf)
-    _included(uow, state, chosen)
+    bodies = {ref: found[ref][0] for ref in refs if ref in found}
+    _included(
+        uow, state, chosen + list(bodies.values())
+    )  # proven first: only a leaf the head covers is parsed
+    digests: dict[str, str | None] = dict.fromkeys(items)
+    for ref, leaf in bodies.items():
+        digests[refs[ref]] = _body_digest(leaf, refs[ref])
+    return digests
 
 
 def body_digest(uow: UnitOfWork, state: Verified, item: str) -> str | None:
@@ -51,21 +68,20 @@ def body_digest(uow: UnitOfWork, state: Verified, item: str) -> str | None:
 def body_digests(uow: UnitOfWork, state: Verified, items: Sequence[str]) -> dict[str, str]:
     """:func:`body_digest` of each of ``items`` that a leaf names a body for, the leaves proven together
     (the stored nodes their paths share read once)."""
-    refs = {journal.body_ref(item): item for item in items}
-    found = {ref: leaves[0] for ref, leaves in _leaves(uow, state, list(refs)).items()}
-    _included(uow, state, list(found.values()))  # proven first: only a leaf the head covers is parsed
-    digests: dict[str, str] = {}
-    for ref, leaf in found.items():
-        item = refs[ref]
-        try:
-            data = json.loads(leaf.data)
-            named, digest = data["item"], data["sha256"]
-        except (ValueError, TypeError, KeyError, RecursionError):
-            raise TamperError(f"body leaf {leaf.index} is malformed; {INVESTIGATE}") from None
-        if named != item or not isinstance(digest, str):
-            raise TamperError(f"body leaf {leaf.index} does not name item {item!r}; {INVESTIGATE}")
-        digests[item] = digest
-    return digests
+    found = prove_with_bodies(uow, state, [], items)
+    return {item: digest for item, digest in found.items() if digest is not None}
+
+
+def _body_digest(leaf: LeafRow, item: str) -> str:
+    """The digest a proven body leaf names for ``item``; TamperError if it is malformed or names another."""
+    try:
+        data = json.loads(leaf.data)
+        named, digest = data["item"], data["sha256"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        raise TamperError(f"body leaf {leaf.index} is malformed; {INVESTIGATE}") from None
+    if named != item or not isinstance(digest, str):
+        raise TamperError(f"body leaf {leaf.index} does not name item {item!r}; {INVESTIGATE}")
+    return digest
 
 
 def _leaves(uow: UnitOfWork, state: Verified, refs: Sequence[str]) -> dict[str, list[LeafRow]]:

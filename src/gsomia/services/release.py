@@ -84,6 +84,7 @@ class Releases:
             # the items read (and proven against the log) together, not one by one; then every entry
             # decided (bad input stops the batch, naming the entry) before anything is written
             named = dict.fromkeys(w[0] for w in wanted if isinstance(w[0], str))
+            uow.expect_bodies(named)  # their bodies' leaves proven with their records
             self._worldbook.with_items(uow, list(named))
             decided: list[Decision] = []
             for number, (item, to, at, holder) in enumerate(wanted, start=1):
@@ -106,6 +107,7 @@ class Releases:
     def _release_in(
         self, uow: UnitOfWork, item: str, to: str, at: date | str, holder: str | None
     ) -> ReleaseOutcome:
+        uow.expect_bodies([item])  # its body's leaf proven with its record, if the world must read it
         return self._record(uow, self._worldbook.decide(uow, item, to, at, holder), None)
 
     def _record(

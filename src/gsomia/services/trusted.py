@@ -48,6 +48,8 @@ class TrustedUnit:
         self._releases: dict[int, ReleaseRow] = {}
         self._payloads: dict[int, SealedBody] = {}
         self._bodies: dict[str, str] = {}
+        self._expected: set[str] = set()  # items whose bodies are proven with their records (expect_bodies)
+        self._proven_bodies: dict[str, str | None] = {}  # body digests so proven (None: no body leaf)
         self._leaves: list[LeafRow] = []  # appended by this unit, in order
         # releases proven by this unit, by range: releases() and outbox() of one range prove it once
         self._proven: dict[tuple[int, int | None], tuple[Sequence[ReleaseRow], Sequence[OutboxRow]]] = {}
@@ -125,6 +127,9 @@ class TrustedUnit:
     def item_records_page(self, after: int, limit: int, kind: str = "item") -> Sequence[Record]:
         return self._proven_records(self._raw.item_records_page(after, limit, kind))
 
+    def expect_bodies(self, items: Iterable[str]) -> None:
+        self._expected.update(items)
+
     def _proven_records(self, rows: Sequence[Record]) -> Sequence[Record]:
         own = self._own
         for row in rows:
@@ -134,7 +139,14 @@ class TrustedUnit:
                     f"it was never logged; {INVESTIGATE}"
                 )
         checked = [_record_leaf(r) for r in rows if r.seq not in own]
-        proofs.prove(self._raw, self._verified, checked)
+        bodies = [r.key for r in rows if r.kind == "item" and r.key in self._expected]
+        bodies = [item for item in bodies if self._known_digest(item) is None]
+        found = proofs.prove_with_bodies(self._raw, self._verified, checked, bodies)
+        self._proven_bodies |= found
+        self._expected.difference_update(bodies)
+        for item, digest in found.items():
+            if digest is not None and len(self._trust.bodies) < BODY_MEMO:
+                self._trust.bodies[item] = digest
         return rows
 
     # -- bodies ----------------------------------------------------------------------------------------
@@ -183,10 +195,10 @@ class TrustedUnit:
         proven: dict[str, str] = {}
         unknown: list[str] = []
         for item in items:
-            known = self._bodies.get(item) or self._trust.bodies.get(item)
-            if known is None:
+            known = self._known_digest(item)
+            if known is None and item not in self._proven_bodies:
                 unknown.append(item)
-            else:
+            elif known is not None:
                 proven[item] = known
         if unknown:
             found = proofs.body_digests(self._raw, self._verified, unknown)
@@ -195,6 +207,10 @@ class TrustedUnit:
                 if len(self._trust.bodies) < BODY_MEMO:
                     self._trust.bodies[item] = digest  # a body is never replaced: its proven digest stands
         return proven
+
+    def _known_digest(self, item: str) -> str | None:
+        """The digest ``item``'s body must have, if this unit wrote it or it was proven already."""
+        return self._bodies.get(item) or self._trust.bodies.get(item) or self._proven_bodies.get(item)
 
     # -- releases and the outbox -----------------------------------------------------------------------
     def add_release(

@@ -75,6 +75,9 @@ class MemoryUnitOfWork:
         wanted = set(keys)
         return tuple(r for r in self._t.records if r.kind == kind and r.key in wanted)
 
+    def expect_bodies(self, items: Iterable[str]) -> None:
+        """Nothing to do: this store proves nothing (a logged store over it does)."""
+
     def item_records_page(self, after: int, limit: int, kind: str = "item") -> Sequence[Record]:
         found = (r for r in self._t.records[max(after, 0) :] if r.kind == kind)
         return tuple(r for _, r in zip(range(limit), found, strict=False))

@@ -187,6 +187,9 @@ class SqlUnitOfWork:
             ]
         return tuple(sorted(found, key=lambda r: r.seq))
 
+    def expect_bodies(self, items: Iterable[str]) -> None:
+        """Nothing to do: this store proves nothing (a logged store over it does)."""
+
     def item_records_page(self, after: int, limit: int, kind: str = "item") -> Sequence[Record]:
         t = s.records.c
         query = select(t.seq, t.kind, t.key, t.data).where(t.seq > after, t.kind == kind)
