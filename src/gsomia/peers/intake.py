@@ -205,9 +205,16 @@ class Intake:
         self._worldbook = worldbook
         self._party = party
 
-    def take(self, partner: Partner, found: Sequence[Found], vouched: list[Consent]) -> list[Received]:
+    def take(
+        self, partner: Partner, found: Sequence[Found], vouched: list[Consent], *, recheck: bool = False
+    ) -> list[Received]:
         """Take ``found`` (pulled from ``partner``) in one unit of work, in order: all of it is recorded
-        when this returns, none of it if it raises. ``vouched``: the consents that travelled with it."""
+        when this returns, none of it if it raises. ``vouched``: the consents that travelled with it.
+
+        A bundle on record already is taken as it was recorded; with ``recheck`` (a full pull), one
+        recorded as quarantined is checked again, as this node's world stands now (an event or agreement
+        recorded since may allow it): if it passes, or fails for another reason, that outcome is recorded
+        after the first (the inbox keeps both); if it fails as before, nothing is written."""
         keys = [str(bundle["id"]) if bundle is not None else report for report, bundle, _ in found]
         with self._store.begin() as uow:
             # what was taken before, read at once (the newest record per bundle); then kept up to date
@@ -216,15 +223,33 @@ class Intake:
             writes = _Writes()
             for key, one in zip(keys, found, strict=True):
                 earlier = known.get(key)
-                taken = (
-                    _again(earlier)
-                    if earlier is not None
-                    else self._take(uow, writes, partner, *one, vouched)
-                )
+                if earlier is None:
+                    taken = self._take(uow, writes, partner, *one, vouched)
+                elif recheck and earlier.status == "quarantined" and one[1] is not None:
+                    taken = self._again_checked(uow, writes, partner, one, vouched, earlier)
+                else:
+                    taken = _again(earlier)
                 known[key] = taken
                 out.append(taken)
             writes.flush(uow)
             return out
+
+    def _again_checked(
+        self,
+        uow: UnitOfWork,
+        writes: _Writes,
+        partner: Partner,
+        one: Found,
+        vouched: list[Consent],
+        earlier: Received,
+    ) -> Received:
+        """A quarantined bundle checked again: its new outcome, written only if it differs."""
+        trial = _Writes(writes.items)
+        taken = self._take(uow, trial, partner, *one, vouched)
+        if taken.status == earlier.status and taken.reason == earlier.reason:
+            return _again(earlier)
+        writes.extend(trial)
+        return taken
 
     def _take(
         self,
@@ -319,10 +344,16 @@ class _Writes:
     (records and their leaves in two statements, not two per record); nothing is written if a bundle's
     check raises."""
 
-    def __init__(self) -> None:
+    def __init__(self, items: set[str] | None = None) -> None:
         self.records: list[tuple[str, str, dict[str, Any]]] = []
         self.bodies: list[tuple[str, SealedBody]] = []
-        self.items: set[str] = set()  # ids of the items taken in this chunk
+        self.items: set[str] = set(items or ())  # ids of the items taken in this chunk
+
+    def extend(self, other: _Writes) -> None:
+        """Take on what ``other`` (a trial on this chunk's behalf) would write."""
+        self.records += other.records
+        self.bodies += other.bodies
+        self.items |= other.items
 
     def item(self, item: Item, sealed: SealedBody) -> None:
         self.records.append(("item", item.id, worlddata.to_record(worlddata.item_data(item))))

@@ -22,7 +22,9 @@ The bundles of one pull are taken a chunk at a time, each chunk one unit of work
 again. A pull asks only for what the partner added since the last one (its ``pull-cursor``, less a
 margin); ``full=True`` (``gsomia sync --full``) asks for everything, and so also takes again what an
 incremental pull cannot see: a release the partner withheld and serves again later under its first
-``date_added``, a consent decision this node refused once.
+``date_added``, a consent decision this node refused once. A full pull also checks every bundle recorded
+as quarantined again, as this node's world stands now (an event or agreement recorded since may allow
+it): a new outcome is recorded after the first, and the partner gets a receipt for it.
 """
 
 from __future__ import annotations
@@ -156,7 +158,8 @@ class Sync:
                 waiting += bundles_from_objects(group)
                 while waiting and (len(waiting) >= intake.CHUNK or final):
                     chunk, waiting = waiting[: intake.CHUNK], waiting[intake.CHUNK :]
-                    taken = self._intake.take(partner, chunk, [c for c, _ in vouched])  # committed here
+                    consents = [c for c, _ in vouched]
+                    taken = self._intake.take(partner, chunk, consents, recheck=full)  # committed here
                     head = self._head()  # the head that unit signed (or a later one): the receipts show it
                     for (_, bundle, _), one in zip(chunk, taken, strict=True):
                         out.append(one)
@@ -369,16 +372,24 @@ def _type(obj: object) -> object:
 
 
 def _keep_receipts(uow: UnitOfWork, checked: list[tuple[Receipt, dict[str, Any]]]) -> None:
-    """A ``receipt`` record for each checked receipt not already kept (by bundle and receiver)."""
+    """A ``receipt`` record for each checked receipt whose outcome (status and reason) is not the one
+    kept last for its bundle and receiver: a receipt sent again is kept once, and a bundle the receiver
+    quarantined and later accepted (checked again by a full pull) has both receipts kept, in order."""
     keys = [f"{r.bundle}|{r.receiver}" for r, _ in checked]
-    kept = {record.key for record in uow.item_records(keys, kind="receipt")}
+    kept = {r.key: _outcome(r.data) for r in uow.item_records(keys, kind="receipt")}  # the newest each
     entries: list[tuple[str, str, dict[str, Any]]] = []
     for key, (receipt, note) in zip(keys, checked, strict=True):
-        if key not in kept:
-            kept.add(key)
-            entries.append(("receipt", key, {**receipt.to_dict(), "note": note["id"]}))
+        data = receipt.to_dict()
+        outcome = _outcome(data)
+        if kept.get(key) != outcome:
+            kept[key] = outcome
+            entries.append(("receipt", key, {**data, "note": note["id"]}))
     if entries:
         journal.add_records(uow, entries)
+
+
+def _outcome(data: dict[str, Any]) -> tuple[object, object]:
+    return data.get("status"), data.get("reason")
 
 
 def _signer(note: object) -> str | None:

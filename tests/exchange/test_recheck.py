@@ -1,0 +1,133 @@
+"""A full pull checks quarantined bundles again, as the node's world stands now.
+
+JPN's node is set up without Korea's suspension of its 2019 notice (so, for JPN, the GSOMIA ended on
+2019-11-23); KOR's has it. KOR releases a DPRK-missile item to JPN directly on 2019-12-02: JPN
+quarantines it. Once JPN records the suspension, an incremental pull leaves the bundle as it was (it is
+not pulled again), and ``sync --full`` accepts it, stores the item, and sends KOR a receipt that KOR keeps
+beside the first. A bundle that still fails, or was altered, is left as it was recorded, nothing written.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gsomia.bootstrap import Services, compose
+from gsomia.config import Settings
+from gsomia.crypto import NodeKeys
+from gsomia.store.memory import MemoryStore
+from gsomia.web.node_source import NodeTaxiiSource, collection_id
+from gsomia.web.taxii import PageQuery, format_timestamp, parse_timestamp
+from tests.exchange.test_sync_batches import URL, WORLD
+
+
+def _node(tmp: Path, party: str, world: Path) -> Services:
+    settings = Settings.resolve({"node_dir": str(tmp / party.lower()), "party": party})
+    services = compose(MemoryStore(), NodeKeys.generate(), settings)
+    services.import_world(world)
+    return services
+
+
+class Nodes:
+    def __init__(self, tmp: Path) -> None:
+        spec = yaml.safe_load(WORLD.read_text(encoding="utf-8"))
+        unsuspended = copy.deepcopy(spec)
+        unsuspended["events"] = [e for e in spec["events"] if e["kind"] == "notice"]
+        world = tmp / "without-suspension.yaml"
+        world.write_text(yaml.safe_dump(unsuspended), encoding="utf-8")
+        self.kor, self.jpn = _node(tmp, "KOR", WORLD), _node(tmp, "JPN", world)
+        token = self.kor.partners.add(self.jpn.partners.own_card()).token
+        self.jpn.partners.add(self.kor.partners.own_card(URL), url=URL, token=token)
+        self.served: list[list[dict[str, Any]]] = []  # what each pull was served, for tampering
+
+    def pull(self, url: str, party: str, token: str, added_after: str | None = None) -> Any:
+        after = None if added_after is None else parse_timestamp(added_after)
+        page = NodeTaxiiSource(self.kor).page(collection_id(party), party, PageQuery(added_after=after))
+        objects = [dict(e.data) for e in page.entries]
+        self.served.append(objects)
+        return objects, (format_timestamp(page.entries[-1].date_added) if page.entries else None)
+
+    def push(self, url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        NodeTaxiiSource(self.kor).accept(collection_id(party), party, {"objects": notes})
+
+    def sync(self, full: bool = False, pull: Any = None) -> list[Any]:
+        return self.jpn.sync.run(pull or self.pull, push=self.push, full=full)
+
+    def statuses(self, item: str) -> list[str]:
+        return [r.status for r in self.jpn.sync.inbox() if r.item == item or item in r.reason]
+
+    def kor_receipts(self) -> list[str]:
+        return [r["status"] for r in self.kor.sync.receipts()]
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Any:
+    made = Nodes(tmp_path)
+    yield made
+    made.kor.close()
+    made.jpn.close()
+
+
+def _release(nodes: Nodes, item: str) -> None:
+    nodes.kor.items.add_item(item, "KOR", "KR-II", ["dprk-missile"], body=f"body of {item}".encode())
+    outcome = nodes.kor.releases.release(item, "JPN", "2019-12-02")
+    assert outcome.decision.allowed
+    assert list(outcome.decision.route) == ["KOR", "JPN"]
+
+
+def test_a_full_pull_accepts_a_bundle_quarantined_before_the_world_allowed_it(nodes: Nodes):
+    _release(nodes, "K-LATE-1")
+    [first] = nodes.sync()
+    assert first.status == "quarantined"
+    assert "they allow it by KOR → USA → JPN only" in first.reason  # for JPN the GSOMIA has ended
+    assert nodes.kor_receipts() == ["quarantined"]
+    nodes.jpn.events.add_event("KOR-JPN-GSOMIA", "suspend-notice", "2019-11-22", by="KOR")
+    assert [r.new for r in nodes.sync()] == [False]  # incremental: taken as recorded
+    assert nodes.statuses("K-LATE-1") == ["quarantined"]
+    [again] = nodes.sync(full=True)
+    assert (again.status, again.new, again.item) == ("accepted", True, "K-LATE-1")
+    assert nodes.statuses("K-LATE-1") == ["quarantined", "accepted"]
+    assert nodes.jpn.items.body("K-LATE-1") == b"body of K-LATE-1"
+    assert nodes.kor_receipts() == ["quarantined", "accepted"]
+    assert [r.new for r in nodes.sync(full=True)] == [False]  # accepted now: as recorded
+    assert nodes.kor_receipts() == ["quarantined", "accepted"]
+    assert nodes.statuses("K-LATE-1") == ["quarantined", "accepted"]
+
+
+def test_a_full_pull_writes_nothing_for_a_bundle_that_still_fails(nodes: Nodes):
+    _release(nodes, "K-LATE-2")
+    nodes.sync()
+    before = nodes.jpn.sync.inbox()
+    assert [(r.status, r.new) for r in nodes.sync(full=True)] == [("quarantined", False)]
+    assert nodes.jpn.sync.inbox() == before
+    assert nodes.kor_receipts() == ["quarantined"]
+
+
+def test_an_altered_bundle_checked_again_stays_out_and_the_true_one_gets_in(nodes: Nodes):
+    """With the world now allowing it, a full pull served the bundle with one byte of its sealed body
+    changed: quarantined again, for the new reason, and nothing of it stored; the true bundle on the next
+    full pull is accepted."""
+    _release(nodes, "K-LATE-3")
+    nodes.sync()
+    served = nodes.served[-1]
+    nodes.jpn.events.add_event("KOR-JPN-GSOMIA", "suspend-notice", "2019-11-22", by="KOR")
+
+    def altered(url: str, party: str, token: str, added_after: str | None = None) -> Any:
+        objects = copy.deepcopy(served)
+        artifact = next(o for o in objects if o["type"] == "artifact")
+        payload = artifact["payload_bin"]
+        artifact["payload_bin"] = ("A" if payload[0] != "A" else "B") + payload[1:]
+        return objects, None
+
+    [tampered] = nodes.sync(full=True, pull=altered)
+    assert (tampered.status, tampered.new) == ("quarantined", True)
+    assert "allow it by" not in tampered.reason
+    assert "K-LATE-3" not in {view.data["id"] for view in nodes.jpn.items.items()}
+    [true] = nodes.sync(full=True)
+    assert (true.status, true.new) == ("accepted", True)
+    assert nodes.jpn.items.body("K-LATE-3") == b"body of K-LATE-3"
+    assert [r.status for r in nodes.jpn.sync.inbox()] == ["quarantined", "quarantined", "accepted"]
