@@ -117,9 +117,9 @@ def chunks_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sizes: list[int] = []
     take = Intake.take
 
-    def counted(self: Intake, partner: Any, found: Any, vouched: Any) -> Any:
+    def counted(self: Intake, partner: Any, found: Any, vouched: Any, **options: Any) -> Any:
         sizes.append(len(found))
-        return take(self, partner, found, vouched)
+        return take(self, partner, found, vouched, **options)
 
     monkeypatch.setattr(Intake, "take", counted)
     return sizes
