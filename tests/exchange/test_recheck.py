@@ -131,3 +131,27 @@ def test_an_altered_bundle_checked_again_stays_out_and_the_true_one_gets_in(node
     assert (true.status, true.new) == ("accepted", True)
     assert nodes.jpn.items.body("K-LATE-3") == b"body of K-LATE-3"
     assert [r.status for r in nodes.jpn.sync.inbox()] == ["quarantined", "quarantined", "accepted"]
+
+
+def test_receipts_delivered_again_or_out_of_order_keep_the_senders_view_at_the_latest(nodes: Nodes):
+    """JPN's quarantined receipt and then its accepted one, pushed to KOR again three times in turn
+    (a replay, or two syncs of JPN at once): KOR keeps the two, and the latest says accepted."""
+    pushed: list[list[dict[str, Any]]] = []
+    push = nodes.push
+
+    def keeping(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        pushed.append(notes)
+        push(url, party, token, notes)
+
+    nodes.push = keeping  # type: ignore[method-assign]
+    _release(nodes, "K-LATE-4")
+    nodes.sync()
+    nodes.jpn.events.add_event("KOR-JPN-GSOMIA", "suspend-notice", "2019-11-22", by="KOR")
+    nodes.sync(full=True)
+    assert nodes.kor_receipts() == ["quarantined", "accepted"]
+    old, new = pushed[0], pushed[-1]
+    for _ in range(3):
+        for notes in (old, new):
+            status = NodeTaxiiSource(nodes.kor).accept(collection_id("JPN"), "JPN", {"objects": notes})
+            assert not status.failures
+    assert nodes.kor_receipts() == ["quarantined", "accepted"]

@@ -37,7 +37,10 @@ def sync(
         bool,
         typer.Option(
             "--full",
-            help="Pull each partner's whole collection, not only what it added since the last sync.",
+            help=(
+                "Pull each partner's whole collection, not only what it added since the last sync, and "
+                "check every bundle quarantined before again."
+            ),
             show_default=False,
         ),
     ] = False,

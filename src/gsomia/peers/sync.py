@@ -15,7 +15,8 @@ An accepted bundle becomes an item of this node (the originator kept as originat
 rest under this node's key, and a ``received`` record saying who sent it, by which route, the
 originator's level and this node's equivalent marking. A bundle failing a check is recorded as
 quarantined with the reason, and nothing of it is stored as received. Each bundle is recorded once: a
-second pull of the same release changes nothing (the bundle id is the record's key).
+second pull of the same release changes nothing (the bundle id is the record's key), but for a full
+pull's second look at a quarantined bundle (below), whose new outcome is recorded after the first.
 
 The bundles of one pull are taken a chunk at a time, each chunk one unit of work
 (:mod:`gsomia.peers.intake`): a crash loses at most the chunk in progress, and the next sync takes it
@@ -119,9 +120,9 @@ class Sync:
         full: bool = False,
     ) -> list[Received]:
         """Pull from every partner this node pulls from (or only ``only``) and take in what is new; with
-        ``push``, send each partner a signed receipt for every bundle taken (again: it keeps one); with
-        ``peer_log``, first check that the partner's newest signed head extends the one kept last time
-        (a :class:`PeerLogError`, before anything is pulled from it, if it does not).
+        ``push``, send each partner a signed receipt for every bundle taken (again: it keeps each outcome
+        once); with ``peer_log``, first check that the partner's newest signed head extends the one kept
+        last time (a :class:`PeerLogError`, before anything is pulled from it, if it does not).
 
         Each pull asks only for what the partner added since the cursor kept for it, less
         :data:`~gsomia.peers.intake.MARGIN`; ``full`` asks for everything. The cursor moves on once all
@@ -257,7 +258,8 @@ class Sync:
         return build_receipt(receipt, self._keys.sign, self._keys.key_id)
 
     def take_receipt(self, note: dict[str, Any], partner: Partner) -> Receipt:
-        """Record the receipt ``partner`` sent for a bundle of ours (once); ExchangeError if it is not one
+        """Record the receipt ``partner`` sent for a bundle of ours (once for each outcome, the latest
+        only: see :func:`_keep_receipts`); ExchangeError if it is not one
         signed by ``partner``'s key for one of our releases."""
         receipt = self._open_receipt(note, partner)
         with self._store.begin() as uow:
@@ -265,9 +267,10 @@ class Sync:
         return receipt
 
     def take_receipts(self, notes: list[dict[str, Any]], partner: Partner) -> list[str | None]:
-        """Record the receipts ``partner`` sent (each once), all in one unit of work. For each note: None
-        when it is kept (now or before), or why it is not a receipt ``partner`` signed for one of our
-        releases; such a note is left out, the others are kept all the same."""
+        """Record the receipts ``partner`` sent (as :meth:`take_receipt`), all in one unit of work. For
+        each note: None when it is good (kept now or before, or older than the one kept), or why it is not
+        a receipt ``partner`` signed for one of our releases; such a note is left out, the others are kept
+        all the same."""
         answers: list[str | None] = []
         good: list[tuple[Receipt, dict[str, Any]]] = []
         for note in notes:
@@ -372,17 +375,25 @@ def _type(obj: object) -> object:
 
 
 def _keep_receipts(uow: UnitOfWork, checked: list[tuple[Receipt, dict[str, Any]]]) -> None:
-    """A ``receipt`` record for each checked receipt whose outcome (status and reason) is not the one
-    kept last for its bundle and receiver: a receipt sent again is kept once, and a bundle the receiver
-    quarantined and later accepted (checked again by a full pull) has both receipts kept, in order."""
+    """A ``receipt`` record for each checked receipt that is the receiver's latest word on its bundle
+    and says something new: its outcome (status and reason) differs from that of the latest kept for
+    the bundle and receiver, and it was made at a later state of the receiver's log (its signed head is
+    larger). A receipt sent again is kept once; one replayed or delivered late, older than the one kept,
+    is not kept; a bundle the receiver quarantined and later accepted (checked again by a full pull) has
+    both receipts kept, in order."""
     keys = [f"{r.bundle}|{r.receiver}" for r, _ in checked]
-    kept = {r.key: _outcome(r.data) for r in uow.item_records(keys, kind="receipt")}  # the newest each
+    latest: dict[str, tuple[int, tuple[object, object]]] = {}  # key -> (head size, outcome) of the latest
+    for record in uow.item_records(keys, kind="receipt"):  # in record order: ties go to the later one
+        size = _head_size(record.data)
+        if record.key not in latest or size >= latest[record.key][0]:
+            latest[record.key] = (size, _outcome(record.data))
     entries: list[tuple[str, str, dict[str, Any]]] = []
     for key, (receipt, note) in zip(keys, checked, strict=True):
         data = receipt.to_dict()
-        outcome = _outcome(data)
-        if kept.get(key) != outcome:
-            kept[key] = outcome
+        size, outcome = _head_size(data), _outcome(data)
+        kept = latest.get(key)
+        if kept is None or (outcome != kept[1] and size > kept[0]):
+            latest[key] = (size, outcome)
             entries.append(("receipt", key, {**data, "note": note["id"]}))
     if entries:
         journal.add_records(uow, entries)
@@ -390,6 +401,13 @@ def _keep_receipts(uow: UnitOfWork, checked: list[tuple[Receipt, dict[str, Any]]
 
 def _outcome(data: dict[str, Any]) -> tuple[object, object]:
     return data.get("status"), data.get("reason")
+
+
+def _head_size(data: dict[str, Any]) -> int:
+    """The size of the receiver's signed head a receipt carries (-1 if it carries none)."""
+    head = data.get("receiver_head")
+    size = head.get("size") if isinstance(head, dict) else None
+    return size if isinstance(size, int) and not isinstance(size, bool) else -1
 
 
 def _signer(note: object) -> str | None:

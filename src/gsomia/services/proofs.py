@@ -51,9 +51,8 @@ def prove_with_bodies(
             )
         chosen.append(leaf)
     bodies = {ref: found[ref][0] for ref in refs if ref in found}
-    _included(
-        uow, state, chosen + list(bodies.values())
-    )  # proven first: only a leaf the head covers is parsed
+    # proven first: only a leaf the head covers is parsed
+    _included(uow, state, chosen + list(bodies.values()))
     digests: dict[str, str | None] = dict.fromkeys(items)
     for ref, leaf in bodies.items():
         digests[refs[ref]] = _body_digest(leaf, refs[ref])
