@@ -58,6 +58,51 @@ def needed_for_inclusion(index: int, size: int) -> set[Key]:
     return needed
 
 
+def run_of(index: int, size: int) -> Key:
+    """The frontier run (perfect subtree of ``runs(0, size)``) that holds leaf ``index`` (``< size``)."""
+    lo = 0
+    while True:
+        n = size - lo
+        width = n if not n & (n - 1) else 1 << ((n - 1).bit_length() - 1)
+        if index < lo + width:
+            level = width.bit_length() - 1
+            return level, lo >> level
+        lo += width
+
+
+def siblings(index: int, size: int) -> list[Key]:
+    """The stored nodes that climb leaf ``index`` to its frontier run: its sibling at each level, leaf-side
+    first. With the frontier (whose fold is the root) they are exactly an RFC 9162 inclusion proof."""
+    level, _ = run_of(index, size)
+    return [(h, (index >> h) ^ 1) for h in range(level)]
+
+
+def included(nodes: Nodes, edge: Nodes, digest: bytes, index: int, size: int) -> bool:
+    """Whether the leaf hash ``digest`` is leaf ``index`` of the tree of ``size`` whose frontier is ``edge``.
+
+    The leaf is climbed through its :func:`siblings` (looked up in ``nodes``) to the frontier run holding
+    it and compared with that run's hash. ``edge`` must already be known to fold to a trusted root (as a
+    verified state's frontier is): then this is that root's inclusion proof, the other runs being the rest
+    of the path. A missing node is a False, not an error.
+    """
+    if not 0 <= index < size:
+        return False
+    level, at = run_of(index, size)
+    acc = digest
+    sha = hashlib.sha256
+    try:
+        for h in range(level):
+            sibling = nodes[(h, (index >> h) ^ 1)]
+            acc = (
+                sha(b"\x01" + sibling + acc).digest()
+                if (index >> h) & 1
+                else sha(b"\x01" + acc + sibling).digest()
+            )
+        return acc == edge[(level, at)]
+    except KeyError:
+        return False
+
+
 def needed_for_consistency(old: int, new: int) -> set[Key]:
     """Every node the consistency proof from ``old`` to ``new`` and both roots need."""
     needed = {*runs(0, old), *runs(0, new)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from gsomia.ledger import frontier, leaf_hash, verify_inclusion
+from gsomia.ledger import frontier, leaf_hash
 
 from . import journal
 from .errors import StoredRowError, TamperError
@@ -97,17 +97,16 @@ def _leaves(uow: UnitOfWork, state: Verified, refs: Sequence[str]) -> dict[str, 
 
 
 def _included(uow: UnitOfWork, state: Verified, leaves: Sequence[LeafRow]) -> None:
-    """Each leaf is in the tree of ``state`` (inclusion proofs from stored nodes, to the signed root)."""
+    """Each leaf is in the tree of ``state``: climbed from its hash through stored sibling nodes to the
+    frontier run holding it (the verified frontier folds to the signed root, so this is an RFC 9162
+    inclusion proof to that root)."""
+    size, edge = state.size, state.frontier
     needed: set[tuple[int, int]] = set()
     for leaf in leaves:
-        needed |= frontier.needed_for_inclusion(leaf.index, state.size)
-    nodes = {**state.frontier, **uow.tree_nodes_at(needed - state.frontier.keys())}
+        needed.update(frontier.siblings(leaf.index, size))
+    nodes = uow.tree_nodes_at(needed) if needed else {}
     for leaf in leaves:
-        try:
-            path = frontier.inclusion_from(nodes, leaf.index, state.size)
-        except KeyError:
-            path = []
-        if not verify_inclusion(leaf_hash(leaf.data), leaf.index, state.size, path, state.root):
+        if not frontier.included(nodes, edge, leaf_hash(leaf.data), leaf.index, size):
             raise TamperError(
                 f"leaf {leaf.index} ({leaf.ref}) is not in the tree the newest signed head signs: the leaf "
                 f"or the tree was rewritten; {INVESTIGATE}"

@@ -9,12 +9,16 @@ from gsomia.ledger import MerkleTree, leaf_hash
 from gsomia.ledger.frontier import (
     consistency_from,
     extend,
+    included,
     inclusion_from,
     needed_for_consistency,
     needed_for_inclusion,
     root_from,
+    run_of,
     runs,
+    siblings,
 )
+from gsomia.ledger.verify import verify_inclusion
 
 
 def _tree(n: int) -> MerkleTree:
@@ -50,6 +54,38 @@ def test_an_inclusion_proof_from_the_needed_nodes_equals_the_full_trees(case):
     assert inclusion_from(nodes, index, size) == tree.inclusion_proof(index)
     assert root_from(nodes, size) == tree.root()
     assert len(nodes) <= 3 * size.bit_length() + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 300).flatmap(
+        lambda n: st.tuples(st.just(n), st.integers(0, n - 1), st.integers(0, n - 1), st.integers(0, 64))
+    )
+)
+def test_climbing_to_the_frontier_agrees_with_an_rfc_9162_inclusion_proof(case):
+    """`included` (siblings up to the frontier run) says yes exactly when the full tree's inclusion proof
+    verifies: for the right leaf, for another leaf's hash claimed at this index, and with any one node it
+    reads altered."""
+    size, index, other, flip = case
+    tree = _tree(size)
+    root, proof = tree.root(), tree.inclusion_proof(index)
+    edge = _nodes(tree, runs(0, size))
+    level, at = run_of(index, size)
+    assert (level, at) in edge
+    assert at << level <= index < (at + 1) << level
+    nodes = _nodes(tree, siblings(index, size))
+    assert not set(nodes) & set(edge)
+    for digest in (tree.leaf_hash_at(index), tree.leaf_hash_at(other), leaf_hash(b"forged")):
+        rfc = verify_inclusion(digest, index, size, proof, root)
+        assert included(nodes, edge, digest, index, size) == rfc
+    assert included(nodes, edge, tree.leaf_hash_at(index), index, size)
+    if nodes:
+        key = sorted(nodes)[flip % len(nodes)]
+        bad = {**nodes, key: bytes(32)}
+        assert not included(bad, edge, tree.leaf_hash_at(index), index, size)
+        del bad[key]
+        assert not included(bad, edge, tree.leaf_hash_at(index), index, size)  # missing: no, not an error
+    assert not included(nodes, edge, tree.leaf_hash_at(index), size, size)
 
 
 @settings(max_examples=200, deadline=None)
