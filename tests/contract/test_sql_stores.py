@@ -39,7 +39,7 @@ def test_opening_a_store_records_the_newest_migration(sql_store: SqlStore):
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
             head_revision()
         ]
-    assert head_revision() == "0008_body_segments"
+    assert head_revision() == "0009_note_places"
 
 
 def test_the_newest_migration_file_names_the_head_alembic_reads():

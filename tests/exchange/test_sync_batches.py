@@ -314,9 +314,11 @@ def test_a_release_being_recorded_while_a_decision_is_first_served_is_taken_by_t
     kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """K-2 is stamped, then (its unit of work still open: two seconds of sealing a long body) JPN pulls
-    and KOR first serves a consent decision stamped later than K-2. The cursor JPN keeps is the newest
-    release it took, not that decision's date_added, so the next pull takes K-2 (with the date the server
-    said as the cursor it never does, with a margin of a millisecond or of a second)."""
+    and KOR first serves a consent decision stamped later than K-2 (on PostgreSQL; on SQLite the write
+    holds the database's lock, and the decision is placed by the next pull, after K-2). The cursor JPN
+    keeps is the newest release it took, not that decision's date_added, so the next pull takes K-2 (with
+    the date the server said as the cursor it never does, with a margin of a millisecond or of a
+    second)."""
     with contextlib.ExitStack() as stack:
         url = (
             f"sqlite:///{tmp_path / 'kor.db'}"

@@ -47,15 +47,14 @@ MARGIN = timedelta(seconds=1)
 """How much earlier than the kept cursor an incremental pull starts. The partner's server ships releases
 in release order, each added at its recorded time to the millisecond or, if that is earlier, at the time
 of the release shipped before it, and after every consent decision it has served the partner
-(:mod:`gsomia.web.shipping`): while one server process runs, whatever joins the collection sorts after
-all that is in it, so a release not yet shipped when a pull took releases up to the cursor is added no
-earlier than the cursor, and a millisecond would do. The second is kept for what that does not cover: a
-partner on an earlier version (whose decisions could sort before a release still being recorded), and a
-pull that spans the partner's server restarting (or two of its processes) while a batch of releases is
-still being recorded, as long as the newest release the same pull takes is less than a second newer. A
-longer gap there, or a release the partner withheld and serves again later under its first
-``date_added``, needs ``gsomia sync --full``. What is pulled again is recognized by its key (the bundle
-id): one lookup each."""
+(:mod:`gsomia.web.shipping`, the places kept in its database): whatever joins the collection sorts after
+all that is in it, across the partner's server restarts and processes, so a release not yet shipped when
+a pull took releases up to the cursor is added no earlier than the cursor, and a millisecond would do.
+The second is kept for a partner on an earlier version (whose decisions could sort before a release still
+being recorded, or be placed again after a restart), as long as the newest release the same pull takes
+is less than a second newer. A longer gap there, or a release the partner withheld and serves again later
+under its first ``date_added``, needs ``gsomia sync --full``. What is pulled again is recognized by its
+key (the bundle id): one lookup each."""
 
 SERVER_DATE_MARGIN = timedelta(seconds=1)
 """The margin for a cursor recorded before cursors were release times (a server's ``date_added``, which

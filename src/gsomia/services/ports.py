@@ -321,10 +321,31 @@ class ShipmentRow:
     objects: str
 
 
-class ShipmentStore(Protocol):
-    """Where a node keeps what it serves each partner (derived from its releases, outside the log)."""
+@dataclass(frozen=True, slots=True)
+class NotePlaces:
+    """A partner's collection as one moment saw it: the newest release shipped to the partner (0 if none)
+    and where each note (a signed consent decision) sits in it, ``note id -> (added, number)``: ``added``
+    a STIX timestamp, ``number`` counting the partner's notes from 1 in the order they were placed."""
 
-    def add(self, rows: Sequence[ShipmentRow]) -> None: ...  # rows already there (same release) are kept
+    shipped: int
+    places: Mapping[str, tuple[str, int]]
+
+
+class ShipmentStore(Protocol):
+    """Where a node keeps what it serves each partner (derived from its releases, outside the log).
+
+    A partner's collection only grows at its end, whichever process of the node adds to it: each row
+    :meth:`add` keeps is added no earlier than the partner's previous row and strictly after (by a
+    millisecond) every note :meth:`place` has placed for it, and :meth:`place` puts a new note no earlier
+    than the partner's newest row or note. Both run under one lock per node database."""
+
+    # rows already there (same release) are kept; each new row's ``added`` is raised as above if need be
+    def add(self, rows: Sequence[ShipmentRow]) -> None: ...
+    # ``notes`` as (note id, created: a STIX timestamp), in order: those not yet placed are placed now,
+    # after everything in the collection; the answer holds every note placed for ``next_hop`` so far and
+    # the newest release shipped to it, as one moment saw them. A store whose lock is held by a long
+    # write of another process (SQLite's) may leave new notes for a later call rather than wait for it.
+    def place(self, next_hop: str, notes: Sequence[tuple[str, str]]) -> NotePlaces: ...
     def last(self, next_hop: str) -> ShipmentRow | None: ...  # the newest row for ``next_hop``
     def first_at(self, next_hop: str, added: str) -> int | None: ...  # lowest release_seq added at or after
     # rows for ``next_hop`` with release_seq >= ``start`` in release order, at most ``limit``

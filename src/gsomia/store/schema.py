@@ -269,6 +269,20 @@ shipments = Table(
     Index("ix_shipments_next_hop_added", "next_hop", "added"),
 )
 
+# where each signed consent decision joined a partner's collection (migration 0009), placed when first
+# served: after everything already in the collection, and every release shipped to that partner later is
+# added after it. Kept so that every server process of the node, and the node after a restart, serves a
+# decision where it was first served and ships later releases after it (see gsomia.store.shipments).
+
+note_places = Table(
+    "note_places",
+    metadata,
+    Column("next_hop", String(200), primary_key=True),  # the partner (a party id)
+    Column("note", String(200), primary_key=True),  # the decision's STIX id
+    Column("added", String(32), nullable=False),  # a STIX timestamp
+    Column("seq", SEQ, nullable=False, autoincrement=False),  # the partner's notes counted from 1
+)
+
 # the outbox read by release number, a range at a time (also migration 0005)
 Index("ix_outbox_release_seq", outbox.c.release_seq)
 

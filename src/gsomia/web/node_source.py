@@ -68,10 +68,9 @@ class NodeTaxiiSource:
         stixcheck.warm()  # the bundles this source builds are validated: no request pays for the import
         # the node's pushes' statuses (the newest 10,000), for partners to read back from any worker
         self._statuses = status_store_for(services.store)
-        # where each consent decision joined a partner's collection: (partner, note id) -> (date_added, seq)
-        self._note_places: dict[tuple[str, str], tuple[datetime, int]] = {}
-        self._note_floor: dict[str, datetime] = {}  # partner -> the newest date_added of a note served
-        self._note_count = 0
+        # decisions placed in a partner's collection that are no longer among the node's (a grant since
+        # revoked is a new decision): (partner, note id), so their absence sends no page to read them again
+        self._gone: set[tuple[str, str]] = set()
 
     @property
     def services(self) -> Services:
@@ -114,11 +113,11 @@ class NodeTaxiiSource:
             return Page([], more=False)
         with self._lock:
             self._shipping.catch_up(party)
-            # the releases this page may serve: those shipped by now, when its notes are taken. One shipped
-            # later (by another request or the background builder) may sort after a note placed meanwhile
-            # that this page does not hold, and must not carry the page's position past that note.
-            shipped = self._shipping.scanned(party)
-            notes = self._notes(party)
+            # the releases this page may serve: those shipped when its notes are taken (in one locked look
+            # at the collection). One shipped later (by another request, the background builder or another
+            # server process) may sort after a note placed meanwhile that this page does not hold, and must
+            # not carry the page's position past that note.
+            shipped, notes = self._notes(party)
         out: list[Entry] = []
         released = self._released(party, query, shipped)
         for entry in heapq.merge(released, notes, key=lambda e: e.cursor):
@@ -241,39 +240,35 @@ class NodeTaxiiSource:
                 self._log_withheld(row.release_seq, fact["item"], party, why)
         return out
 
-    def _notes(self, party: str) -> list[Entry]:
-        """This node's signed decisions on the partner's consent requests, each where it was first served.
+    def _notes(self, party: str) -> tuple[int, list[Entry]]:
+        """The newest release shipped to ``party`` and this node's signed decisions on its consent
+        requests, each where it was first served, as one locked look at the collection saw them.
 
-        A decision enters the partner's collection when this process first serves it: after every entry
-        already there (no earlier than the newest release shipped to the partner or the newest decision
-        served to it, whatever the clock says, and with the next note number), and every release shipped
-        to the partner from then on is added after it (:meth:`Shipping.keep_after`). So nothing joins the
-        collection behind a position a pull has reached, and a partner's cursor (a release time it took)
-        never passes a decision it has not been served."""
+        A decision enters the partner's collection when a server process of the node first serves it:
+        after every entry already there (no earlier than the newest release shipped to the partner or the
+        newest decision served to it, whatever the clock says, and with the next note number), and every
+        release shipped to the partner from then on is added after it. The places are kept in the node's
+        database (:meth:`~gsomia.services.ports.ShipmentStore.place`), so nothing joins the collection
+        behind a position a pull has reached, across restarts and server processes, and a partner's cursor
+        (a release time it took) never passes a decision it has not been served."""
         exchange = self._services.sync.consents
         partner = self._services.partners.get(party)
+        store = self._shipping.shipments
         if exchange is None or partner is None:
-            return []
-        decisions = exchange.decisions_for(partner)
+            return store.place(party, []).shipped, []
+        known = {str(note["id"]): note for note in exchange.decisions_for(partner)}
+        found = store.place(party, [(k, stix_time(parse_timestamp(n["created"]))) for k, n in known.items()])
+        unknown = [k for k in found.places if k not in known and (party, k) not in self._gone]
+        if unknown:  # placed by another process since the decisions were read: read them again
+            known.update((str(note["id"]), note) for note in exchange.decisions_for(partner))
+            self._gone.update((party, k) for k in unknown if k not in known)
         out = []
-        for note in decisions:
-            key = (party, str(note["id"]))
-            place = self._note_places.get(key)
-            if place is None:
-                place = self._note_places[key] = self._place_note(party, parse_timestamp(note["created"]))
-            out.append(Entry(note["id"], "note", parse_timestamp(note["created"]), *place, note))
-        return sorted(out, key=lambda e: e.cursor)
-
-    def _place_note(self, party: str, created: datetime) -> tuple[datetime, int]:
-        """Where a decision first served now joins ``party``'s collection: ``(date_added, seq)``."""
-        newest = self._shipping.shipments.last(party)
-        added = max(created, self._note_floor.get(party, created))
-        if newest is not None:
-            added = max(added, parse_timestamp(newest.added))
-        self._note_floor[party] = added
-        self._shipping.keep_after(party, added)
-        self._note_count += 1
-        return added, NOTE_SEQ + self._note_count
+        for key, (added, number) in found.places.items():
+            note = known.get(key)
+            if note is not None:
+                at, version = parse_timestamp(added), parse_timestamp(note["created"])
+                out.append(Entry(note["id"], "note", version, at, NOTE_SEQ + number, note))
+        return found.shipped, sorted(out, key=lambda e: e.cursor)
 
     def _log_withheld(self, release: int, item: str, party: str, why: str) -> None:
         """A ``withheld`` record (with its leaf), once per release and partner."""

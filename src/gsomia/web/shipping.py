@@ -12,15 +12,16 @@ so a bundle is made once, not on every page served nor again after a restart.
 Releases are read a range at a time through the node's logged store, each proven by its leaf; the
 shipment rows are added in release order with a ``added`` time that never goes back for one partner
 (the release's recorded time, or the partner's previous row's if the clock stepped back), and that lies
-after every consent decision already served to that partner (:meth:`Shipping.keep_after`), so that each
-new row sorts after any position a partner's pull has reached and its ``added_after`` finds everything
-added since.
+after every consent decision already served to that partner (the shipment store sees to both, under one
+lock with the decisions' places: :class:`gsomia.services.ports.ShipmentStore`), so that each new row
+sorts after any position a partner's pull has reached and its ``added_after`` finds everything added
+since, whichever server process of the node shipped it or served the decision.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -55,23 +56,10 @@ class Shipping:
         self._services = services
         self._shipments = shipments
         self._scanned: dict[str, int] = {}  # party -> the last release seq looked at for it
-        self._after: dict[str, str] = {}  # party -> what its new rows are added after (see keep_after)
 
     @property
     def shipments(self) -> ShipmentStore:
         return self._shipments
-
-    def scanned(self, party: str) -> int:
-        """The last release this process looked at for ``party``: every allowed one up to it is shipped
-        (0 before the first :meth:`catch_up`)."""
-        return self._scanned.get(party, 0)
-
-    def keep_after(self, party: str, moment: datetime) -> None:
-        """Add ``party``'s rows made from now on strictly after ``moment`` (the ``date_added`` of an entry
-        just served to it, such as a consent decision): a release still being recorded while that entry
-        was served then sorts after it, and so after any position a pull has reached."""
-        later = stix_time(moment + timedelta(milliseconds=1))
-        self._after[party] = max(self._after.get(party, later), later)
 
     def catch_up(self, party: str) -> None:
         """Make and keep the bundle of every allowed release to ``party`` that has none yet.
@@ -83,7 +71,7 @@ class Shipping:
             return
         last = self._shipments.last(party)
         scanned = max(self._scanned.get(party, 0), last.release_seq if last is not None else 0)
-        added = last.added if last is not None else ""
+        added = last.added if last is not None else ""  # the store raises it past notes served since
         while True:
             until = scanned + RANGE
             with self._services.store.read() as uow:
@@ -100,9 +88,8 @@ class Shipping:
             head = latest[1] if latest is not None else self._services.audit.head().to_dict()
             made: list[ShipmentRow] = []
             vouching = self._vouching([row for row, _ in wanted], party)
-            after = self._after.get(party, "")
             for row, box in wanted:
-                added = max(added, stix_time(_moment(row.recorded)), after)
+                added = max(added, stix_time(_moment(row.recorded)))
                 bundle = self._build(world, row, box, partner, head)
                 objects = [[place, bundle["objects"][place]] for place in OWN_PLACES]
                 notes = vouching.get(row.seq, [])

@@ -1,0 +1,235 @@
+"""Where consent decisions joined a partner's collection is kept in the node's database, beside the
+shipments, under one lock with them: a restarted server, or a second server process of the same node,
+serves each decision where it was first served and ships every later release after it.
+
+Before, the places lived in the server process's memory: after a restart a decision was placed again and
+a release recorded earlier but shipped later could be added behind a place a partner's pull had passed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gsomia.bootstrap import Services, compose, open_node_store
+from gsomia.config import Settings
+from gsomia.crypto import NodeKeys
+from gsomia.exchange.bundle import stix_time
+from gsomia.peers import consents
+from gsomia.services.consent import ConsentRequest
+from gsomia.services.ports import ShipmentRow, ShipmentStore
+from gsomia.store.memory import MemoryStore
+from gsomia.store.shipments import MemoryShipmentStore, SqlShipmentStore
+from gsomia.web.node_source import NodeTaxiiSource, collection_id
+from gsomia.web.taxii import Cursor, PageQuery
+from tests.contract import pg
+from tests.exchange.test_sync_batches import URL, WORLD, Clock
+
+Stores = Callable[[], ShipmentStore]
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    """Makes shipment stores on one node database, each as a process of its own would open it (a memory
+    node has one store)."""
+    if request.param == "memory":
+        one = MemoryShipmentStore()
+        yield lambda: one
+        return
+    with (
+        pg.fresh_schema(pg.server_or_skip())
+        if request.param == "postgres"
+        else contextlib.nullcontext("") as url
+    ):
+        url = url or f"sqlite:///{tmp_path / 'n.db'}"
+        opened: list[Any] = []
+
+        def make() -> ShipmentStore:
+            node = open_node_store(url)
+            opened.append(node)
+            return SqlShipmentStore(node.engine)  # type: ignore[attr-defined]
+
+        yield make
+        for node in opened:
+            node.close()
+
+
+def _row(seq: int, added: str, hop: str = "JPN") -> ShipmentRow:
+    return ShipmentRow(seq, hop, added, f"[{seq}]")
+
+
+def test_a_note_is_placed_once_after_everything_and_later_rows_go_a_millisecond_after_it(stores: Stores):
+    first, second = stores(), stores()
+    first.add([_row(1, "2024-05-01T09:00:01.000Z"), _row(2, "2024-05-01T09:00:05.000Z", "USA")])
+    placed = first.place("JPN", [("note--a", "2024-05-01T08:00:00.000Z")])  # created before row 1
+    assert placed.shipped == 1
+    assert dict(placed.places) == {"note--a": ("2024-05-01T09:00:01.000Z", 1)}
+    # another process (or the same node restarted) sees the same place, and places the next note after it
+    again = second.place(
+        "JPN", [("note--a", "2030-01-01T00:00:00.000Z"), ("note--b", "2024-05-01T07:00:00.000Z")]
+    )
+    assert dict(again.places) == {
+        "note--a": ("2024-05-01T09:00:01.000Z", 1),
+        "note--b": ("2024-05-01T09:00:01.000Z", 2),
+    }
+    # a release recorded before the notes were placed, shipped after: a millisecond after the newest note
+    second.add([_row(3, "2024-05-01T09:00:00.500Z")])
+    first.add([_row(4, "2024-05-01T09:00:09.000Z"), _row(5, "2024-05-01T09:00:02.000Z")])
+    assert [(r.release_seq, r.added) for r in first.page("JPN", 0, 10)] == [
+        (1, "2024-05-01T09:00:01.000Z"),
+        (3, "2024-05-01T09:00:01.001Z"),
+        (4, "2024-05-01T09:00:09.000Z"),
+        (5, "2024-05-01T09:00:09.000Z"),  # never before the row shipped before it
+    ]
+    assert first.last("USA") == _row(
+        2, "2024-05-01T09:00:05.000Z", "USA"
+    )  # another partner's order is its own
+    later = first.place("JPN", [("note--c", "2024-05-01T09:00:03.000Z")])
+    assert later.shipped == 5
+    assert later.places["note--c"] == ("2024-05-01T09:00:09.000Z", 3)
+    assert second.place("USA", []).places == {}
+
+
+def test_a_millisecond_after_a_note_crosses_seconds_and_days(stores: Stores):
+    store = stores()
+    store.place("JPN", [("note--a", "2024-12-31T23:59:59.999Z")])
+    store.add([_row(1, "2024-12-31T23:00:00.000Z")])
+    assert store.last("JPN").added == "2025-01-01T00:00:00.000Z"  # type: ignore[union-attr]
+
+
+# -- through the TAXII source: a restart, two server processes --------------------------------------------
+
+
+@pytest.fixture
+def kor(tmp_path: Path) -> Iterator[tuple[Services, Clock, Callable[[], Services]]]:
+    """KOR on a SQLite node with JPN as its partner; ``opened()`` opens the same node again (as another
+    process would: its own store, keys read from the same database, the same clock)."""
+    url = f"sqlite:///{tmp_path / 'kor.db'}"
+    clock = Clock()
+    keys = NodeKeys.generate()
+    settings = Settings.resolve({"node_dir": str(tmp_path / "kor"), "party": "KOR"})
+    opened: list[Services] = []
+
+    def open_again() -> Services:
+        services = compose(open_node_store(url), keys, settings, clock)
+        opened.append(services)
+        return services
+
+    first = open_again()
+    first.import_world(WORLD)
+    jpn = compose(
+        MemoryStore(), NodeKeys.generate(), Settings.resolve({"node_dir": str(tmp_path), "party": "JPN"})
+    )
+    first.partners.add(jpn.partners.own_card(URL))
+    first.items.add_item("K-X", "KOR", "KR-II", ["dprk-missile"], body=b"x")
+    yield first, clock, open_again
+    for services in opened:
+        services.close()
+
+
+def _listing(source: NodeTaxiiSource) -> dict[tuple[str, int], Cursor]:
+    page = source.page(collection_id("JPN"), "JPN", PageQuery(limit=100_000))
+    assert not page.more
+    seen: dict[str, int] = {}
+    out = {}
+    for e in page.entries:
+        seen[e.id] = seen.get(e.id, -1) + 1
+        out[(e.id, seen[e.id])] = e.cursor
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_two_server_processes_and_restarts_keep_a_collection_growing_only_at_its_end(
+    kor: tuple[Services, Clock, Callable[[], Services]], monkeypatch: pytest.MonkeyPatch, seed: int
+):
+    """Random steps on KOR (releases, decisions, revocations, a release whose batch commits late, clock
+    steps), JPN's collection listed after each by one of two server processes of the node, either of
+    which may restart: every entry keeps its place, and every new one sorts after all that was there."""
+    services, clock, open_again = kor
+    monkeypatch.setattr(consents, "stix_now", lambda: stix_time(clock.now))
+    rng = random.Random(seed)
+    late: list[str] = []  # a release recorded, its batch not yet committed as far as the listings see
+
+    def started(node: Services) -> NodeTaxiiSource:
+        """A server process's source, whose listings do not ship a late release until its batch commits."""
+        source = NodeTaxiiSource(node)
+        catch_up = source._shipping.catch_up
+        monkeypatch.setattr(source._shipping, "catch_up", lambda party: None if late else catch_up(party))
+        return source
+
+    sources = [started(services), started(open_again())]
+    before = _listing(sources[0])
+    granted: list[str] = []
+    kinds: list[str] = []
+    for step in range(36):
+        clock.now += timedelta(milliseconds=rng.choice([-3000, -1500, -20, 0, 1, 20, 700, 3000]))
+        kind = rng.choice(["release", "decision", "decision", "revocation", "late", "restart"])
+        if kind == "revocation" and not granted:
+            kind = "decision"
+        kinds.append(kind)
+        if late and kind not in ("decision", "revocation", "late"):
+            late.clear()  # the batch commits: listings see it from now on
+        if kind in ("release", "late"):
+            item = f"K-{step}"
+            services.items.add_item(item, "KOR", "KR-II", ["dprk-missile"], body=item.encode())
+            assert services.releases.release(item, "JPN", "2019-10-01").decision.allowed
+            if kind == "late":
+                late.append(item)
+        elif kind == "decision":
+            cid = f"JPN-C{step}"
+            services.consents.request(ConsentRequest(holder="JPN", recipient="USA", item="K-X"), id=cid)
+            services.consents.grant(cid)
+            granted.append(cid)
+        elif kind == "revocation":
+            services.consents.revoke(granted.pop(0), date(2019, 12, 1))
+        else:
+            sources[rng.randrange(2)] = started(open_again())
+        source = sources[rng.randrange(2)]
+        now = _listing(source)
+        newest = max(before.values(), default=None)
+        for oid, place in now.items():
+            if oid in before:
+                assert place == before[oid], f"step {step} ({kind}): {oid} moved"
+            else:
+                assert newest is None or place > newest, f"step {step} ({kind}): {oid} joined behind"
+        before = now
+    assert "restart" in kinds
+    assert ("late", "decision") in itertools.pairwise(kinds)  # a decision served while one was late
+
+
+def test_on_sqlite_a_note_waits_for_a_long_write_instead_of_holding_up_the_page(tmp_path: Path):
+    """While another process holds SQLite's write lock (a long import, a release sealing a big body),
+    placing a new note gives up after a moment: the answer holds what was placed (and the newest release
+    shipped) as before, and the note is placed by a later call once the lock is free."""
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    node, other = open_node_store(url), open_node_store(url)
+    try:
+        store = SqlShipmentStore(node.engine)  # type: ignore[attr-defined]
+        store.add([_row(1, "2024-05-01T09:00:01.000Z")])
+        store.place("JPN", [("note--a", "2024-05-01T09:00:02.000Z")])
+        with other.engine.connect() as conn:  # type: ignore[attr-defined]
+            driver = conn.connection.dbapi_connection
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                busy = store.place("JPN", [("note--a", "x"), ("note--b", "2024-05-01T09:00:03.000Z")])
+            finally:
+                driver.execute("ROLLBACK")
+        assert busy.shipped == 1
+        assert dict(busy.places) == {"note--a": ("2024-05-01T09:00:02.000Z", 1)}
+        free = store.place("JPN", [("note--a", "x"), ("note--b", "2024-05-01T09:00:03.000Z")])
+        assert free.places["note--b"] == ("2024-05-01T09:00:03.000Z", 2)
+        with node.engine.connect() as conn:  # type: ignore[attr-defined]
+            timeouts = {conn.exec_driver_sql("PRAGMA busy_timeout").scalar()}
+        assert timeouts == {30_000}  # the pooled connection waits as long as before for other writes
+        store.add([_row(2, "2024-05-01T09:00:00.000Z")])
+        assert store.last("JPN").added == "2024-05-01T09:00:03.001Z"  # type: ignore[union-attr]
+    finally:
+        node.close()
+        other.close()
