@@ -11,17 +11,21 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import make_url
 
 from gsomia.bootstrap import Services, compose, open_node_store
 from gsomia.config import Settings
 from gsomia.crypto import NodeKeys
 from gsomia.exchange.bundle import stix_time
+from gsomia.exchange.notes import note_kind
 from gsomia.peers import consents
 from gsomia.services.consent import ConsentRequest
 from gsomia.services.ports import ShipmentRow, ShipmentStore
@@ -233,3 +237,119 @@ def test_on_sqlite_a_note_waits_for_a_long_write_instead_of_holding_up_the_page(
     finally:
         node.close()
         other.close()
+
+
+def test_a_later_call_adds_no_row_before_the_newest_one(stores: Stores):
+    """The floor of a partner's rows holds across calls and processes, not only within one batch."""
+    stores().add([_row(1, "2024-05-01T09:00:05.000Z")])
+    stores().add([_row(2, "2024-05-01T09:00:01.000Z")])  # recorded earlier (the clock went back)
+    assert stores().last("JPN") == _row(2, "2024-05-01T09:00:05.000Z")
+
+
+def _statuses(entries: list[Any]) -> list[str]:
+    """The consent-decision statuses among ``entries``, in order."""
+    out = []
+    for e in entries:
+        if e.type == "note" and note_kind(e.data) == "consent-decision":
+            (extension,) = e.data["extensions"].values()
+            out.append(extension["consent-decision"]["status"])
+    return out
+
+
+def _stale_once(
+    source: NodeTaxiiSource, stale: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``source``'s next read of the decisions gives ``stale`` (it was made before what followed)."""
+    exchange = source.services.sync.consents
+    assert exchange is not None
+    real = exchange.decisions_for
+    calls = [stale]
+    monkeypatch.setattr(exchange, "decisions_for", lambda partner: calls.pop() if calls else real(partner))
+
+
+def test_a_decision_another_process_placed_is_served_before_the_releases_shipped_after_it(
+    kor: tuple[Services, Clock, Callable[[], Services]], monkeypatch: pytest.MonkeyPatch
+):
+    """Server process A read the decisions just before a new one was recorded; B then first served it
+    and shipped a release after it. A's next page holds the decision, before that release (serving the
+    release without it would carry the partner's position past the decision)."""
+    services, clock, open_again = kor
+    monkeypatch.setattr(consents, "stix_now", lambda: stix_time(clock.now))
+    a, b = NodeTaxiiSource(services), NodeTaxiiSource(open_again())
+    exchange = services.sync.consents
+    partner = services.partners.get("JPN")
+    assert exchange is not None
+    assert partner is not None
+    stale = exchange.decisions_for(partner)  # none yet
+    clock.now += timedelta(seconds=1)
+    services.consents.request(ConsentRequest(holder="JPN", recipient="USA", item="K-X"), id="JPN-C1")
+    services.consents.grant("JPN-C1")
+    b.page(collection_id("JPN"), "JPN", PageQuery())  # B places the decision
+    clock.now += timedelta(seconds=1)
+    services.items.add_item("K-R", "KOR", "KR-II", ["dprk-missile"], body=b"r")
+    assert services.releases.release("K-R", "JPN", "2019-10-01").decision.allowed
+    b.prepare()  # K-R shipped by B, after the decision
+    _stale_once(a, stale, monkeypatch)
+    page = a.page(collection_id("JPN"), "JPN", PageQuery())
+    names = [str(e.data.get("name", e.type)) for e in page.entries if e.type in ("report", "note")]
+    assert names == ["note", "K-R"]
+
+
+def test_a_grant_read_before_its_revocation_is_not_served_after_the_revocation(
+    kor: tuple[Services, Clock, Callable[[], Services]], monkeypatch: pytest.MonkeyPatch
+):
+    """A read the decisions (a grant); the consent was revoked and B placed the revocation; A then places
+    the grant it read, behind the revocation. A serves only what the node holds now: the revocation
+    (served after it, the stale grant would leave the partner holding a consent that was revoked)."""
+    services, clock, open_again = kor
+    monkeypatch.setattr(consents, "stix_now", lambda: stix_time(clock.now))
+    a, b = NodeTaxiiSource(services), NodeTaxiiSource(open_again())
+    services.consents.request(ConsentRequest(holder="JPN", recipient="USA", item="K-X"), id="JPN-C1")
+    services.consents.grant("JPN-C1")
+    exchange = services.sync.consents
+    partner = services.partners.get("JPN")
+    assert exchange is not None
+    assert partner is not None
+    stale = exchange.decisions_for(partner)  # the grant
+    clock.now += timedelta(seconds=1)
+    services.consents.revoke("JPN-C1", date(2019, 12, 1))
+    assert _statuses(b.page(collection_id("JPN"), "JPN", PageQuery()).entries) == ["revoked"]
+    _stale_once(a, stale, monkeypatch)
+    assert _statuses(a.page(collection_id("JPN"), "JPN", PageQuery()).entries) == ["revoked"]
+    assert _statuses(a.page(collection_id("JPN"), "JPN", PageQuery()).entries) == ["revoked"]
+
+
+def test_on_postgresql_a_row_added_while_a_note_is_placed_goes_after_it_whatever_the_isolation():
+    """A server whose default isolation is REPEATABLE READ: an add waiting for the lock a placing holds
+    still sees that note once it has the lock (its statements run at READ COMMITTED)."""
+    with pg.fresh_schema(pg.server_or_skip()) as url:
+        parsed = make_url(url)
+        options = parsed.query["options"] + " -cdefault_transaction_isolation=repeatable\\ read"
+        strict = parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+        one, two = open_node_store(strict), open_node_store(strict)
+        try:
+            a = SqlShipmentStore(one.engine)  # type: ignore[attr-defined]
+            b = SqlShipmentStore(two.engine)  # type: ignore[attr-defined]
+            a.add([_row(1, "2024-05-01T09:00:01.000Z")])
+            locked = a._locked_briefly
+            holding = threading.Event()
+
+            @contextlib.contextmanager
+            def slowly() -> Iterator[Any]:
+                with locked() as conn:
+                    yield conn
+                    holding.set()
+                    time.sleep(0.5)  # b's add waits for the lock meanwhile, its transaction already begun
+
+            a._locked_briefly = slowly  # type: ignore[method-assign]
+            placing = threading.Thread(
+                target=a.place, args=("JPN", [("note--a", "2024-05-01T09:00:05.000Z")])
+            )
+            placing.start()
+            assert holding.wait(10)
+            b.add([_row(2, "2024-05-01T09:00:02.000Z")])
+            placing.join()
+            assert b.last("JPN") == _row(2, "2024-05-01T09:00:05.001Z")
+        finally:
+            one.close()
+            two.close()

@@ -63,10 +63,17 @@ class SqlShipmentStore:
     @contextmanager
     def _locked(self) -> Iterator[Connection]:
         """A write transaction holding the shipments' lock, seeing every row committed before it."""
-        with write_transaction(self._engine) as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(_LOCK)  # READ COMMITTED (a writer's level): later reads see the last holder's
-            yield conn
+        if self._engine.dialect.name != "postgresql":
+            with write_transaction(self._engine) as conn:  # SQLite: BEGIN IMMEDIATE, the write lock
+                yield conn
+            return
+        with self._engine.connect() as raw:
+            # READ COMMITTED whatever the server's default: each statement after the lock sees what the
+            # last holder committed (at REPEATABLE READ the snapshot would predate the wait for the lock)
+            conn = raw.execution_options(isolation_level="READ COMMITTED")
+            with conn.begin():
+                conn.execute(_LOCK)
+                yield conn
 
     @contextmanager
     def _locked_briefly(self) -> Iterator[Connection | None]:
@@ -97,7 +104,16 @@ class SqlShipmentStore:
         if not rows:
             return
         with self._locked() as conn:
-            kept = _ordered(rows, lambda hop: _newest(conn, hop))
+            t = s.shipments.c
+            there = {
+                int(seq)
+                for seq in conn.execute(
+                    select(t.release_seq).where(t.release_seq.in_([r.release_seq for r in rows]))
+                ).scalars()
+            }
+            kept = _ordered([r for r in rows if r.release_seq not in there], lambda hop: _newest(conn, hop))
+            if not kept:
+                return
             maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             statement = maker(s.shipments).on_conflict_do_nothing(index_elements=["release_seq"])
             conn.execute(

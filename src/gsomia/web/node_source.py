@@ -259,9 +259,12 @@ class NodeTaxiiSource:
         known = {str(note["id"]): note for note in exchange.decisions_for(partner)}
         found = store.place(party, [(k, stix_time(parse_timestamp(n["created"]))) for k, n in known.items()])
         unknown = [k for k in found.places if k not in known and (party, k) not in self._gone]
-        if unknown:  # placed by another process since the decisions were read: read them again
-            known.update((str(note["id"]), note) for note in exchange.decisions_for(partner))
-            self._gone.update((party, k) for k in unknown if k not in known)
+        if unknown:
+            # placed by another process since the decisions were read: read them again, and serve only
+            # what the node holds now (a grant read before its revocation, placed just now behind the
+            # revocation another process placed, must not be served after it)
+            known = {str(note["id"]): note for note in exchange.decisions_for(partner)}
+            self._gone.update((party, k) for k in found.places if k not in known)
         out = []
         for key, (added, number) in found.places.items():
             note = known.get(key)
