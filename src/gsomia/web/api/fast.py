@@ -331,9 +331,10 @@ class Settled:
     benchmark's server), and the items a cold batch reads (or a newly compiled world) are enough new
     objects to set one off: 200 to 300 ms, measured inside the first warm batches. After a batch that read
     items or met a new world, one collection runs once the answer is sent; the warm batches after it
-    start with nothing pending. Nothing is frozen (``gc.freeze()`` would keep every object alive at that
-    moment, other requests' passing garbage included, out of every later collection), and no world is
-    held: only its id is kept, to tell a new world."""
+    start with nothing pending. Nothing is frozen here (``gc.freeze()`` would keep every object alive at
+    that moment, other requests' passing garbage included, out of every later collection; ``gsomia
+    serve`` freezes only what its start-up built, before serving), and no world is held: only its id is
+    kept, to tell a new world."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
