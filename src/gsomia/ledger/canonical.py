@@ -42,6 +42,8 @@ def canonical(obj: JsonValue) -> bytes:
         return rfc8785.dumps(obj)
     except rfc8785.CanonicalizationError as exc:
         raise CanonicalError(str(exc)) from exc
+    except UnicodeEncodeError as exc:  # a lone surrogate in a key: rfc8785 fails sorting the keys
+        raise CanonicalError(f"a key is not Unicode text (a lone surrogate): {exc.object!r}") from exc
 
 
 def _plain(obj: object) -> bool:
