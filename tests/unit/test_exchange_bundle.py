@@ -459,7 +459,8 @@ def test_an_unsigned_bundle_is_refused(parties, bundle):
 
 
 def test_hostile_values_inside_never_escape_as_other_errors(parties, bundle):
-    """Huge numbers, floats, NaN and deep nesting in the signed part: BundleError, not a crash."""
+    """Huge numbers, floats, NaN, deep nesting and keys holding a lone surrogate in the signed part:
+    BundleError, not a crash."""
     for value in (2**80, 1.5, math.nan, [[[[[]]]]]):
         changed = copy.deepcopy(bundle)
         gsomia_extension(changed, 4)["log_head"]["size"] = value
@@ -472,6 +473,11 @@ def test_hostile_values_inside_never_escape_as_other_errors(parties, bundle):
     gsomia_extension(changed, 4)["log_head"]["deep"] = deep
     with pytest.raises(BundleError):
         parties.open(changed)
+    for place in ((4, "log_head"), (4, "item"), (5, "hpke")):  # a key no canonical form holds
+        changed = copy.deepcopy(bundle)
+        gsomia_extension(changed, place[0])[place[1]]["\ud800"] = 1
+        with pytest.raises(BundleError):
+            parties.open(changed)
 
 
 # -- JSON text -------------------------------------------------------------------------------------------
