@@ -19,6 +19,7 @@ import yaml
 from gsomia.bootstrap import Services, compose
 from gsomia.config import Settings
 from gsomia.crypto import NodeKeys
+from gsomia.services.consent import ConsentRequest
 from gsomia.store.memory import MemoryStore
 from gsomia.web.node_source import NodeTaxiiSource, collection_id
 from gsomia.web.taxii import PageQuery, format_timestamp, parse_timestamp
@@ -43,8 +44,10 @@ class Nodes:
         token = self.kor.partners.add(self.jpn.partners.own_card()).token
         self.jpn.partners.add(self.kor.partners.own_card(URL), url=URL, token=token)
         self.served: list[list[dict[str, Any]]] = []  # what each pull was served, for tampering
+        self.asked: list[str | None] = []  # each pull's added_after
 
     def pull(self, url: str, party: str, token: str, added_after: str | None = None) -> Any:
+        self.asked.append(added_after)
         after = None if added_after is None else parse_timestamp(added_after)
         page = NodeTaxiiSource(self.kor).page(collection_id(party), party, PageQuery(added_after=after))
         objects = [dict(e.data) for e in page.entries]
@@ -70,6 +73,16 @@ def nodes(tmp_path: Path) -> Any:
     yield made
     made.kor.close()
     made.jpn.close()
+
+
+def _added_after(nodes: Nodes, start: int) -> list[str | None]:
+    """The ``added_after`` of each pull since the ``start``-th."""
+    return nodes.asked[start:]
+
+
+def _cursors(nodes: Nodes) -> list[dict[str, Any]]:
+    with nodes.jpn.store.read() as uow:
+        return [dict(r.data) for r in uow.item_records(["KOR"], kind="pull-cursor")]
 
 
 def _release(nodes: Nodes, item: str) -> None:
@@ -155,3 +168,55 @@ def test_receipts_delivered_again_or_out_of_order_keep_the_senders_view_at_the_l
             status = NodeTaxiiSource(nodes.kor).accept(collection_id("JPN"), "JPN", {"objects": notes})
             assert not status.failures
     assert nodes.kor_receipts() == ["quarantined", "accepted"]
+
+
+def test_a_full_pull_whose_receipts_were_not_sent_is_made_again_by_the_next_sync(nodes: Nodes):
+    """The full pull accepts the bundle but cannot push its receipt (KOR's server unreachable). The next
+    sync, asked for without --full, pulls in full again (the receipt for a re-checked bundle goes only
+    with a full pull) and KOR gets it; the sync after that is incremental again."""
+    _release(nodes, "K-LATE-4")
+    nodes.sync()
+    nodes.jpn.events.add_event("KOR-JPN-GSOMIA", "suspend-notice", "2019-11-22", by="KOR")
+
+    def unreachable(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        raise ConnectionError("KOR's server did not answer")
+
+    with pytest.raises(ConnectionError):
+        nodes.jpn.sync.run(nodes.pull, push=unreachable, full=True)
+    assert nodes.statuses("K-LATE-4") == ["quarantined", "accepted"]  # taken, receipt unsent
+    assert nodes.kor_receipts() == ["quarantined"]
+    asked = len(nodes.served)
+    assert [(r.status, r.new) for r in nodes.sync()] == [("accepted", False)]
+    assert nodes.kor_receipts() == ["quarantined", "accepted"]
+    pulls = _added_after(nodes, asked)
+    assert pulls == [None]  # in full
+    nodes.sync()
+    assert _added_after(nodes, asked + 1) != [None]  # incremental again
+
+
+def test_a_pending_full_pull_ends_even_when_it_takes_nothing(nodes: Nodes):
+    """A full pull that could not push (here JPN's consent request) stays pending; the next sync pulls in
+    full and, though the partner serves nothing, ends it, keeping the cursor it had; the one after is
+    incremental from that cursor."""
+    nodes.kor.items.add_item("K-OK", "KOR", "KR-II", ["dprk-missile"], body=b"ok")
+    assert nodes.kor.releases.release("K-OK", "JPN", "2019-10-01").decision.allowed
+    assert [r.status for r in nodes.sync()] == ["accepted"]
+    calls: list[str | None] = []
+
+    def nothing(url: str, party: str, token: str, added_after: str | None = None) -> Any:
+        calls.append(added_after)
+        return [], None
+
+    def unreachable(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        raise ConnectionError("KOR's server did not answer")
+
+    nodes.jpn.consents.request(ConsentRequest(holder="JPN", recipient="USA", item="K-OK"), id="C-1")
+    with pytest.raises(ConnectionError):  # the consent request cannot be sent
+        nodes.jpn.sync.run(nothing, push=unreachable, full=True)
+    nodes.jpn.sync.run(nothing, push=nodes.push)  # in full (pending), and ended
+    nodes.jpn.sync.run(nothing, push=nodes.push)
+    assert calls[:2] == [None, None]
+    assert calls[2] is not None  # incremental again
+    cursors = _cursors(nodes)
+    assert [c.get("full") for c in cursors] == [None, "pending", None]
+    assert cursors[0]["date_added"] == cursors[1]["date_added"] == cursors[2]["date_added"]

@@ -268,7 +268,12 @@ def test_the_cursor_is_kept_and_the_next_pull_starts_there_less_the_margin_and_f
     full = pair.jpn.sync.run(pair.pull, full=True)
     assert pair.asked[-1] is None
     assert [(r.item, r.new) for r in full] == [("K-P-1", False), ("K-P-2", False), ("K-P-3", False)]
-    assert len(pair.cursors()) == 2  # a full pull that reached no further keeps the cursor as it was
+    # a full pull that reached no further keeps the cursor as it was: marked pending when it began, and
+    # ended (a record of each)
+    assert [(c["date_added"], c.get("full")) for c in pair.cursors()[2:]] == [
+        (newer["date_added"], "pending"),
+        (newer["date_added"], None),
+    ]
     assert len(pair.received()) == 3
 
 

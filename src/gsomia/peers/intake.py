@@ -61,6 +61,7 @@ SERVER_DATE_MARGIN = timedelta(seconds=1)
 a consent decision can have put beyond a release). The next cursor kept replaces it."""
 
 RELEASE_TIME = "release-time"  # the basis of a cursor kept at a release time (see PullCursor)
+PENDING = "pending"  # a cursor's ``full``: a full pull began and has not ended (see begin_full)
 
 Found = tuple[str, dict[str, Any] | None, str]
 """A bundle as :func:`gsomia.exchange.bundle.bundles_from_objects` rebuilt it: (report id, bundle or
@@ -121,6 +122,7 @@ class PullCursor:
 
     at: str | None = None
     by_release: bool = True
+    full_pending: bool = False  # a full pull began and did not end (its receipts unsent, say)
 
 
 def kept_cursor(store: Store, party: str) -> PullCursor:
@@ -131,7 +133,33 @@ def kept_cursor(store: Store, party: str) -> PullCursor:
         return PullCursor()
     data = found[-1].data
     at = data.get("date_added")
-    return PullCursor(at if isinstance(at, str) else None, data.get("basis") == RELEASE_TIME)
+    return PullCursor(
+        at if isinstance(at, str) else None, data.get("basis") == RELEASE_TIME, data.get("full") == PENDING
+    )
+
+
+def begin_full(store: Store, party: str, kept: PullCursor) -> PullCursor:
+    """Record that a full pull from ``party`` begins (the kept cursor, marked ``full: pending``), so that
+    if it does not end (a failed push of its receipts, a crash) the next sync pulls in full again: the
+    receipts for outcomes a full pull's re-check changed go only with a full pull. The cursor as kept."""
+    if kept.full_pending:
+        return kept
+    marked = PullCursor(kept.at, kept.by_release, True)
+    with store.begin() as uow:
+        journal.add_record(uow, "pull-cursor", party, _cursor_data(marked, None))
+    return marked
+
+
+def _cursor_data(cursor: PullCursor, since: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "date_added": cursor.at,
+        "basis": RELEASE_TIME if cursor.by_release else "server-date",
+        "added_after": since,
+        "at": stix_now(),
+    }
+    if cursor.full_pending:
+        data["full"] = PENDING
+    return data
 
 
 def pull_since(cursor: PullCursor) -> str | None:
@@ -156,16 +184,22 @@ def keep_cursor(
 ) -> bool:
     """Record ``reached`` (the newest release time the pull took) as ``party``'s cursor if it is later
     than ``kept``, or replaces a cursor an earlier version kept, or a ``full`` pull found the partner's
-    releases end elsewhere (True if it was recorded). Called once every chunk of the pull committed: a
-    crash before only means the next pull starts earlier."""
+    releases end elsewhere, or a ``full`` pull ends one marked pending (:func:`begin_full`): True if it
+    was recorded. Called once every chunk of the pull committed and its receipts were sent: a crash
+    before only means the next pull starts earlier (in full, if a full one was pending)."""
+    ending = full and kept.full_pending
     if reached is None:
-        return False
-    before = _moment(kept.at)
-    if before is not None and kept.by_release and (reached == before or (reached < before and not full)):
-        return False
+        if not ending:
+            return False
+        cursor = PullCursor(kept.at, kept.by_release)  # nothing taken: the cursor stays, no longer pending
+    else:
+        before = _moment(kept.at)
+        unchanged = reached == before or (before is not None and reached < before and not full)
+        if before is not None and kept.by_release and unchanged and not ending:
+            return False
+        cursor = PullCursor(_stamp(reached))
     with store.begin() as uow:
-        data = {"date_added": _stamp(reached), "basis": RELEASE_TIME, "added_after": since, "at": stix_now()}
-        journal.add_record(uow, "pull-cursor", party, data)
+        journal.add_record(uow, "pull-cursor", party, _cursor_data(cursor, since))
     return True
 
 

@@ -25,7 +25,9 @@ margin); ``full=True`` (``gsomia sync --full``) asks for everything, and so also
 incremental pull cannot see: a release the partner withheld and serves again later under its first
 ``date_added``, a consent decision this node refused once. A full pull also checks every bundle recorded
 as quarantined again, as this node's world stands now (an event or agreement recorded since may allow
-it): a new outcome is recorded after the first, and the partner gets a receipt for it.
+it): a new outcome is recorded after the first, and the partner gets a receipt for it. A full pull is
+marked pending when it begins and ended when its cursor is kept: one that did not end is made again by
+the next sync, so no such receipt waits for someone to ask for ``--full``.
 """
 
 from __future__ import annotations
@@ -127,7 +129,8 @@ class Sync:
         Each pull asks only for what the partner added since the cursor kept for it, less
         :data:`~gsomia.peers.intake.MARGIN`; ``full`` asks for everything. The cursor moves on once all
         that was pulled was taken (and the receipts sent): a failure before only means the next sync
-        pulls from the old cursor again."""
+        pulls from the old cursor again, and in full if the failed one was full (its re-checks' receipts
+        go only with a full pull)."""
         if not self._party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
         self.decisions = []
@@ -146,7 +149,10 @@ class Sync:
             if peer_log is not None:
                 self._check_log(partner, token, peer_log)
             kept = intake.kept_cursor(self._store, partner.party)
-            since = None if full else intake.pull_since(kept)
+            whole = full or kept.full_pending  # a full pull that did not end is made again
+            if whole:
+                kept = intake.begin_full(self._store, partner.party, kept)
+            since = None if whole else intake.pull_since(kept)
             pages, last_of = _pulled(pull(partner.url, self._party, token, since))
             first = len(out)  # what this partner's pull took starts here
             receipts: list[dict[str, Any]] = []
@@ -160,7 +166,7 @@ class Sync:
                 while waiting and (len(waiting) >= intake.CHUNK or final):
                     chunk, waiting = waiting[: intake.CHUNK], waiting[intake.CHUNK :]
                     consents = [c for c, _ in vouched]
-                    taken = self._intake.take(partner, chunk, consents, recheck=full)  # committed here
+                    taken = self._intake.take(partner, chunk, consents, recheck=whole)  # committed here
                     head = self._head()  # the head that unit signed (or a later one): the receipts show it
                     for (_, bundle, _), one in zip(chunk, taken, strict=True):
                         out.append(one)
@@ -176,7 +182,7 @@ class Sync:
             notes += self.incidents.notes_for(partner) if self.incidents is not None else []
             if push is not None and notes:
                 push(partner.url, self._party, token, notes)
-            intake.keep_cursor(self._store, partner.party, kept, reached, since, full=full)
+            intake.keep_cursor(self._store, partner.party, kept, reached, since, full=whole)
         return out
 
     def _follow_up(
