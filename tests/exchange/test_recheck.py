@@ -19,6 +19,8 @@ import yaml
 from gsomia.bootstrap import Services, compose
 from gsomia.config import Settings
 from gsomia.crypto import NodeKeys
+from gsomia.peers import intake
+from gsomia.services import journal
 from gsomia.services.consent import ConsentRequest
 from gsomia.store.memory import MemoryStore
 from gsomia.web.node_source import NodeTaxiiSource, collection_id
@@ -187,11 +189,13 @@ def test_a_full_pull_whose_receipts_were_not_sent_is_made_again_by_the_next_sync
     assert nodes.kor_receipts() == ["quarantined"]
     asked = len(nodes.served)
     assert [(r.status, r.new) for r in nodes.sync()] == [("accepted", False)]
+    assert nodes.jpn.sync.resumed == ["KOR"]  # gsomia sync says so
     assert nodes.kor_receipts() == ["quarantined", "accepted"]
     pulls = _added_after(nodes, asked)
     assert pulls == [None]  # in full
     nodes.sync()
     assert _added_after(nodes, asked + 1) != [None]  # incremental again
+    assert nodes.jpn.sync.resumed == []
 
 
 def test_a_pending_full_pull_ends_even_when_it_takes_nothing(nodes: Nodes):
@@ -220,3 +224,58 @@ def test_a_pending_full_pull_ends_even_when_it_takes_nothing(nodes: Nodes):
     cursors = _cursors(nodes)
     assert [c.get("full") for c in cursors] == [None, "pending", None]
     assert cursors[0]["date_added"] == cursors[1]["date_added"] == cursors[2]["date_added"]
+
+
+def test_a_full_pull_stopped_part_way_is_made_again_checking_what_it_had_not_reached(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+):
+    """Four quarantined bundles, taken two a unit of work; the full pull stops after its first chunk.
+    The next plain sync pulls in full and checks again the two the stopped pull never reached: all four
+    accepted, and KOR holds a receipt saying so for each."""
+    items = [f"K-LATE-C{n}" for n in range(4)]
+    for item in items:
+        _release(nodes, item)
+    assert [r.status for r in nodes.sync()] == ["quarantined"] * 4
+    nodes.jpn.events.add_event("KOR-JPN-GSOMIA", "suspend-notice", "2019-11-22", by="KOR")
+    monkeypatch.setattr(intake, "CHUNK", 2)
+    take = intake.Intake.take
+    chunks: list[int] = []
+
+    def stopping(self: intake.Intake, *args: Any, **options: Any) -> Any:
+        chunks.append(len(args[1]))
+        if len(chunks) == 2:
+            raise KeyboardInterrupt  # the process stops part way
+        return take(self, *args, **options)
+
+    monkeypatch.setattr(intake.Intake, "take", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        nodes.sync(full=True)
+    assert [nodes.statuses(i)[-1] for i in items] == ["accepted", "accepted", "quarantined", "quarantined"]
+    monkeypatch.setattr(intake.Intake, "take", take)
+    nodes.sync()  # no --full: the pending one is made again
+    assert [nodes.statuses(i)[-1] for i in items] == ["accepted"] * 4
+    latest = {r["seq"]: r["status"] for r in nodes.kor.sync.receipts()}
+    assert sorted(latest.values()) == ["accepted"] * 4
+
+
+def test_a_cursor_an_earlier_version_kept_keeps_its_basis_through_a_pending_full_pull(nodes: Nodes):
+    """A cursor recorded by an earlier version (a server's date, no basis): a full pull whose pull fails
+    marks it pending, and ending it with nothing taken keeps it as it was, an earlier version's cursor
+    (which a later pull may still replace by a release time)."""
+    with nodes.jpn.store.begin() as uow:
+        journal.add_record(uow, "pull-cursor", "KOR", {"date_added": "2019-10-01T00:00:00.000000Z"})
+
+    asked: list[str | None] = []
+
+    def nothing(url: str, party: str, token: str, added_after: str | None = None) -> Any:
+        asked.append(added_after)
+        if len(asked) == 1:
+            raise ConnectionError("KOR's server did not answer")
+        return [], None
+
+    with pytest.raises(ConnectionError):
+        nodes.jpn.sync.run(nothing, push=nodes.push, full=True)
+    nodes.jpn.sync.run(nothing, push=nodes.push)
+    assert asked == [None, None]
+    kept = intake.kept_cursor(nodes.jpn.store, "KOR")
+    assert kept == intake.PullCursor("2019-10-01T00:00:00.000000Z", by_release=False, full_pending=False)

@@ -54,6 +54,8 @@ def sync(
 
     with open_node(node) as services:
         taken = services.sync.run(Pages, from_, push, peer_log, full=full)
+        for party in services.sync.resumed:
+            typer.echo(f"pulled {party} in full: the last full sync from it did not end", err=True)
     fresh = [r.to_dict() for r in taken if r.new]
     emit(as_json, fresh, lambda: _table("Pulled (new)", fresh) if fresh else "nothing new")
 

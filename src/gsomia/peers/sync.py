@@ -106,6 +106,7 @@ class Sync:
         self.incidents = incidents
         self.consents = self._consents = consents
         self.decisions: list[tuple[str, str]] = []  # (consent, status or why not) from the last run
+        self.resumed: list[str] = []  # partners the last run pulled in full because a full pull had not ended
         self._store = store
         self._keys = keys
         self._worldbook = worldbook
@@ -134,6 +135,7 @@ class Sync:
         if not self._party:
             raise GsomiaError("this node names no party; set party in gsomia.toml (gsomia init --party P)")
         self.decisions = []
+        self.resumed = []
         chosen = [p for p in self._partners.partners() if only is None or p.party == only]
         if only is not None and not chosen:
             raise GsomiaError(f"{only} is not a partner of this node; see gsomia partner list")
@@ -150,6 +152,8 @@ class Sync:
                 self._check_log(partner, token, peer_log)
             kept = intake.kept_cursor(self._store, partner.party)
             whole = full or kept.full_pending  # a full pull that did not end is made again
+            if kept.full_pending and not full:
+                self.resumed.append(partner.party)
             if whole:
                 kept = intake.begin_full(self._store, partner.party, kept)
             since = None if whole else intake.pull_since(kept)
