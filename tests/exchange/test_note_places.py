@@ -111,11 +111,21 @@ def test_a_millisecond_after_a_note_crosses_seconds_and_days(stores: Stores):
 # -- through the TAXII source: a restart, two server processes --------------------------------------------
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def kor_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of KOR's node database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kor.db'}"
+        return
+    with pg.fresh_schema(pg.server_or_skip()) as url:
+        yield url
+
+
 @pytest.fixture
-def kor(tmp_path: Path) -> Iterator[tuple[Services, Clock, Callable[[], Services]]]:
-    """KOR on a SQLite node with JPN as its partner; ``opened()`` opens the same node again (as another
-    process would: its own store, keys read from the same database, the same clock)."""
-    url = f"sqlite:///{tmp_path / 'kor.db'}"
+def kor(kor_url: str, tmp_path: Path) -> Iterator[tuple[Services, Clock, Callable[[], Services]]]:
+    """KOR on a SQLite or PostgreSQL node with JPN as its partner; ``opened()`` opens the same node again
+    (as another process would: its own store, keys read from the same database, the same clock)."""
+    url = kor_url
     clock = Clock()
     keys = NodeKeys.generate()
     settings = Settings.resolve({"node_dir": str(tmp_path / "kor"), "party": "KOR"})
