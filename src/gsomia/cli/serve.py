@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -62,7 +63,5 @@ def settle_heap() -> None:
     objects are still freed when their last reference goes; only a cycle among them would outlive its
     use, and start-up builds none that is dropped later (the node's world is read when a request first
     needs it, after this)."""
-    import gc
-
     gc.collect()
     gc.freeze()

@@ -34,9 +34,9 @@ from . import schema as s
 from .beside import Beside, write_transaction
 from .sqlite import BUSY_TIMEOUT_S
 
+PLACE_WAIT_S = 0.25  # how long placing a note waits for SQLite's write lock before leaving it for later
 # the advisory lock add and place take on PostgreSQL: "gsomia shipments", and the schema's hash (the
 # node's writer lock is another class: serving partners never waits for a release being recorded)
-PLACE_WAIT_S = 0.25  # how long placing a note waits for SQLite's write lock before leaving it for later
 _LOCK = text("SELECT pg_advisory_xact_lock(1734625360, hashtext(coalesce(current_schema(), '')))")
 
 

@@ -113,8 +113,8 @@ class NodeTaxiiSource:
             return Page([], more=False)
         with self._lock:
             self._shipping.catch_up(party)
-            # the releases this page may serve: those shipped when its notes are taken (in one locked look
-            # at the collection). One shipped later (by another request, the background builder or another
+            # the releases this page may serve: those shipped when its notes are taken (in one snapshot of
+            # the collection). One shipped later (by another request, the background builder or another
             # server process) may sort after a note placed meanwhile that this page does not hold, and must
             # not carry the page's position past that note.
             shipped, notes = self._notes(party)
@@ -242,7 +242,7 @@ class NodeTaxiiSource:
 
     def _notes(self, party: str) -> tuple[int, list[Entry]]:
         """The newest release shipped to ``party`` and this node's signed decisions on its consent
-        requests, each where it was first served, as one locked look at the collection saw them.
+        requests, each where it was first served, as one snapshot of the collection saw them.
 
         A decision enters the partner's collection when a server process of the node first serves it:
         after every entry already there (no earlier than the newest release shipped to the partner or the
