@@ -32,8 +32,9 @@ from gsomia.services.ports import ShipmentRow, ShipmentStore
 from gsomia.store.memory import MemoryStore
 from gsomia.store.shipments import MemoryShipmentStore, SqlShipmentStore
 from gsomia.web.node_source import NodeTaxiiSource, collection_id
-from gsomia.web.taxii import Cursor, PageQuery
+from gsomia.web.taxii import PageQuery
 from tests.contract import pg
+from tests.exchange.test_collection_order import _listing
 from tests.exchange.test_sync_batches import URL, WORLD, Clock
 
 Stores = Callable[[], ShipmentStore]
@@ -148,17 +149,6 @@ def kor(kor_url: str, tmp_path: Path) -> Iterator[tuple[Services, Clock, Callabl
         services.close()
 
 
-def _listing(source: NodeTaxiiSource) -> dict[tuple[str, int], Cursor]:
-    page = source.page(collection_id("JPN"), "JPN", PageQuery(limit=100_000))
-    assert not page.more
-    seen: dict[str, int] = {}
-    out = {}
-    for e in page.entries:
-        seen[e.id] = seen.get(e.id, -1) + 1
-        out[(e.id, seen[e.id])] = e.cursor
-    return out
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_two_server_processes_and_restarts_keep_a_collection_growing_only_at_its_end(
     kor: tuple[Services, Clock, Callable[[], Services]], monkeypatch: pytest.MonkeyPatch, seed: int
@@ -266,6 +256,15 @@ def _statuses(entries: list[Any]) -> list[str]:
     return out
 
 
+def _decisions(services: Services) -> list[dict[str, Any]]:
+    """The signed decisions the node serves JPN now."""
+    exchange = services.sync.consents
+    partner = services.partners.get("JPN")
+    assert exchange is not None
+    assert partner is not None
+    return exchange.decisions_for(partner)
+
+
 def _stale_once(
     source: NodeTaxiiSource, stale: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -286,11 +285,7 @@ def test_a_decision_another_process_placed_is_served_before_the_releases_shipped
     services, clock, open_again = kor
     monkeypatch.setattr(consents, "stix_now", lambda: stix_time(clock.now))
     a, b = NodeTaxiiSource(services), NodeTaxiiSource(open_again())
-    exchange = services.sync.consents
-    partner = services.partners.get("JPN")
-    assert exchange is not None
-    assert partner is not None
-    stale = exchange.decisions_for(partner)  # none yet
+    stale = _decisions(services)  # none yet
     clock.now += timedelta(seconds=1)
     services.consents.request(ConsentRequest(holder="JPN", recipient="USA", item="K-X"), id="JPN-C1")
     services.consents.grant("JPN-C1")
@@ -316,11 +311,7 @@ def test_a_grant_read_before_its_revocation_is_not_served_after_the_revocation(
     a, b = NodeTaxiiSource(services), NodeTaxiiSource(open_again())
     services.consents.request(ConsentRequest(holder="JPN", recipient="USA", item="K-X"), id="JPN-C1")
     services.consents.grant("JPN-C1")
-    exchange = services.sync.consents
-    partner = services.partners.get("JPN")
-    assert exchange is not None
-    assert partner is not None
-    stale = exchange.decisions_for(partner)  # the grant
+    stale = _decisions(services)  # the grant
     clock.now += timedelta(seconds=1)
     services.consents.revoke("JPN-C1", date(2019, 12, 1))
     assert _statuses(b.page(collection_id("JPN"), "JPN", PageQuery()).entries) == ["revoked"]
