@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
 import json
+import sys
 import threading
+import types
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -37,8 +40,10 @@ def stix_problems(bundle: Mapping[str, Any]) -> list[str]:
     ``strict_types`` is left off: stix2-validator 3.3.2 counts every cyber-observable at the top level
     of a bundle (our artifact) as a custom type. Every object type here is checked by ``open_bundle``.
     """
-    # imported here: the validator's import costs about 1.4 s (jsonschema's IRI grammars), which a process
-    # that never meets a new shape (a read-only command, a sync with nothing new) should not pay
+    # imported here: the validator's import costs about half a second even with the IRI grammar
+    # deferred, which a process that never meets a new shape (a read-only command, a sync with nothing new)
+    # should not pay
+    defer_iri_grammar()
     import stix2  # type: ignore[import-untyped]
     from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
 
@@ -59,7 +64,46 @@ def stix_problems(bundle: Mapping[str, Any]) -> list[str]:
 
 def warm() -> None:
     """Import the validator now (a server calls this at start, so no request pays for it)."""
+    defer_iri_grammar()
     import stix2validator  # noqa: F401
+
+
+IRI_GRAMMAR = "rfc3987_syntax"
+
+
+def defer_iri_grammar() -> None:
+    """Let ``jsonschema`` load without building the RFC 3987 grammar until an IRI is checked.
+
+    ``stix2-validator`` asks for ``jsonschema[format-nongpl]``, which brings ``rfc3987-syntax``; when
+    ``jsonschema`` loads its format checkers it imports that package, and the package builds an Earley
+    parser of the whole IRI grammar at import: about 0.9 s of the validator's 1.4 s import, in every
+    process that validates a bundle (each ``gsomia sync``, each ``gsomia serve``). The STIX 2.1 schemas
+    ask for no IRI format (``uri``, ``email`` and ``idn-hostname`` only), so that parser is never used.
+
+    While ``jsonschema``'s checkers load, a stand-in module answers for the package: its one function,
+    which the checkers bind, imports the real package the first time an ``iri`` or ``iri-reference``
+    value is checked and asks it, so the checks are exactly the real ones. The stand-in is taken out of
+    :data:`sys.modules` straight after, so any other import gets the real package. Nothing is done if
+    ``jsonschema`` is loaded already, or the package is not installed."""
+    if "jsonschema" in sys.modules or IRI_GRAMMAR in sys.modules:
+        return
+    if importlib.util.find_spec(IRI_GRAMMAR) is None:
+        return
+    stand_in = types.ModuleType(IRI_GRAMMAR)
+    stand_in.is_valid_syntax = _is_valid_iri_syntax  # type: ignore[attr-defined]
+    sys.modules[IRI_GRAMMAR] = stand_in
+    try:
+        import jsonschema._format  # type: ignore[import-untyped]  # noqa: F401  (binds the stand-in's function)
+    finally:
+        if sys.modules.get(IRI_GRAMMAR) is stand_in:
+            del sys.modules[IRI_GRAMMAR]
+
+
+def _is_valid_iri_syntax(term: str, value: str) -> bool:
+    """The real ``rfc3987_syntax.is_valid_syntax`` (imported, and its grammar built, on the first call)."""
+    from rfc3987_syntax import is_valid_syntax  # type: ignore[import-untyped]
+
+    return bool(is_valid_syntax(term, value))
 
 
 class ShapeMemo:
