@@ -40,9 +40,9 @@ def stix_problems(bundle: Mapping[str, Any]) -> list[str]:
     ``strict_types`` is left off: stix2-validator 3.3.2 counts every cyber-observable at the top level
     of a bundle (our artifact) as a custom type. Every object type here is checked by ``open_bundle``.
     """
-    # imported here: the validator's import costs about half a second even with the IRI grammar
-    # deferred, which a process that never meets a new shape (a read-only command, a sync with nothing new)
-    # should not pay
+    # imported here: the validator and stix2 take about a third of a second to import even with the IRI
+    # grammar deferred, which a process that never meets a new shape (a read-only command, a sync with
+    # nothing new) should not pay
     defer_iri_grammar()
     import stix2  # type: ignore[import-untyped]
     from stix2validator import ValidationOptions, validate_instance  # type: ignore[import-untyped]
