@@ -21,13 +21,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib.util
-import json
 import sys
 import threading
 import types
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
+
+from gsomia.ledger.canonical import JsonValue, canonical
+from gsomia.ledger.errors import CanonicalError
 
 _VALIDATION = {"version": "2.1", "strict": True, "strict_properties": True, "enforce_refs": True}
 SHAPES_KEPT = 4096  # verdicts kept: a node sees a few shapes per item class and label
@@ -117,11 +119,11 @@ class ShapeMemo:
 
     def problems(self, bundle: Mapping[str, Any], shape: Mapping[str, Any]) -> list[str]:
         """The problems of ``bundle``, whose shape is ``shape``: validated in full for a new shape."""
-        try:
-            text = json.dumps(shape, sort_keys=True, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError, RecursionError):  # not plain JSON: no shape, judged in full
+        try:  # one text per JSON value (RFC 8785), written by orjson for the plain values shapes are
+            text = canonical(cast(JsonValue, shape))
+        except (CanonicalError, RecursionError):  # no canonical form: no shape, judged in full
             return stix_problems(bundle)
-        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        key = hashlib.sha256(text).digest()
         with self._lock:
             found = self._verdicts.get(key)
             if found is not None:
