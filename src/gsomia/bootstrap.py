@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from . import config
 from .config import Settings
 from .crypto import create_keys, load_keys
 from .crypto.keys import KEY_DIR
+from .exchange.stixcheck import ShapeMemo
 from .peers.consents import ConsentExchange
 from .peers.incidents import Incidents
 from .peers.partners import Partners
@@ -56,6 +58,7 @@ class Services:
     audit: Audit
     partners: Partners
     sync: Sync
+    shapes: ShapeMemo  # judges bundles' STIX validity, remembering valid shapes in the node's directory
 
     def import_world(self, path: str | os.PathLike[str]) -> ImportReport:
         """Read the world file at ``path`` and add everything it holds (see ``Worldbook.import_spec``)."""
@@ -85,6 +88,7 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
     partners = Partners(logged, keys, party)
     consents = Consents(logged, worldbook)
     releases = Releases(logged, keys, worldbook, clock)
+    shapes = shape_memo(keys, settings)
     return Services(
         settings=settings,
         store=logged,
@@ -105,8 +109,25 @@ def compose(store: Store, keys: KeyRing, settings: Settings, clock: Clock = utc_
             ConsentExchange(logged, keys, worldbook, consents, party),
             releases.release,
             Incidents(logged, keys, worldbook, party),
+            shapes,
         ),
+        shapes=shapes,
     )
+
+
+SHAPES_SECRET = b"gsomia/stix-shapes/v1"
+
+
+def shape_memo(keys: KeyRing, settings: Settings | None) -> ShapeMemo:
+    """The node's memo of bundle shapes' STIX validity: the valid ones remembered in its directory's
+    shape file (see ``gsomia.store.shapefile``), tagged under a secret only its signing key can make
+    (the SHA-256 of its Ed25519 signature, which is deterministic, of :data:`SHAPES_SECRET`)."""
+    from .store.shapefile import shape_file_for
+
+    if settings is None:
+        return ShapeMemo()
+    secret = hashlib.sha256(keys.sign(SHAPES_SECRET)).digest()
+    return ShapeMemo(remembered=shape_file_for(settings.node_dir), secret=secret)
 
 
 def build(settings: Settings, clock: Clock = utc_now) -> Services:

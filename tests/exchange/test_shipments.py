@@ -72,9 +72,9 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     numbers: list[int] = []
     real = shipping.build_bundle
 
-    def counted(shipment: Any, *args: Any) -> dict[str, Any]:
+    def counted(shipment: Any, *args: Any, **options: Any) -> dict[str, Any]:
         numbers.append(shipment.release_seq)
-        return real(shipment, *args)
+        return real(shipment, *args, **options)
 
     monkeypatch.setattr(shipping, "build_bundle", counted)
     return numbers

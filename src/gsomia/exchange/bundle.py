@@ -155,12 +155,19 @@ def body_info(sender: str, release_seq: int, recipient: str) -> bytes:
 
 
 def build_bundle(
-    shipment: Shipment, recipient_hpke_public: bytes, sign: Callable[[bytes], bytes], key_id: str
+    shipment: Shipment,
+    recipient_hpke_public: bytes,
+    sign: Callable[[bytes], bytes],
+    key_id: str,
+    *,
+    shapes: ShapeMemo | None = None,
 ) -> dict[str, Any]:
     """The signed STIX 2.1 bundle for ``shipment``, its body sealed for ``recipient_hpke_public``.
 
     ``sign`` signs bytes with the sender's Ed25519 key, whose id is ``key_id``. BundleError if the
     shipment is malformed, the key unusable, the signature not 64 bytes or the result not valid STIX.
+    ``shapes`` judges its STIX validity (a node's memo, which remembers valid shapes across processes;
+    by default one kept by this process).
     """
     _check_shipment(shipment)
     if not isinstance(key_id, str) or not re.fullmatch(r"[0-9a-f]{32}", key_id):
@@ -176,7 +183,8 @@ def build_bundle(
         raise BundleError(f"sign() must return a {SIGNATURE_SIZE}-byte Ed25519 signature")
     record = {"alg": SIGNATURE_ALG, "key_id": key_id, "value": _b64(signature)}
     bundle = _assemble(shipment, enc, sealed, recipient_key, record)
-    problems = _SHAPES.problems(bundle, _shape(shipment, recipient_key, record))
+    memo = _SHAPES if shapes is None else shapes
+    problems = memo.problems(bundle, _shape(shipment, recipient_key, record))
     if problems:
         raise BundleError(
             f"the bundle would not be valid STIX 2.1 (check the marking definition): {problems[0]}"
@@ -185,13 +193,19 @@ def build_bundle(
 
 
 def open_bundle(
-    bundle: object, sender_card: Card, recipient_hpke_private: bytes, *, recipient: str | None = None
+    bundle: object,
+    sender_card: Card,
+    recipient_hpke_private: bytes,
+    *,
+    recipient: str | None = None,
+    shapes: ShapeMemo | None = None,
 ) -> Opened:
     """Verify ``bundle`` against the sender's card and open its body with this node's HPKE key.
 
-    ``recipient`` (this node's party), when given, must be the party the release names. Every way a
-    bundle can be wrong (altered, signed by another key, missing or duplicated objects, wrong types, for
-    another recipient) is a BundleError saying what and where.
+    ``recipient`` (this node's party), when given, must be the party the release names; ``shapes``
+    judges its STIX validity, as for :func:`build_bundle`. Every way a bundle can be wrong (altered,
+    signed by another key, missing or duplicated objects, wrong types, for another recipient) is a
+    BundleError saying what and where.
     """
     check_card(sender_card)
     own_public = hpke.public_of(recipient_hpke_private)
@@ -228,7 +242,8 @@ def open_bundle(
         )
     if info != _info(shipment):
         raise BundleError("objects[5].extensions[gsomia].hpke.info: does not name this release and recipient")
-    problems = _SHAPES.problems(bundle, _shape(shipment, sealed_for, signature))
+    memo = _SHAPES if shapes is None else shapes
+    problems = memo.problems(bundle, _shape(shipment, sealed_for, signature))
     if problems:
         raise BundleError(f"not valid STIX 2.1: {problems[0]}")
     try:

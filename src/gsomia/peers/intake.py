@@ -31,6 +31,7 @@ from gsomia.domain.model import Consent, Item
 from gsomia.domain.world import World
 from gsomia.exchange.bundle import EXTENSION_ID, Opened, open_bundle
 from gsomia.exchange.errors import BundleError, ExchangeError
+from gsomia.exchange.stixcheck import ShapeMemo
 from gsomia.services import journal, worlddata
 from gsomia.services.items import body_aad
 from gsomia.services.ports import KeyRing, SealedBody, Store, UnitOfWork
@@ -232,11 +233,14 @@ def _stamp(moment: datetime) -> str:
 class Intake:
     """Checks bundles from partners and keeps or quarantines them, a chunk per unit of work."""
 
-    def __init__(self, store: Store, keys: KeyRing, worldbook: Worldbook, party: str) -> None:
+    def __init__(
+        self, store: Store, keys: KeyRing, worldbook: Worldbook, party: str, shapes: ShapeMemo | None = None
+    ) -> None:
         self._store = store
         self._keys = keys
         self._worldbook = worldbook
         self._party = party
+        self._shapes = shapes  # judges each bundle's STIX validity (None: the process's own memo)
 
     def take(
         self, partner: Partner, found: Sequence[Found], vouched: list[Consent], *, recheck: bool = False
@@ -298,7 +302,9 @@ class Intake:
         if bundle is None:
             return self._quarantine(writes, key, partner.party, problem)
         try:
-            opened = open_bundle(bundle, partner.card, self._keys.hpke_private(), recipient=self._party)
+            opened = open_bundle(
+                bundle, partner.card, self._keys.hpke_private(), recipient=self._party, shapes=self._shapes
+            )
         except ExchangeError as exc:
             return self._quarantine(writes, key, partner.party, str(exc))
         return self._check_and_store(uow, writes, key, partner, opened, vouched)

@@ -46,6 +46,7 @@ from gsomia.exchange.cards import key_id_of
 from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import note_kind, open_note
 from gsomia.exchange.receipts import Receipt, build_receipt, open_receipt
+from gsomia.exchange.stixcheck import ShapeMemo
 from gsomia.ledger import LedgerError, TreeHead, verify_consistency
 from gsomia.services import journal
 from gsomia.services.ports import KeyRing, Store, UnitOfWork
@@ -101,6 +102,7 @@ class Sync:
         consents: ConsentExchange | None = None,
         forward: Forward | None = None,
         incidents: Incidents | None = None,
+        shapes: ShapeMemo | None = None,
     ) -> None:
         self._forward = forward
         self.incidents = incidents
@@ -112,7 +114,7 @@ class Sync:
         self._worldbook = worldbook
         self._partners = partners
         self._party = party
-        self._intake = Intake(store, keys, worldbook, party)
+        self._intake = Intake(store, keys, worldbook, party, shapes)
 
     def run(
         self,

@@ -150,7 +150,9 @@ class Shipping:
             log_head=head,
             created=created,
         )
-        return build_bundle(shipment, partner.card.hpke_key, services.keys.sign, services.keys.key_id)
+        return build_bundle(
+            shipment, partner.card.hpke_key, services.keys.sign, services.keys.key_id, shapes=services.shapes
+        )
 
 
 def release_objects(row: ShipmentRow) -> Sequence[tuple[int, dict[str, Any]]]:
