@@ -8,10 +8,12 @@ once. ``gsomia incidents`` lists both: those this node reported, and those repor
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
 from gsomia.domain.errors import GsomiaError
+from gsomia.domain.ids import id_problem
 from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import build_note, open_note
 from gsomia.services import journal
@@ -22,6 +24,7 @@ from .clock import stix_now
 from .partners import Partner
 
 MAX_DETAIL = 4000
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
 
 
 class Incidents:
@@ -65,16 +68,39 @@ class Incidents:
         body = open_note(note, "incident", partner.card)
         if body.get("holder") != partner.party or body.get("originator") != self._party:
             raise BundleError(f"{partner.party} may report only its own incidents about this node's items")
-        key = f"{partner.party}:{body.get('id')}"
+        _check_report(body, partner.party)
+        key = f"{partner.party}:{body['id']}"
         with self._store.begin() as uow:
+            found = self._worldbook.with_items(uow, [body["item"]]).items.get(body["item"])
+            if found is None or found.originator != self._party:
+                raise BundleError(
+                    f"{partner.party} reports an incident about {body['item']!r}, which is not an item "
+                    f"this node originated"
+                )
             if not uow.item_records([key], kind="incident"):
-                journal.add_record(uow, "incident", key, {**body, "direction": "received"})
+                journal.add_record(uow, "incident", key, {**_body(body), "direction": "received"})
         return body
 
     def incidents(self, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
         """Incidents this node reported and those reported to it, oldest first."""
         with self._store.read() as uow:
             return [dict(r.data) for r in uow.item_records_page(after, limit, kind="incident")]
+
+
+def _check_report(body: dict[str, Any], sender: str) -> None:
+    """BundleError unless ``body`` is a report as :meth:`Incidents.report` makes them: an id and an item
+    (ids), the detail (1 to :data:`MAX_DETAIL` characters) and when (a STIX timestamp), all text."""
+    for name in ("id", "item", "detail", "at"):
+        if not isinstance(body.get(name), str):
+            raise BundleError(f"{sender}'s incident report: {name!r} must be text")
+    for name in ("id", "item"):
+        problem = id_problem(body[name])
+        if problem is not None:
+            raise BundleError(f"{sender}'s incident report: {name} {body[name]!r}: {problem}")
+    if not body["detail"].strip() or len(body["detail"]) > MAX_DETAIL:
+        raise BundleError(f"{sender}'s incident report: its detail must hold 1 to {MAX_DETAIL} characters")
+    if not _STAMP.fullmatch(body["at"]):
+        raise BundleError(f"{sender}'s incident report: 'at' is not a timestamp ({body['at'][:40]!r})")
 
 
 def _body(incident: dict[str, Any]) -> dict[str, Any]:

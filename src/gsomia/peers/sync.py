@@ -32,8 +32,9 @@ the next sync, so no such receipt waits for someone to ask for ``--full``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -41,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.model import Consent
-from gsomia.exchange.bundle import EXTENSION_ID, bundles_from_objects, release_of
+from gsomia.exchange.bundle import EXTENSION_ID, bundle_ids, bundles_from_objects, release_of
 from gsomia.exchange.cards import key_id_of
 from gsomia.exchange.errors import BundleError
 from gsomia.exchange.notes import note_kind, open_note
@@ -49,7 +50,8 @@ from gsomia.exchange.receipts import Receipt, build_receipt, open_receipt
 from gsomia.exchange.stixcheck import ShapeMemo
 from gsomia.ledger import LedgerError, TreeHead, verify_consistency
 from gsomia.services import journal
-from gsomia.services.ports import KeyRing, Store, UnitOfWork
+from gsomia.services.ports import KeyRing, ReleaseRow, Store, UnitOfWork
+from gsomia.services.release import next_hop
 from gsomia.services.worldbook import Worldbook
 
 from . import intake
@@ -200,8 +202,14 @@ class Sync:
             return
         if taken.status == "accepted" and self._consents is not None:
             for consent, originator in vouched:
-                if consent.item == taken.item:
+                if consent.item != taken.item:
+                    continue
+                try:
                     self._consents.record_granted(consent, originator)
+                except GsomiaError as exc:  # the item is kept; the consent riding with it is not recorded
+                    self.decisions.append(
+                        (f"{originator}: {consent.holder} to {consent.recipient}", f"refused: {exc}")
+                    )
         if taken.status == "forwarding" and self._forward is not None and bundle:
             self._forward(str(taken.item), taken.route[-1], decided(bundle), taken.route[0])
 
@@ -275,6 +283,9 @@ class Sync:
         signed by ``partner``'s key for one of our releases."""
         receipt = self._open_receipt(note, partner)
         with self._store.begin() as uow:
+            problem = _unsent(uow, self._party, [receipt])[0]
+            if problem is not None:
+                raise BundleError(problem)
             _keep_receipts(uow, [(receipt, note)])
         return receipt
 
@@ -284,16 +295,23 @@ class Sync:
         a receipt ``partner`` signed for one of our releases; such a note is left out, the others are kept
         all the same."""
         answers: list[str | None] = []
-        good: list[tuple[Receipt, dict[str, Any]]] = []
+        opened: list[tuple[int, Receipt, dict[str, Any]]] = []
         for note in notes:
             try:
-                good.append((self._open_receipt(note, partner), note))
+                opened.append((len(answers), self._open_receipt(note, partner), note))
             except GsomiaError as exc:
                 answers.append(str(exc))
                 continue
             answers.append(None)
-        if good:
+        if opened:
             with self._store.begin() as uow:
+                problems = _unsent(uow, self._party, [receipt for _, receipt, _ in opened])
+                good = []
+                for (at, receipt, note), problem in zip(opened, problems, strict=True):
+                    if problem is None:
+                        good.append((receipt, note))
+                    else:
+                        answers[at] = problem
                 _keep_receipts(uow, good)
         return answers
 
@@ -320,7 +338,9 @@ class Sync:
     # -- one bundle ---------------------------------------------------------------------------------
     def _vouched(self, objects: list[dict[str, Any]]) -> list[tuple[Consent, str]]:
         """The consents granted by an originator that travel with onward releases: each a decision note
-        signed by the key on that originator's card (a partner of this node), with its granting party."""
+        signed by the key on that originator's card (a partner of this node), with its granting party. A
+        consent revoked from a day still covers the days before it (a release decided for one of them
+        stands), so a revocation travels as the grant of those days."""
         cards = {key_id_of(p.card.signing_key): p for p in self._partners.partners()}
         out: list[tuple[Consent, str]] = []
         for obj in objects:
@@ -329,10 +349,15 @@ class Sync:
                 continue
             try:
                 body = open_note(obj, "consent-decision", signer.card)
-                if body.get("status") != "granted" or body.get("by") != signer.party:
+                if body.get("by") != signer.party:
                     continue
-                out.append((_consent(body, signer.party), signer.party))
-            except (GsomiaError, KeyError, TypeError, ValueError):
+                if body.get("status") == "granted":
+                    out.append((_consent(body, signer.party), signer.party))
+                elif body.get("status") == "revoked":
+                    before = _before_revocation(body, signer.party)
+                    if before is not None:
+                        out.append((before, signer.party))
+            except (GsomiaError, KeyError, TypeError, ValueError, OverflowError):
                 continue  # not a usable decision: the release it rides with is judged without it
         return out
 
@@ -411,6 +436,36 @@ def _keep_receipts(uow: UnitOfWork, checked: list[tuple[Receipt, dict[str, Any]]
         journal.add_records(uow, entries)
 
 
+RUN_GAP = 1_000  # receipts' release numbers this far apart are read as separate ranges
+
+
+def _unsent(uow: UnitOfWork, me: str, receipts: Sequence[Receipt]) -> list[str | None]:
+    """For each receipt, why it is not for a bundle this node (``me``) sent its receiver, or None: the
+    release it names must be recorded here, allowed, handed to that receiver next, under that bundle id.
+    The releases are read in ranges of nearby numbers (a push's receipts are for nearby releases)."""
+    wanted = sorted({r.seq for r in receipts if r.seq > 0})
+    rows: dict[int, ReleaseRow] = {}
+    start = 0
+    for at in range(1, len(wanted) + 1):
+        if at == len(wanted) or wanted[at] - wanted[at - 1] > RUN_GAP:
+            rows |= {
+                row.seq: row for row in uow.releases(wanted[start] - 1, wanted[at - 1]) if row.seq in wanted
+            }
+            start = at
+    out: list[str | None] = []
+    for receipt in receipts:
+        row = rows.get(receipt.seq)
+        if row is None or not row.allowed:
+            out.append(f"the receipt names release {receipt.seq}, which this node never sent")
+        elif next_hop(row, me) != receipt.receiver:
+            out.append(f"release {receipt.seq} went to {next_hop(row, me)}, not to {receipt.receiver}")
+        elif bundle_ids(me, receipt.seq)["bundle"] != receipt.bundle:
+            out.append(f"the receipt names bundle {receipt.bundle}, not release {receipt.seq}'s")
+        else:
+            out.append(None)
+    return out
+
+
 def _outcome(data: dict[str, Any]) -> tuple[object, object]:
     return data.get("status"), data.get("reason")
 
@@ -427,6 +482,16 @@ def _signer(note: object) -> str | None:
         return str(note["extensions"][EXTENSION_ID]["signature"]["key_id"])  # type: ignore[index]
     except (KeyError, TypeError):
         return None
+
+
+def _before_revocation(body: dict[str, Any], originator: str) -> Consent | None:
+    """The days a revoked consent still covers, as a grant of them (None if it covers none)."""
+    last = date.fromisoformat(str(body["on"])) - timedelta(days=1)
+    consent = _consent(body, originator)
+    until = last if consent.valid_until is None else min(consent.valid_until, last)
+    if consent.valid_from is not None and until < consent.valid_from:
+        return None
+    return replace(consent, valid_until=until)
 
 
 def _consent(body: dict[str, Any], originator: str) -> Consent:

@@ -13,6 +13,7 @@ while decisions about earlier days stand. Expiry needs no record: a consent cove
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ from .replay import ConsentView, replay
 from .worldbook import Pending, Worldbook, new_consent_id
 
 Day = date | str | None
+Evidence = Mapping[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +86,16 @@ class Consents:
             return self._view(uow, cid)
 
     def grant(
-        self, cid: str, *, valid_from: Day = None, valid_until: Day = None, by: str | None = None
+        self,
+        cid: str,
+        *,
+        valid_from: Day = None,
+        valid_until: Day = None,
+        by: str | None = None,
+        evidence: Evidence = None,
     ) -> ConsentView:
-        """The originator grants a request, for ``from``..``until`` (default: the days asked for)."""
+        """The originator grants a request, for ``from``..``until`` (default: the days asked for).
+        ``evidence``: the originator's signed decision that says so (see :func:`_keep_evidence`)."""
         with self._store.begin() as uow:
             view = self._expect(uow, cid, "requested", "granted")
             decider = self._decider(uow, view, by)
@@ -96,17 +105,23 @@ class Consents:
             window = checked.normalized("consents", checked.first_new)
             change.update({k: window[k] for k in ("from", "until") if k in window})
             journal.add_record(uow, "consent-status", cid, {**change, "by": decider})
+            _keep_evidence(uow, cid, evidence)
             return self._view(uow, cid)
 
-    def deny(self, cid: str, *, by: str | None = None, note: str = "") -> ConsentView:
+    def deny(
+        self, cid: str, *, by: str | None = None, note: str = "", evidence: Evidence = None
+    ) -> ConsentView:
         """The originator refuses a request."""
         with self._store.begin() as uow:
             view = self._expect(uow, cid, "requested", "denied")
             change = {"id": cid, "status": "denied", "by": self._decider(uow, view, by), "note": note}
             journal.add_record(uow, "consent-status", cid, change)
+            _keep_evidence(uow, cid, evidence)
             return self._view(uow, cid)
 
-    def revoke(self, cid: str, on: date | str, *, by: str | None = None, note: str = "") -> ConsentView:
+    def revoke(
+        self, cid: str, on: date | str, *, by: str | None = None, note: str = "", evidence: Evidence = None
+    ) -> ConsentView:
         """The originator withdraws a granted consent: from day ``on``, it covers nothing."""
         day = parse_day(on, "on")
         with self._store.begin() as uow:
@@ -114,6 +129,7 @@ class Consents:
             decider = self._decider(uow, view, by)
             change = {"id": cid, "status": "revoked", "on": day.isoformat(), "by": decider}
             journal.add_record(uow, "consent-status", cid, {**change, "note": note})
+            _keep_evidence(uow, cid, evidence)
             return self._view(uow, cid)
 
     def get(self, cid: str) -> ConsentView:
@@ -152,10 +168,19 @@ class Consents:
 
 
 def originator_of(view: ConsentView, world: World) -> str:
-    """The party whose consent it is: the item's originator, or the one a topic consent names."""
-    if "originator" in view.terms:
-        return str(view.terms["originator"])
-    return world.items[str(view.terms["item"])].originator
+    """The party whose consent it is: the item's originator (whatever party the consent's terms name), or
+    the one a topic consent names."""
+    if "item" in view.terms:
+        return world.items[str(view.terms["item"])].originator
+    return str(view.terms["originator"])
+
+
+def _keep_evidence(uow: UnitOfWork, cid: str, evidence: Evidence) -> None:
+    """A ``consent-note`` record of the originator's signed decision that made this change, in the unit
+    that makes it: the latest such record of a consent is always the decision that stands (it travels
+    with onward releases); a decision that changes nothing is never kept."""
+    if evidence is not None:
+        journal.add_record(uow, "consent-note", cid, {"consent": cid, "note": dict(evidence)})
 
 
 def _text(day: Day) -> str | None:

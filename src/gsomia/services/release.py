@@ -32,6 +32,14 @@ Wanted = tuple[str, str, date | str, str | None]
 """One release asked for: ``(item, to, at, holder)``."""
 
 
+def next_hop(row: ReleaseRow, me: str) -> str:
+    """Whom the node of party ``me`` hands a release to: the party after it on the release's route."""
+    route = [str(p) for p in row.decision.get("route", [])]
+    if me in route[:-1]:
+        return route[route.index(me) + 1]
+    return row.recipient
+
+
 def transport_aad(release_seq: int, recipient: str) -> bytes:
     """The associated data of a release's payload: which release, for whom."""
     return TRANSPORT_AAD + f"{release_seq}|{recipient}".encode()

@@ -34,19 +34,12 @@ from gsomia.exchange.errors import ExchangeError
 from gsomia.labels import Alternative, Classification, label_for_item, marking_definition
 from gsomia.peers.partners import Partner
 from gsomia.services.ports import OutboxRow, ReleaseRow, ShipmentRow, ShipmentStore
+from gsomia.services.release import next_hop
 
 RANGE = 500  # releases read (and bundles built) per step of a catch-up
 OWN_PLACES = (0, 4, 5)  # a bundle's own objects: its marking, report and artifact (see exchange.bundle)
 NOTE_PLACE = 8  # the first place of the consent notes that travel with a release
 MAX_PLACES = 2**20  # places a release's objects may take (its objects' order in a collection needs a bound)
-
-
-def next_hop(row: ReleaseRow, me: str) -> str:
-    """Whom this node hands a release to: the party after it on the release's route."""
-    route = [str(p) for p in row.decision.get("route", [])]
-    if me in route[:-1]:
-        return route[route.index(me) + 1]
-    return row.recipient
 
 
 class Shipping:
