@@ -379,3 +379,19 @@ def test_an_incident_report_is_taken_only_well_formed_and_about_an_item_of_ours(
     assert kor.sync.incidents.incidents() == []
     kor.sync.incidents.take(signed(jpn, "incident", body), kor.partners.get("JPN"))  # type: ignore[arg-type]
     assert [i["item"] for i in kor.sync.incidents.incidents()] == ["K-MSL-1"]
+
+
+# -- a release a node records for another holder never leaves it --------------------------------------
+
+
+def test_a_release_a_node_cannot_hand_on_does_not_block_the_partners_collection(net: Net) -> None:
+    kor, jpn = net.nodes["KOR"], net.nodes["JPN"]
+    kor.items.add_item("K-H", "KOR", "KR-II", ["dprk-missile"], ["USA", "JPN"], body=b"tracks")
+    assert kor.releases.release("K-H", "JPN", "2019-10-01").decision.allowed
+    net.sync("JPN", only="KOR")
+    # on JPN's node the holder defaults to the originator: the record of KOR → USA, not JPN's to send
+    assert jpn.releases.release("K-H", "USA", "2019-10-01").decision.route == ("KOR", "USA")
+    jpn.items.add_item("J-H", "JPN", "JP-GOKUHI", ["dprk-missile"], ["USA", "KOR"], body=b"ours")
+    assert jpn.releases.release("J-H", "USA", "2019-10-01").decision.allowed
+    taken = net.sync("USA", only="JPN")
+    assert [(r.item, r.status) for r in taken] == [("J-H", "accepted")]

@@ -458,7 +458,10 @@ def _unsent(uow: UnitOfWork, me: str, receipts: Sequence[Receipt]) -> list[str |
         if row is None or not row.allowed:
             out.append(f"the receipt names release {receipt.seq}, which this node never sent")
         elif next_hop(row, me) != receipt.receiver:
-            out.append(f"release {receipt.seq} went to {next_hop(row, me)}, not to {receipt.receiver}")
+            hop = next_hop(row, me)
+            out.append(
+                f"release {receipt.seq} went to {hop or 'no one from this node'}, not to {receipt.receiver}"
+            )
         elif bundle_ids(me, receipt.seq)["bundle"] != receipt.bundle:
             out.append(f"the receipt names bundle {receipt.bundle}, not release {receipt.seq}'s")
         else:

@@ -32,12 +32,12 @@ Wanted = tuple[str, str, date | str, str | None]
 """One release asked for: ``(item, to, at, holder)``."""
 
 
-def next_hop(row: ReleaseRow, me: str) -> str:
-    """Whom the node of party ``me`` hands a release to: the party after it on the release's route."""
+def next_hop(row: ReleaseRow, me: str) -> str | None:
+    """Whom the node of party ``me`` hands a release to: the party after it on the release's route; None
+    if ``me`` hands it to no one. A node may record a release decided for another holder (the record of a
+    decision made for it); such a release is not this node's to send, and never leaves it."""
     route = [str(p) for p in row.decision.get("route", [])]
-    if me in route[:-1]:
-        return route[route.index(me) + 1]
-    return row.recipient
+    return route[route.index(me) + 1] if me in route[:-1] else None
 
 
 def transport_aad(release_seq: int, recipient: str) -> bytes:

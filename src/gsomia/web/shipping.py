@@ -74,7 +74,7 @@ class Shipping:
                 wanted = [
                     (r, boxes[r.seq])
                     for r in rows
-                    if r.allowed and r.seq in boxes and next_hop(r, me) == party
+                    if r.allowed and r.seq in boxes and next_hop(r, me) == party  # never one not ours to send
                 ]
                 world = self._services.worldbook.with_items(uow, [r.item for r, _ in wanted])
                 latest = uow.latest_head()
