@@ -58,6 +58,7 @@ Clock = Callable[[], datetime]
 TOKEN_PREFIX = "gsomia"
 MIN_PASSWORD = 12
 MAX_SECRET = 1024  # characters in any password or token accepted for checking
+UPDATE_ATTEMPTS = 3  # reads of a user's row a change makes while other writes keep changing it
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -206,10 +207,18 @@ class UserStore(Protocol):
     def create(self, user: UserRow, token: TokenRow) -> bool: ...  # False: the name is taken
     def user(self, name: str) -> UserRow | None: ...
     def users(self, after: str, limit: int) -> Sequence[UserRow]: ...  # names > after, in name order
-    # replace the user's row; with ``tokens``, replace all its tokens; with end_sessions, end its sessions
+    # replace the user's row, if it is still the row sealed ``was`` (compare and swap; False, and nothing
+    # written, if another write changed it since it was read or it is gone); with ``tokens``, replace all
+    # its tokens; with end_sessions, end its sessions (all but the session ``keep``, if given)
     def replace(
-        self, user: UserRow, *, tokens: Sequence[TokenRow] | None = None, end_sessions: bool = False
-    ) -> None: ...
+        self,
+        user: UserRow,
+        *,
+        was: str,
+        tokens: Sequence[TokenRow] | None = None,
+        end_sessions: bool = False,
+        keep: str | None = None,
+    ) -> bool: ...
     def token(self, id: str) -> TokenRow | None: ...
     def add_session(self, session: SessionRow) -> None: ...
     def session(self, id: str) -> SessionRow | None: ...
@@ -465,42 +474,60 @@ class Users:
         """New one-time password and token for ``name``; its old token and sessions stop working."""
         user = self._user(name)
         password, token, token_row = self._credentials(user.name)
-        changed = replace(user, password_hash=self._secrets.hash_password(password), temporary=True)
-        changed = self._seal(replace(changed, disabled=False))
-        self._store.replace(changed, tokens=[token_row], end_sessions=True)
+        digest = self._secrets.hash_password(password)
+
+        def reset_row(now: UserRow) -> UserRow:
+            return replace(now, password_hash=digest, temporary=True, disabled=False)
+
+        changed = self._update(user, reset_row, tokens=[token_row], end_sessions=True)
         return Issued(_view(changed), password, token)
 
     def set_role(self, name: str, role: str) -> UserView:
         """Give ``name`` another role; its sessions end (a browser logs in again under the new role)."""
         chosen = check_role(role)
-        user = self._user(name)
-        if user.role == "admin" and chosen != "admin":
-            self._keep_an_admin(user.name)
-        changed = self._seal(replace(user, role=chosen))
-        self._store.replace(changed, end_sessions=True)
-        return _view(changed)
+
+        def new_role(now: UserRow) -> UserRow:
+            if now.role == "admin" and chosen != "admin":
+                self._keep_an_admin(now.name)
+            return replace(now, role=chosen)
+
+        return _view(self._update(self._user(name), new_role, end_sessions=True))
 
     def disable(self, name: str) -> UserView:
         """Disable ``name``: its token and sessions stop working; ``reset`` enables it again."""
-        user = self._user(name)
-        if user.role == "admin":
-            self._keep_an_admin(user.name)
-        changed = self._seal(replace(user, disabled=True))
-        self._store.replace(changed, tokens=[], end_sessions=True)
-        return _view(changed)
+
+        def disabled(now: UserRow) -> UserRow:
+            if now.role == "admin":
+                self._keep_an_admin(now.name)
+            return replace(now, disabled=True)
+
+        return _view(self._update(self._user(name), disabled, tokens=[], end_sessions=True))
 
     # -- the user themselves -----------------------------------------------------------------------
-    def change_password(self, name: str, current: str, new: str) -> UserView:
-        """Replace the user's password (the one-time one included) after checking the current one."""
+    def change_password(self, name: str, current: str, new: str, *, session: str | None = None) -> UserView:
+        """Replace the user's password (the one-time one included) after checking the current one. Every
+        session of the user ends but ``session``, the one making the change (if made with a session): a
+        session opened with the old password, perhaps by someone who learnt it, does not outlive it.
+
+        A role change landing meanwhile is kept; a reset or a disable landing meanwhile stands, and the
+        change is refused (UserStateError) rather than undo it."""
         user = self._user(name)
         if user.disabled or not self._secrets.verify(user.password_hash, current[:MAX_SECRET]):
             raise CredentialsError("the current password does not match; nothing was changed")
         new = check_new_password(new)
         if new == current:
             raise UserError("the new password must differ from the current one")
-        changed = self._seal(replace(user, password_hash=self._secrets.hash_password(new), temporary=False))
-        self._store.replace(changed)
-        return _view(changed)
+        digest = self._secrets.hash_password(new)
+
+        def new_password(now: UserRow) -> UserRow:
+            if now.disabled or now.password_hash != user.password_hash:
+                raise UserStateError(
+                    f"user {name!r} was disabled or had its password reset while the password was being "
+                    "changed; nothing was changed: log in again (or ask an admin) and try again"
+                )
+            return replace(now, password_hash=digest, temporary=False)
+
+        return _view(self._update(user, new_password, end_sessions=True, keep=session))
 
     # -- authentication ----------------------------------------------------------------------------
     def by_token(self, text: str, *, quick: bool = False) -> Principal | None:
@@ -621,6 +648,31 @@ class Users:
         if found is None:
             raise UnknownUserError(f"no user {str(name)[:64]!r} on this node; see the list of users")
         return self._checked(found)
+
+    def _update(
+        self,
+        user: UserRow,
+        change: Callable[[UserRow], UserRow],
+        *,
+        tokens: Sequence[TokenRow] | None = None,
+        end_sessions: bool = False,
+        keep: str | None = None,
+    ) -> UserRow:
+        """``change`` applied to ``user`` (the row as read) and written, sealed, only over that very row: if
+        another write changed it meanwhile, the row is read again and ``change`` applied to it afresh (it
+        may refuse by raising), so no write undoes another it never saw. UserStateError after
+        :data:`UPDATE_ATTEMPTS` tries."""
+        for _ in range(UPDATE_ATTEMPTS):
+            changed = self._seal(change(user))
+            if self._store.replace(
+                changed, was=user.seal, tokens=tokens, end_sessions=end_sessions, keep=keep
+            ):
+                return changed
+            user = self._user(user.name)
+        raise UserStateError(
+            f"user {user.name!r} changed while this change was being made, {UPDATE_ATTEMPTS} times over; "
+            "nothing was changed: try again"
+        )
 
     def _keep_an_admin(self, leaving: str) -> None:
         after = ""

@@ -3,10 +3,11 @@
 :func:`user_store_for` picks the one beside a node's store: a SQLite or PostgreSQL node keeps its users in
 the same database (tables of migration 0003), so every server worker of one node shares them; a memory
 node keeps them in memory. Each method is one short transaction of its own, independent of the node's
-writer lock (users are not part of the log); the rate counter is one atomic upsert, which adds a worker's
-gathered hits at once (see ``RateCounter`` in gsomia.services.users). On PostgreSQL that transaction sets
-``synchronous_commit = off``: a counter is not worth waiting for the WAL to reach the disk (a crash may
-forget the last fraction of a second of counts, never a user, token or session row).
+writer lock (users are not part of the log). A user's row is replaced only if it is still the row the
+change was made from (compare and swap on its seal). The rate counter is one atomic upsert, which adds a
+worker's gathered hits at once (see ``RateCounter`` in gsomia.services.users). On PostgreSQL that
+transaction sets ``synchronous_commit = off``: a counter is not worth waiting for the WAL to reach the
+disk (a crash may forget the last fraction of a second of counts, never a user, token or session row).
 
 The same adapters keep the node's whole-log verifications (migration 0004), the newest of which is the
 "last verified" every worker shows.
@@ -127,17 +128,30 @@ class SqlUserStore:
         return [_user(r) for r in rows]
 
     def replace(
-        self, user: UserRow, *, tokens: Sequence[TokenRow] | None = None, end_sessions: bool = False
-    ) -> None:
+        self,
+        user: UserRow,
+        *,
+        was: str,
+        tokens: Sequence[TokenRow] | None = None,
+        end_sessions: bool = False,
+        keep: str | None = None,
+    ) -> bool:
+        t = s.users.c
         with self._write() as conn:
-            values = _user_values(user)
-            conn.execute(update(s.users).where(s.users.c.name == user.name).values(values))
+            # compare and swap: a row another write changed since it was read (its seal differs) stays
+            changing = update(s.users).where(t.name == user.name, t.seal == was).values(_user_values(user))
+            if conn.execute(changing).rowcount != 1:
+                return False
             if tokens is not None:
                 conn.execute(delete(s.api_tokens).where(s.api_tokens.c.user_name == user.name))
                 for token in tokens:
                     conn.execute(insert(s.api_tokens), _token_values(token))
             if end_sessions:
-                conn.execute(delete(s.sessions).where(s.sessions.c.user_name == user.name))
+                ending = delete(s.sessions).where(s.sessions.c.user_name == user.name)
+                if keep is not None:
+                    ending = ending.where(s.sessions.c.id != keep)
+                conn.execute(ending)
+        return True
 
     def token(self, id: str) -> TokenRow | None:
         t = s.api_tokens.c
@@ -278,17 +292,25 @@ class MemoryUserStore:
             return [self.users_[n] for n in sorted(self.users_) if n > after][:limit]
 
     def replace(
-        self, user: UserRow, *, tokens: Sequence[TokenRow] | None = None, end_sessions: bool = False
-    ) -> None:
+        self,
+        user: UserRow,
+        *,
+        was: str,
+        tokens: Sequence[TokenRow] | None = None,
+        end_sessions: bool = False,
+        keep: str | None = None,
+    ) -> bool:
         with self.lock:
-            if user.name not in self.users_:
-                return
+            stored = self.users_.get(user.name)
+            if stored is None or stored.seal != was:
+                return False
             self.users_[user.name] = user
             if tokens is not None:
                 self.tokens = {k: t for k, t in self.tokens.items() if t.user != user.name}
                 self.tokens.update({t.id: t for t in tokens})
             if end_sessions:
-                self.sessions = {k: v for k, v in self.sessions.items() if v.user != user.name}
+                self.sessions = {k: v for k, v in self.sessions.items() if v.user != user.name or k == keep}
+            return True
 
     def token(self, id: str) -> TokenRow | None:
         return self.tokens.get(id)

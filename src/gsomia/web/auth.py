@@ -14,7 +14,8 @@ field; a bearer-token request needs none (a browser never adds that header on it
 
 Every authenticated request, and every anonymous one, counts against a fixed-window rate limit kept in the
 database (``rate_counts``), per user or per client address; login attempts have their own, tighter limit
-per user name. Past a limit the answer is 429 with ``Retry-After``. A worker writes its counts in small
+per user name and per client address, which a password change's check of the current password counts
+against too. Past a limit the answer is 429 with ``Retry-After``. A worker writes its counts in small
 batches (every hit for the login limit; see ``RateCounter`` in :mod:`gsomia.services.users` for the bound
 on how late another worker sees them), and checks a token or session's secret with argon2id once per
 (stored hash, secret) pair, while still reading the token or session row on every request.
@@ -107,6 +108,15 @@ def reads_wait(store: object) -> bool:
         store = store.inner
     engine = getattr(store, "engine", None)
     return engine is not None and engine.dialect.name != "sqlite"
+
+
+def act_for(principal: Principal) -> None:
+    """Make the writes of the request being served ``principal``'s: the log's ``attribution`` record names
+    them (:data:`~gsomia.services.actor.ACTOR`). Both ways in call it once the caller may act: an API
+    route's permission dependency, and a page's :func:`~gsomia.web.pages.core.gate`. It sets the variable
+    in the request's own context (the request's task; a page's worker-thread call, a copy of it), so
+    no other request and no command-line write ever sees it."""
+    ACTOR.set(principal.user)
 
 
 def _client(request: Request) -> str:
@@ -237,17 +247,23 @@ class WebAuth:
                     403,
                     f"Role {principal.role} may not do this (it needs the {permission.value} permission).",
                 )
-            ACTOR.set(principal.user)  # this request's writes are this user's (services.actor)
+            act_for(principal)
             return principal
 
         return allowed
 
-    # -- logging in and out ------------------------------------------------------------------------
+    # -- logging in and out, and the password ----------------------------------------------------------
+    def count_password_check(self, request: Request, name: str) -> None:
+        """Count one check of ``name``'s password against the login limits (per user name, per client
+        address), before it is made: a login, or the current password a password change gives. 429
+        once past either."""
+        self.limit(f"login:{name[:64]}", self.config.login_limit)
+        self.limit(f"login-from:{_client(request)}", self.config.login_limit)
+
     def open_session(self, request: Request, response: Response, name: str, password: str) -> Principal:
         """Log ``name`` in with ``password``: sets the session cookie on ``response``; 401 if they do not
         match (the same answer for an unknown name), 429 after too many attempts."""
-        self.limit(f"login:{name[:64]}", self.config.login_limit)
-        self.limit(f"login-from:{_client(request)}", self.config.login_limit)
+        self.count_password_check(request, name)
         session = self.users.login(name, password)
         if session is None:
             raise HTTPException(
@@ -255,6 +271,13 @@ class WebAuth:
             )
         self.set_cookie(response, session)
         return session.principal
+
+    def change_password(self, request: Request, principal: Principal, current: str, new: str) -> None:
+        """The caller's own password changed to ``new`` once ``current`` matches, the check counted like a
+        login's (429 past the limit, so a stolen session or token cannot guess the password faster than
+        the login form lets anyone). The user's other sessions end; the caller's own stays."""
+        self.count_password_check(request, principal.user)
+        self.users.change_password(principal.user, current, new, session=principal.session)
 
     def close_session(self, response: Response, principal: Principal) -> None:
         """Log the caller out: the session ends for every worker, and the cookie is cleared."""

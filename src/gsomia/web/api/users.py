@@ -67,9 +67,11 @@ def session_router(auth: WebAuth) -> APIRouter:
         return response
 
     @router.post("/password", status_code=204, responses=responses())
-    def change_password(caller: Caller, body: m.PasswordIn) -> Response:
-        """Replace one's own password (the one-time password first of all) after giving the current one."""
-        auth.users.change_password(caller.user, body.current, body.new)
+    def change_password(request: Request, caller: Caller, body: m.PasswordIn) -> Response:
+        """Replace one's own password (the one-time password first of all) after giving the current one,
+        which counts against the login limit. Every other session of the user ends; the session making
+        the change (if any) and the API token stay."""
+        auth.change_password(request, caller, body.current, body.new)
         return Response(status_code=204, headers=NO_STORE)
 
     return router

@@ -15,11 +15,11 @@ from __future__ import annotations
 import importlib.resources
 from functools import cache
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from gsomia.bootstrap import Services
 
-from .core import PREFIX
+from .core import PREFIX, actor_scope
 from .explore import explore_router
 from .ledger import LastVerified, ledger_router
 from .login import login_router
@@ -43,7 +43,7 @@ def pages_router(services: Services) -> APIRouter:
 
     The app must be made by :func:`gsomia.web.app.create_app` with the same ``services``: the pages read
     the session machinery from ``app.state.auth``."""
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(actor_scope)])
     worlds, last = Worlds(services), LastVerified()
     for part in (
         login_router(services),

@@ -3,14 +3,16 @@
 Pages use the node's session machinery (``request.app.state.auth``, a :class:`~gsomia.web.auth.WebAuth`)
 rather than their own: :func:`gate` admits the caller like the API does (rate limit included) but answers a
 browser the way a browser needs, with a 303 to the login page when nobody is logged in, a 303 to the
-password page while the one-time password is unchanged, and an HTML 403 page for a role that may not look.
+password page while the one-time password is unchanged, and an HTML 403 page for a role that may not look;
+the caller it admits is the request's actor (:func:`~gsomia.web.auth.act_for`), so what a form writes is
+attributed to them in the log, as through the API.
 Every page is rendered from a Jinja2 template with autoescape on; charts (already escaped SVG, see
 :mod:`gsomia.web.charts`) are the only markup passed through as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import date
 from urllib.parse import quote
 
@@ -21,9 +23,10 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from gsomia.bootstrap import utc_now
+from gsomia.services.actor import ACTOR
 from gsomia.services.users import Permission, Principal
 
-from ..auth import CSRF_FIELD, CSRF_HEADER, WebAuth
+from ..auth import CSRF_FIELD, CSRF_HEADER, WebAuth, act_for
 
 PREFIX = "/ui"
 LOGIN = PREFIX + "/login"
@@ -186,7 +189,18 @@ def gate(
             f"Your role ({principal.role}) may not open this page: it needs the {permission.value} "
             "permission. Ask an admin for another role if your work needs it.",
         )
+    act_for(principal)  # what the page writes is this user's, as through the API
     return principal
+
+
+async def actor_scope() -> AsyncIterator[None]:
+    """Every page's dependency: the request starts with no actor (only :func:`gate` names one, once it has
+    admitted the caller) and leaves none behind it, whatever served it before or after."""
+    token = ACTOR.set(None)
+    try:
+        yield
+    finally:
+        ACTOR.reset(token)
 
 
 def csrf_ok(request: Request, principal: Principal, given: str | None) -> bool:

@@ -7,7 +7,8 @@ token equals the one inside a cookie whose signature holds. A page on another si
 cookie nor forge its signature, so it cannot log a victim into an account of its choosing.
 
 The password itself is checked by :meth:`WebAuth.open_session` (rate limits, the same answer for an
-unknown name), and a user whose password is still the one-time one is sent to change it first.
+unknown name), and a user whose password is still the one-time one is sent to change it first. A change
+(:meth:`WebAuth.change_password`) counts against the same login limit, and ends the user's other sessions.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
@@ -25,7 +26,19 @@ from gsomia.crypto.secrets import derived_key
 from gsomia.domain.errors import GsomiaError
 from gsomia.services.users import MIN_PASSWORD
 
-from .core import LOGIN, PASSWORD, PREFIX, auth_of, csrf_ok, csrf_refused, gate, page, safe_next, see_other
+from .core import (
+    LOGIN,
+    PASSWORD,
+    PREFIX,
+    auth_of,
+    csrf_ok,
+    csrf_refused,
+    error_page,
+    gate,
+    page,
+    safe_next,
+    see_other,
+)
 
 LOGIN_CSRF_COOKIE = "gsomia_login_csrf"
 LOGIN_CSRF_LABEL = b"gsomia/ui-login-csrf/v1"
@@ -145,7 +158,9 @@ def login_router(services: Services) -> APIRouter:
         message = "" if new == repeat else "The two new passwords differ; type the same one twice."
         if not message:
             try:
-                auth_of(request).users.change_password(who.user, current[:1024], new[:1024])
+                auth_of(request).change_password(request, who, current[:1024], new[:1024])
+            except HTTPException as exc:  # too many password checks
+                return error_page(request, who, exc.status_code, str(exc.detail), exc.headers)
             except GsomiaError as error:
                 message = str(error)
         if message:
