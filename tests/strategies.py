@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from hypothesis import strategies as st
 
+from gsomia.domain.days import FIRST_DAY, LAST_DAY
 from gsomia.domain.errors import LifecycleError
 from gsomia.domain.model import (
     Agreement,
@@ -204,7 +205,7 @@ def _edges(world: World) -> list[date]:
     for consent in world.spec.consents:
         found.update(d for d in (consent.valid_from, consent.valid_until) if d is not None)
     near = {day + timedelta(days=k) for day in found for k in (-1, 0, 1) if date.min < day < date.max}
-    return sorted(near)
+    return sorted(day for day in near if FIRST_DAY <= day <= LAST_DAY)  # the days a query may ask about
 
 
 @st.composite

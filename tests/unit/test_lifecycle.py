@@ -247,22 +247,23 @@ def test_an_agreement_state_prints_as_its_state_name_and_keeps_its_fields():
 
 
 def test_a_term_ending_past_the_calendar_leaves_the_agreement_in_force_to_its_last_day():
-    """Entry into force on 9999-12-31 with a 1y term, no renewal: no end within the calendar."""
-    world = two_party_world(bilateral(entry_into_force=d("9999-12-31"), term=Duration(1, "y")))
+    """Entry into force on 9999-12-30 (the last day gsomia takes), 1y term, no renewal: no end within the
+    calendar."""
+    world = two_party_world(bilateral(entry_into_force=d("9999-12-30"), term=Duration(1, "y")))
     assert world.timeline("A-B").end is None
-    assert world.state("A-B", "9999-12-31").state == "in-force"
-    assert world.decide("X", "B", "9999-12-31").allowed
+    assert world.state("A-B", "9999-12-30").state == "in-force"
+    assert world.decide("X", "B", "9999-12-30").allowed
 
 
-def test_a_notice_on_the_calendars_last_day_never_takes_effect_within_it():
-    """Automatic renewal, notice on 9999-12-31: pending, with no end within the calendar."""
+def test_a_notice_on_the_last_day_gsomia_takes_never_takes_effect_within_the_calendar():
+    """Automatic renewal, notice on 9999-12-30: pending, with no end within the calendar."""
     agreement = bilateral(term=Duration(1, "y"), renewal=True, notice_period=Duration(90, "d"))
-    world = two_party_world(agreement, event("9999-12-31", "notice", by="A"))
-    assert world.state("A-B", "9999-12-31").state == "notice-pending"
+    world = two_party_world(agreement, event("9999-12-30", "notice", by="A"))
+    assert world.state("A-B", "9999-12-30").state == "notice-pending"
     assert world.timeline("A-B").end is None
     assert (
         "no end within the calendar"
-        in world.decide("X", "B", "9999-12-31").reason("agreement-in-force").detail
+        in world.decide("X", "B", "9999-12-30").reason("agreement-in-force").detail
     )
 
 
@@ -281,7 +282,7 @@ def test_a_huge_term_or_notice_period_is_no_end_within_the_calendar(agreement):
     """A term or notice period reaching past 9999-12-31: the notice is pending with no end, not a crash."""
     world = two_party_world(agreement, event("2001-01-01", "notice", by="A"))
     assert world.timeline("A-B").end is None
-    assert world.state("A-B", "9999-12-31").state == "notice-pending"
+    assert world.state("A-B", "9999-12-30").state == "notice-pending"
 
 
 def test_a_notice_period_longer_than_a_non_renewing_term_refuses_every_notice():

