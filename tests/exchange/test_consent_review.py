@@ -395,3 +395,15 @@ def test_a_release_a_node_cannot_hand_on_does_not_block_the_partners_collection(
     assert jpn.releases.release("J-H", "USA", "2019-10-01").decision.allowed
     taken = net.sync("USA", only="JPN")
     assert [(r.item, r.status) for r in taken] == [("J-H", "accepted")]
+
+
+def test_a_release_recorded_on_the_calendars_last_day_is_served_and_taken(net: Net) -> None:
+    """People give days from 0001-01-02 to 9999-12-30; a day a node stored (an earlier version took any)
+    is decided on as it is when its release is served and taken, never a failed page."""
+    kor = net.nodes["KOR"]
+    kor.items.add_item("K-E", "KOR", "KR-II", ["dprk-missile"], body=b"late")
+    assert kor.releases.release("K-E", "JPN", "9999-12-31").decision.to_dict()["at"] == "9999-12-31"
+    kor.items.add_item("K-F", "KOR", "KR-II", ["dprk-missile"], body=b"usual")
+    assert kor.releases.release("K-F", "JPN", "2019-10-01").decision.allowed
+    taken = net.sync("JPN", only="KOR")
+    assert ("K-F", "accepted") in [(r.item, r.status) for r in taken]

@@ -231,3 +231,30 @@ def test_a_node_remembers_the_shapes_it_built_and_took_and_a_new_process_takes_t
     later.release("K-2")
     assert [r.status for r in later.jpn.sync.run(later.pull) if r.new] == ["accepted"]
     assert len(validations) == 2  # KOR's memo knew the shape; JPN's new one took it from the file
+
+
+def test_installing_a_format_checker_jsonschema_would_prefer_changes_every_tag(
+    parties: Parties, tmp_path: Path, validations: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jsonschema checks ``uri`` with ``rfc3987`` when it is installed, else ``rfc3986-validator``: either
+    change makes a remembered verdict another judge's."""
+    import importlib.metadata
+
+    path = tmp_path / FILE_NAME
+    [(shipment, bundle)] = built(parties, validations)
+    judged(parties, ShapeMemo(remembered=ShapeFile(path), secret=SECRET), shipment, bundle)
+    real = importlib.metadata.version
+
+    def with_rfc3987(name: str) -> str:
+        return "1.3.8" if name == "rfc3987" else real(name)
+
+    stixcheck.judges.cache_clear()
+    monkeypatch.setattr(importlib.metadata, "version", with_rfc3987)
+    try:
+        assert b"rfc3987=1.3.8" in stixcheck.judges()
+        judged(parties, ShapeMemo(remembered=ShapeFile(path), secret=SECRET), shipment, bundle)
+    finally:
+        monkeypatch.undo()
+        stixcheck.judges.cache_clear()
+    assert len(validations) == 2
+    assert all(f"{name}=".encode() in stixcheck.judges() for name in stixcheck.JUDGES)

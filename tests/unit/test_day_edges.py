@@ -7,7 +7,6 @@ Also: an item consent may name an originator only if it is the item's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from gsomia.cli.shared import OptionError, day_option
 from gsomia.domain import rules
 from gsomia.domain.days import FIRST_DAY, LAST_DAY, day_before
-from gsomia.domain.errors import QueryError, WorldError
+from gsomia.domain.errors import WorldError
 from gsomia.domain.lifecycle import compile_timeline
 from gsomia.domain.model import Duration, Event
 from gsomia.domain.world import World, parse_day
@@ -147,25 +146,18 @@ def test_a_world_file_with_days_at_the_edges_loads_and_decides(tmp_path: Path) -
     assert "never in force" in world.decide("X", "B", "2019-11-22").reason("agreement-in-force").detail
 
 
-# -- where days are asked about: queries and options take 0001-01-02 to 9999-12-30 -----------------------
+# -- where people give days, 0001-01-02 to 9999-12-30; the engine answers on any ----------------------------
 
 
 @pytest.mark.parametrize("day", [*EDGES, date.min, date.max])
-def test_a_query_on_a_day_at_an_edge_is_a_query_error(day: str | date) -> None:
-    """The day next to it, inside, is answered."""
+def test_the_engine_answers_on_a_day_at_an_edge(day: str | date) -> None:
+    """What a node stored (a release's day, a partner's) is decided on whatever day it names: only where
+    people give days is the range enforced (the CLI's options, the API's bodies, the pages' forms)."""
     world = examples_world()
-    inside = FIRST_DAY if str(day).startswith("0001") else LAST_DAY
-    asks: list[Callable[[str | date], object]] = [
-        lambda at: world.decide("J-MSL-1", "USA", at),
-        lambda at: world.decide_plain("J-MSL-1", "USA", at),
-        lambda at: world.state("USA-JPN-GSOMIA", at),
-        lambda at: parse_day(at, "on"),
-    ]
-    for ask in asks:
-        with pytest.raises(QueryError, match=f"is at the edge of the calendar; give a day {RANGE}"):
-            ask(day)
-        assert ask(inside)
-    assert world.decide("J-MSL-1", "USA", inside).allowed == (inside == LAST_DAY)
+    assert world.decide("J-MSL-1", "USA", day).to_dict()["at"] == str(day)
+    assert world.decide_plain("J-MSL-1", "USA", day).allowed == world.decide("J-MSL-1", "USA", day).allowed
+    assert world.state("USA-JPN-GSOMIA", day).state
+    assert parse_day(day, "on") == (day if isinstance(day, date) else date.fromisoformat(day))
 
 
 def test_the_days_gsomia_does_not_take_share_no_stretch_of_reasons_with_one_it_takes() -> None:
@@ -208,3 +200,26 @@ def test_a_consent_on_an_item_kept_elsewhere_is_checked_against_its_originator_w
     with pytest.raises(WorldError, match="names 'USA' as originator, but KOR originated the item"):
         World(spec, known_items=kept.__contains__, item_originator=kept.get)
     World(spec, known_items=kept.__contains__)  # no originators given: only the id is checked, as before
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        (Event(date.max, "A-B", "notice"),),
+        (Event(date.min, "A-B", "notice"),),
+        (Event(date(9999, 10, 1), "A-B", "notice"),),
+        (Event(date.min, "A-B", "notice"), Event(date.min, "A-B", "terminate")),
+    ],
+    ids=["notice-last-day", "notice-first-day", "ending-on-last-day", "terminated-first-day"],
+)
+def test_gsomia_story_tells_a_world_with_days_at_the_edges(events: tuple[Event, ...]) -> None:
+    """``gsomia story FILE`` takes each end and its eve as key days: an end on 0001-01-01 has no eve (an
+    OverflowError once), and the days at the edges are decided on like any other."""
+    from gsomia.cli import story
+
+    world = two_party_world(bilateral(entry_into_force=date.min, notice_period=Duration(90, "d")), *events)
+    counterfactual = story.counterfactual_world(world)
+    days = story.key_days(world, counterfactual, ("A-B",))
+    assert days
+    for item, to in story.story_pairs(world, ("A-B",)):
+        assert story._decide_all(world, item, to, days)

@@ -102,8 +102,9 @@ def test_revoking_a_consent_on_0001_01_01_through_the_pages_is_a_400_page(api: A
 
 @pytest.mark.parametrize("day", EDGES)
 def test_a_decision_on_a_day_at_an_edge_is_a_4xx_whichever_way_it_is_checked(api: Api, day: str) -> None:
-    """One query by its model; a batch by the quick check, and by the model (a UTF-16 body, which the quick
-    check leaves to it). The quick path once answered it from a decision on a day next to it."""
+    """One query by its model; a batch by the quick check (which leaves a day it does not take to the
+    model), and by the model (a UTF-16 body). The quick path once answered it from a decision on a day next
+    to it."""
     client, officer = loose(api), api.auth("officer")
     single = client.post(f"{V1}/decisions", json={**QUERY, "at": day}, headers=officer)
     assert f"give a day {RANGE}" in problem_of(single, 422)["detail"]
@@ -112,7 +113,7 @@ def test_a_decision_on_a_day_at_an_edge_is_a_4xx_whichever_way_it_is_checked(api
     assert near.status_code == 200, near.text
     body = json.dumps({"queries": [{**QUERY, "at": day}]})
     quick = client.post(f"{V1}/decisions:batch", content=body.encode(), headers={**officer, **JSON})
-    assert f"give a day {RANGE}" in problem_of(quick, 400)["detail"]
+    assert f"give a day {RANGE}" in problem_of(quick, 422)["detail"]
     model = client.post(f"{V1}/decisions:batch", content=body.encode("utf-16"), headers={**officer, **JSON})
     assert f"give a day {RANGE}" in problem_of(model, 422)["detail"]
     decisions_still_work(api, client)
@@ -155,3 +156,13 @@ def test_a_world_file_with_an_item_consent_naming_another_originator_is_not_impo
         api.services.import_world(path)
     assert caught.value.line == 9
     assert "XA" not in api.services.worldbook.world().parties
+
+
+@pytest.mark.parametrize("day", EDGES)
+def test_a_page_asked_for_a_day_at_an_edge_says_so_and_shows_its_default(api: Api, day: str) -> None:
+    """As for a day that is not one: a 400 page saying why, shown for today; never a JSON problem."""
+    page = browser(api, "officer").get(f"/ui/items?day={day}")
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert f"{day} is at the edge of the calendar; give a day {RANGE}." in page.text
+    assert "Parties and their markings" in page.text

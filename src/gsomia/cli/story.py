@@ -15,9 +15,10 @@ import dataclasses
 import importlib.resources
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
+from ..domain.days import day_before
 from ..domain.decision import Decision, Reason
 from ..domain.errors import WorldError
 from ..domain.model import NOFORN, Item
@@ -123,7 +124,7 @@ def key_days(world: World, counterfactual: World, noticed: tuple[str, ...]) -> t
     for aid in noticed:
         for end in (world.timeline(aid).end, counterfactual.timeline(aid).end):
             if end is not None:
-                days |= {end - timedelta(days=1), end}
+                days |= {end} | ({eve} if (eve := day_before(end)) is not None else set())
     if not days:  # nothing happens in this world: look at it on the day its last agreement began
         days = {max(a.entry_into_force for a in world.spec.agreements)}
     return tuple(sorted(days))[:MAX_DAYS]

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from . import engine
-from .days import FIRST_DAY, LAST_DAY, day_problem
 from .decision import Alternative, Decision, Reason
 from .errors import QueryError
 from .explain import Explainer
@@ -33,19 +32,17 @@ class Query:
 
 
 def parse_day(value: date | str, what: str = "at") -> date:
-    """A whole day from a ``date`` or an ISO ``YYYY-MM-DD`` string, one gsomia takes (0001-01-02 to
-    9999-12-30: see :mod:`gsomia.domain.days`); a bad one is a :class:`QueryError`."""
+    """A whole day from a ``date`` or an ISO ``YYYY-MM-DD`` string; a bad one is a :class:`QueryError`.
+
+    Any day of the calendar: what a node stored (a release's day, a partner's) is decided on whatever it
+    is, and the engine is safe at the calendar's edges. Where people give days (the CLI's options, the
+    API's bodies, the pages' forms) only 0001-01-02 to 9999-12-30 is taken (:mod:`gsomia.domain.days`)."""
     if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = date.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise QueryError(f"{what}: {quoted(value)} is not a date; write it as YYYY-MM-DD") from None
-    problem = day_problem(day)
-    if problem is not None:
-        raise QueryError(f"{what}: {problem}")
-    return day
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise QueryError(f"{what}: {quoted(value)} is not a date; write it as YYYY-MM-DD") from None
 
 
 class World:
@@ -164,8 +161,7 @@ class World:
         self, item: str, recipient: str, at: date | str, holder: str | None = None
     ) -> tuple[Item, str, date]:
         """A query's item, sender (the holder, by default the originator) and day; bad input (an unknown
-        id, a recipient equal to the holder, a day that is not a date or one gsomia does not take) raises
-        :class:`QueryError`."""
+        id, a recipient equal to the holder, a day that is not a date) raises :class:`QueryError`."""
         found = self.items.get(item) if isinstance(item, str) else None
         if found is None:
             raise QueryError(self._unknown_item(item))
@@ -176,7 +172,7 @@ class World:
             raise QueryError(unknown("holder", sender, self.parties, self._parties_are()))
         if sender == recipient:
             raise QueryError(f"recipient {quoted(recipient)} is the holder itself; name another party")
-        return found, sender, at if type(at) is date and FIRST_DAY <= at <= LAST_DAY else parse_day(at)
+        return found, sender, at if type(at) is date else parse_day(at)
 
     def _unknown_item(self, item: object) -> str:
         if self._sorted_items is None and len(self.items) > 5_000:
@@ -203,7 +199,7 @@ class World:
         sender = ci.item.originator if holder is None else holder
         if sender == recipient:
             self.resolve(item, recipient, at, holder)
-        day = at if type(at) is date and FIRST_DAY <= at <= LAST_DAY else parse_day(at)
+        day = at if type(at) is date else parse_day(at)
         v = self.index.cached(ci, recipient, day.toordinal(), sender)
         return Decision(
             item, recipient, sender, day, v.allowed, v.route, v.agreements, v.marking, None, None, self

@@ -16,13 +16,14 @@ of the first bundle seen of each shape (its problems name that bundle's own ids)
 (a new label, a new item class, anything unusual) is validated in full.
 
 A memo given a :class:`ValidShapes` (a node's: see ``gsomia.store.shapefile``) also remembers, across
-processes, the shapes it found valid: by a tag, an HMAC under a secret of the node's, over the shape and
-the versions of every package that judged it (:data:`JUDGES`). A new process (each ``gsomia sync`` is
-one) that meets a shape remembered valid takes that verdict without importing the validator, which
-costs about a third of a second, and the first validation as much again. Only valid shapes are
-remembered, and only as tags: nothing of a bundle is written, and a tag cannot be made without the
-secret. Upgrading any judge, or changing what :func:`gsomia.exchange.bundle._shape` replaces
-(:data:`SHAPE_SCHEME`), changes every tag, so nothing judged before is taken on trust.
+processes, the shapes it found valid: by a tag, an HMAC under a secret of the node's, over the shape, the
+validation options and the version of every package whose code judges it (:data:`JUDGES`, gsomia's
+own among them). A new process (each ``gsomia sync`` is one) that meets a shape remembered valid takes
+that verdict without importing the validator, which costs about a third of a second, and the first
+validation as much again. Only valid shapes are remembered, and only as tags: nothing of a bundle is
+written, and a tag cannot be made without the secret. Upgrading or installing any judge, or changing how
+:func:`gsomia.exchange.bundle._shape` or :func:`stix_problems` judge (:data:`SHAPE_SCHEME`), changes
+every tag, so nothing judged before is taken on trust.
 """
 
 from __future__ import annotations
@@ -44,8 +45,27 @@ from gsomia.ledger.errors import CanonicalError
 
 _VALIDATION = {"version": "2.1", "strict": True, "strict_properties": True, "enforce_refs": True}
 SHAPES_KEPT = 4096  # verdicts kept: a node sees a few shapes per item class and label
-SHAPE_SCHEME = b"gsomia/stix-shape/1"  # raise when bundle._shape changes what it replaces
-JUDGES = ("stix2-validator", "stix2", "stix2-patterns", "jsonschema", "jsonschema-specifications")
+SHAPE_SCHEME = b"gsomia/stix-shape/2"  # raise when bundle._shape or stix_problems changes how it judges
+JUDGES = (  # every package whose code can change a verdict: the validators and jsonschema's format checkers
+    "gsomia",
+    "stix2-validator",
+    "stix2",
+    "stix2-patterns",
+    "antlr4-python3-runtime",
+    "jsonschema",
+    "jsonschema-specifications",
+    "referencing",
+    "rfc3986-validator",
+    "rfc3987",
+    "rfc3987-syntax",
+    "rfc3339-validator",
+    "idna",
+    "fqdn",
+    "isoduration",
+    "jsonpointer",
+    "uri-template",
+    "webcolors",
+)
 
 
 def stix_problems(bundle: Mapping[str, Any]) -> list[str]:
@@ -81,6 +101,8 @@ def warm() -> None:
     """Import the validator now (a server calls this at start, so no request pays for it)."""
     defer_iri_grammar()
     import stix2validator  # noqa: F401
+
+    judges()
 
 
 IRI_GRAMMAR = "rfc3987_syntax"
@@ -134,15 +156,21 @@ class ValidShapes(Protocol):
 
 
 @cache
-def judges() -> bytes | None:
-    """The packages that judge a shape, with their versions (None if one is not installed: then nothing
-    is remembered across processes)."""
+def judges() -> bytes:
+    """What judges a shape: the validation options and each package of :data:`JUDGES` with its version
+    (``absent`` when it is not installed: installing one, such as ``rfc3987``, which jsonschema then
+    prefers for ``uri``, changes every tag). Read once per process, when the validator is warmed (a
+    server, at its start) or first asked, so a tag names the code this process judges with."""
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        return b"|".join(f"{name}={version(name)}".encode() for name in JUDGES)
-    except PackageNotFoundError:
-        return None
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "absent"
+
+    options = ",".join(f"{k}={v}" for k, v in sorted(_VALIDATION.items()))
+    return "|".join([options, *(f"{name}={installed(name)}" for name in JUDGES)]).encode()
 
 
 class ShapeMemo:
@@ -192,8 +220,5 @@ class ShapeMemo:
         """The tag the shape with digest ``key`` is remembered by; None when nothing is remembered."""
         if self._remembered is None:
             return None
-        versions = judges()
-        if versions is None:
-            return None
-        message = SHAPE_SCHEME + b"\n" + versions + b"\n" + key
+        message = SHAPE_SCHEME + b"\n" + judges() + b"\n" + key
         return hmac.new(self._secret, message, hashlib.sha256).digest()

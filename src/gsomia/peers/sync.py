@@ -436,7 +436,7 @@ def _keep_receipts(uow: UnitOfWork, checked: list[tuple[Receipt, dict[str, Any]]
         journal.add_records(uow, entries)
 
 
-RUN_GAP = 1_000  # receipts' release numbers this far apart are read as separate ranges
+RUN_GAP = 16  # receipts whose release numbers lie further apart are read as ranges of their own
 
 
 def _unsent(uow: UnitOfWork, me: str, receipts: Sequence[Receipt]) -> list[str | None]:

@@ -35,6 +35,7 @@ from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
+from gsomia.domain.days import day_problem
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.world import World
 
@@ -157,13 +158,13 @@ def _days(days: set[Any]) -> bool:
 
 
 def _calendar_day(text: str) -> bool:
+    """A day the API takes (see :mod:`gsomia.domain.days`); any other goes the model's way, to its 422."""
     if not _DAY.fullmatch(text):
         return False
     try:
-        date.fromisoformat(text)
+        return day_problem(date.fromisoformat(text)) is None
     except ValueError:
         return False
-    return True
 
 
 def from_model(batch: m.Batch) -> BatchQueries:

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from gsomia.bootstrap import utc_now
+from gsomia.domain.days import day_problem
 from gsomia.services.actor import ACTOR
 from gsomia.services.users import Permission, Principal
 
@@ -97,9 +98,12 @@ def day_of(value: str | None, default: date | None) -> tuple[date | None, str]:
         return default, ""
     if len(given) == 10:
         try:
-            return date.fromisoformat(given), ""
+            day = date.fromisoformat(given)
         except ValueError:
             pass
+        else:
+            problem = day_problem(day)
+            return (day, "") if problem is None else (default, f"{problem[:1].upper()}{problem[1:]}.")
     return default, f"{given[:20]!r} is not a calendar day; write it as YYYY-MM-DD, like 2019-11-23."
 
 
