@@ -80,6 +80,22 @@ def signed(node: Services, kind: str, body: dict[str, Any]) -> dict[str, Any]:
     return build_note(kind, body, stix_now(), node.keys.sign, node.keys.key_id)
 
 
+def decision(consent: str, **changes: Any) -> dict[str, Any]:
+    """The body of KOR's grant of JPN's request ``consent`` to pass K-X to USA, with ``changes``."""
+    body = {"consent": consent, "status": "granted", "by": "KOR", "holder": "JPN", "recipient": "USA"}
+    return {**body, "item": "K-X", **changes}
+
+
+def pulling_also(net: Net, first: list[Any], last: list[Any]) -> Any:
+    """A pull that answers what ``net`` serves with ``first`` before it and ``last`` after it."""
+
+    def pull(url: str, party: str, token: str, after: str | None) -> tuple[list[Any], str | None]:
+        objects, moment = net.pull(url, party, token, after)
+        return [*first, *objects, *last], moment
+
+    return pull
+
+
 def notes_kept(node: Services) -> list[dict[str, Any]]:
     with node.store.read() as uow:
         return [dict(r.data) for r in uow.item_records_page(0, 100_000, kind="consent-note")]
@@ -179,14 +195,7 @@ def test_a_request_under_an_id_that_names_another_request_is_refused_and_nothing
 def test_a_decision_that_names_other_terms_is_not_applied(net: Net, asked: tuple[str, str]) -> None:
     kor, jpn = net.nodes["KOR"], net.nodes["JPN"]
     mine, _ = asked
-    other = {
-        "consent": mine,
-        "status": "granted",
-        "by": "KOR",
-        "holder": "JPN",
-        "recipient": "USA",
-        "item": "K-MSL-1",
-    }
+    other = decision(mine, item="K-MSL-1")
     exchange = jpn.sync.consents
     assert exchange is not None
     with pytest.raises(BundleError, match="names other terms"):
@@ -222,15 +231,7 @@ def test_an_old_grant_replayed_after_its_revocation_changes_nothing_and_is_not_k
 def test_a_decision_that_cannot_be_applied_is_not_kept(net: Net, asked: tuple[str, str]) -> None:
     kor, jpn = net.nodes["KOR"], net.nodes["JPN"]
     mine, _ = asked
-    body = {
-        "consent": mine,
-        "status": "granted",
-        "by": "KOR",
-        "holder": "JPN",
-        "recipient": "USA",
-        "item": "K-X",
-    }
-    inverted = {**body, "from": "2019-09-01", "until": "2019-01-01"}
+    inverted = decision(mine, **{"from": "2019-09-01", "until": "2019-01-01"})
     with pytest.raises(Exception):  # noqa: B017, PT011  (the window's own error)
         jpn.sync.consents.take_decision(signed(kor, "consent-decision", inverted), jpn.partners.get("KOR"))  # type: ignore[union-attr,arg-type]
     assert notes_kept(jpn) == []
@@ -259,15 +260,8 @@ def test_a_revocation_from_no_day_is_refused_and_the_sync_goes_on(net: Net, aske
     mine, theirs = asked
     kor.consents.grant(theirs, by="KOR")
     net.sync("JPN", only="KOR")
-    bad = signed(
-        kor, "consent-decision", {"consent": mine, "status": "revoked", "by": "KOR", "holder": "JPN"}
-    )
-
-    def pull(url: str, party: str, token: str, after: str | None) -> tuple[list[Any], str | None]:
-        objects, last = net.pull(url, party, token, after)
-        return [*objects, bad], last
-
-    jpn.sync.run(pull, only="KOR", push=net.push)
+    bad = signed(kor, "consent-decision", decision(mine, status="revoked"))
+    jpn.sync.run(pulling_also(net, [], [bad]), only="KOR", push=net.push)
     assert any("from no day" in why for _, why in jpn.sync.decisions)
     assert jpn.consents.get(mine).status == "granted"
 
@@ -295,21 +289,8 @@ def test_a_grant_a_holder_signed_itself_neither_stops_the_recipients_sync_nor_le
     kor.consents.grant(theirs, by="KOR")
     net.sync("JPN", only="KOR")
     assert jpn.releases.release("K-X", "USA", "2019-06-02", "JPN").decision.allowed
-    own = {
-        "consent": "Z",
-        "status": "granted",
-        "by": "JPN",
-        "holder": "JPN",
-        "recipient": "USA",
-        "item": "K-X",
-    }
-    junk = signed(jpn, "consent-decision", own)
-
-    def pull(url: str, party: str, token: str, after: str | None) -> tuple[list[Any], str | None]:
-        objects, last = net.pull(url, party, token, after)
-        return [junk, *objects], last
-
-    taken = usa.sync.run(pull, only="JPN", push=net.push)
+    junk = signed(jpn, "consent-decision", decision("Z", by="JPN"))
+    taken = usa.sync.run(pulling_also(net, [junk], []), only="JPN", push=net.push)
     assert [r.status for r in taken] == ["accepted"]
     assert net.statuses  # the receipt was pushed
     assert [(c.id, c.status) for c in usa.consents.consents() if "K-X" in c.id] == [
