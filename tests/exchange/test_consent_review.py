@@ -96,6 +96,18 @@ def pulling_also(net: Net, first: list[Any], last: list[Any]) -> Any:
     return pull
 
 
+def granted_then_revoked(net: Net, theirs: str, on: str) -> dict[str, Any]:
+    """KOR grants its request ``theirs`` and JPN syncs; KOR revokes it from ``on`` and JPN syncs again:
+    KOR's signed grant, as it served it."""
+    kor = net.nodes["KOR"]
+    kor.consents.grant(theirs, by="KOR")
+    grant = kor.sync.consents.decisions_for(kor.partners.get("JPN"))[0]  # type: ignore[union-attr,arg-type]
+    net.sync("JPN", only="KOR")
+    kor.consents.revoke(theirs, on, by="KOR")
+    net.sync("JPN", only="KOR")
+    return grant
+
+
 def notes_kept(node: Services) -> list[dict[str, Any]]:
     with node.store.read() as uow:
         return [dict(r.data) for r in uow.item_records_page(0, 100_000, kind="consent-note")]
@@ -210,15 +222,9 @@ def test_a_decision_that_names_other_terms_is_not_applied(net: Net, asked: tuple
 def test_an_old_grant_replayed_after_its_revocation_changes_nothing_and_is_not_kept(
     net: Net, asked: tuple[str, str]
 ) -> None:
-    kor, jpn = net.nodes["KOR"], net.nodes["JPN"]
+    jpn = net.nodes["JPN"]
     mine, theirs = asked
-    kor.consents.grant(theirs, by="KOR")
-    exchange = kor.sync.consents
-    assert exchange is not None
-    grant = exchange.decisions_for(kor.partners.get("JPN"))[0]  # type: ignore[arg-type]
-    net.sync("JPN", only="KOR")
-    kor.consents.revoke(theirs, "2019-06-15", by="KOR")
-    net.sync("JPN", only="KOR")
+    grant = granted_then_revoked(net, theirs, "2019-06-15")
     kept = len(notes_kept(jpn))
     assert kept == 2  # the grant, then the revocation: each with its change
     for _ in range(3):
@@ -241,12 +247,9 @@ def test_a_decision_that_cannot_be_applied_is_not_kept(net: Net, asked: tuple[st
 def test_a_release_decided_before_a_revocation_day_still_reaches_its_recipient(
     net: Net, asked: tuple[str, str]
 ) -> None:
-    kor, jpn = net.nodes["KOR"], net.nodes["JPN"]
+    jpn = net.nodes["JPN"]
     _, theirs = asked
-    kor.consents.grant(theirs, by="KOR")
-    net.sync("JPN", only="KOR")
-    kor.consents.revoke(theirs, "2019-12-01", by="KOR")  # from December on; the days before stand
-    net.sync("JPN", only="KOR")
+    granted_then_revoked(net, theirs, "2019-12-01")  # from December on; the days before stand
     assert jpn.releases.release("K-X", "USA", "2019-07-01", "JPN").decision.allowed
     taken = net.sync("USA", only="JPN")
     assert [(r.status, r.reason) for r in taken] == [("accepted", "")]

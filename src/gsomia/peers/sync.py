@@ -34,12 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from gsomia.domain.days import day_before
 from gsomia.domain.errors import GsomiaError
 from gsomia.domain.model import Consent
 from gsomia.exchange.bundle import EXTENSION_ID, bundle_ids, bundles_from_objects, release_of
@@ -357,7 +358,7 @@ class Sync:
                     before = _before_revocation(body, signer.party)
                     if before is not None:
                         out.append((before, signer.party))
-            except (GsomiaError, KeyError, TypeError, ValueError, OverflowError):
+            except (GsomiaError, KeyError, TypeError, ValueError):
                 continue  # not a usable decision: the release it rides with is judged without it
         return out
 
@@ -443,22 +444,21 @@ def _unsent(uow: UnitOfWork, me: str, receipts: Sequence[Receipt]) -> list[str |
     """For each receipt, why it is not for a bundle this node (``me``) sent its receiver, or None: the
     release it names must be recorded here, allowed, handed to that receiver next, under that bundle id.
     The releases are read in ranges of nearby numbers (a push's receipts are for nearby releases)."""
-    wanted = sorted({r.seq for r in receipts if r.seq > 0})
+    named = {r.seq for r in receipts if r.seq > 0}
+    wanted = sorted(named)
     rows: dict[int, ReleaseRow] = {}
     start = 0
     for at in range(1, len(wanted) + 1):
         if at == len(wanted) or wanted[at] - wanted[at - 1] > RUN_GAP:
-            rows |= {
-                row.seq: row for row in uow.releases(wanted[start] - 1, wanted[at - 1]) if row.seq in wanted
-            }
+            read = uow.releases(wanted[start] - 1, wanted[at - 1])
+            rows |= {row.seq: row for row in read if row.seq in named}
             start = at
     out: list[str | None] = []
     for receipt in receipts:
         row = rows.get(receipt.seq)
         if row is None or not row.allowed:
             out.append(f"the receipt names release {receipt.seq}, which this node never sent")
-        elif next_hop(row, me) != receipt.receiver:
-            hop = next_hop(row, me)
+        elif (hop := next_hop(row, me)) != receipt.receiver:
             out.append(
                 f"release {receipt.seq} went to {hop or 'no one from this node'}, not to {receipt.receiver}"
             )
@@ -489,7 +489,9 @@ def _signer(note: object) -> str | None:
 
 def _before_revocation(body: dict[str, Any], originator: str) -> Consent | None:
     """The days a revoked consent still covers, as a grant of them (None if it covers none)."""
-    last = date.fromisoformat(str(body["on"])) - timedelta(days=1)
+    last = day_before(date.fromisoformat(str(body["on"])))
+    if last is None:  # revoked from the calendar's first day: no day before it
+        return None
     consent = _consent(body, originator)
     until = last if consent.valid_until is None else min(consent.valid_until, last)
     if consent.valid_from is not None and until < consent.valid_from:
