@@ -73,7 +73,9 @@ def test_a_release_committed_after_a_page_with_a_decision_is_taken_by_a_later_in
     source = NodeTaxiiSource(pair.kor)
     pair.release("K-2")  # recorded now; its batch commits only after the first page is made:
     catch_up = source._shipping.catch_up
-    monkeypatch.setattr(source._shipping, "catch_up", lambda party: None)  # that page does not see it
+    monkeypatch.setattr(
+        source._shipping, "catch_up", lambda party, *_, **__: None
+    )  # that page does not see it
     pair.clock.now += timedelta(milliseconds=50)
 
     def between() -> None:
@@ -140,7 +142,9 @@ def test_whatever_joins_a_partners_collection_sorts_after_everything_already_in_
             pair.kor.consents.revoke(granted.pop(0), date(2019, 12, 1))
         # a late release's batch commits only after the listings of the decisions that follow it
         hidden = kind == "late" or (hidden and kind in ("decision", "revocation"))
-        monkeypatch.setattr(source._shipping, "catch_up", (lambda party: None) if hidden else catch_up)
+        monkeypatch.setattr(
+            source._shipping, "catch_up", (lambda party, *_, **__: None) if hidden else catch_up
+        )
         now = _listing(source)
         newest = max(before.values(), default=None)
         for oid, place in now.items():

@@ -165,7 +165,9 @@ def test_two_server_processes_and_restarts_keep_a_collection_growing_only_at_its
         """A server process's source, whose listings do not ship a late release until its batch commits."""
         source = NodeTaxiiSource(node)
         catch_up = source._shipping.catch_up
-        monkeypatch.setattr(source._shipping, "catch_up", lambda party: None if late else catch_up(party))
+        monkeypatch.setattr(
+            source._shipping, "catch_up", lambda party, *a, **k: None if late else catch_up(party, *a, **k)
+        )
         return source
 
     sources = [started(services), started(open_again())]

@@ -6,6 +6,7 @@ In-process (no HTTP; test_two_nodes.py covers that), on a memory node, a SQLite 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -153,13 +154,23 @@ def test_a_release_made_before_the_partner_was_added_is_served_once_it_is(tmp_pa
     assert reports(everything(source)) == ["K-EARLY"]
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_the_shipment_stores_keep_the_first_row_of_a_release_and_page_by_release(kind, tmp_path):
-    if kind == "memory":
-        store: Any = MemoryShipmentStore()
-    else:
-        node = open_node_store(f"sqlite:///{tmp_path / 'n.db'}")
-        store = SqlShipmentStore(node.engine)  # type: ignore[attr-defined]
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def shipment_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "memory":
+        yield MemoryShipmentStore()
+        return
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'n.db'}"
+        else:
+            url = stack.enter_context(pg.fresh_schema(pg.server_or_skip()))
+        node = open_node_store(url)
+        stack.callback(node.close)
+        yield SqlShipmentStore(node.engine)  # type: ignore[attr-defined]
+
+
+def test_the_shipment_stores_keep_the_first_row_of_a_release_and_page_by_release(shipment_store):
+    store = shipment_store
     rows = [
         ShipmentRow(seq, "JPN" if seq % 2 else "USA", f"2024-05-01T09:00:0{seq}.000Z", f"[{seq}]")
         for seq in range(1, 8)
@@ -176,6 +187,11 @@ def test_the_shipment_stores_keep_the_first_row_of_a_release_and_page_by_release
     assert store.last("KOR") is None
     assert store.first_at("JPN", "2024-05-01T09:00:04.000Z") == 5
     assert store.first_at("JPN", "2024-05-01T09:00:08.000Z") is None
+    # a page's rows counted without reading them, up to a bound
+    assert [store.count("JPN", start, 10) for start in (0, 1, 2, 5, 7, 8)] == [4, 4, 3, 2, 1, 0]
+    assert store.count("JPN", 0, 3) == 3
+    assert store.count("USA", 3, 10) == 2
+    assert store.count("KOR", 0, 10) == 0
 
 
 def test_a_server_builds_bundles_before_the_partner_asks(kor, built):

@@ -192,6 +192,12 @@ class SqlShipmentStore:
         with self._connection() as conn:
             return [_row(r) for r in conn.execute(query)]
 
+    def count(self, next_hop: str, start: int, most: int) -> int:
+        t = s.shipments.c
+        rows = select(t.release_seq).where(t.next_hop == next_hop, t.release_seq >= start).limit(most)
+        with self._connection() as conn:
+            return int(conn.execute(select(func.count()).select_from(rows.subquery())).scalar() or 0)
+
 
 class MemoryShipmentStore:
     """Shipments of a memory node, per next hop in release order."""
@@ -239,6 +245,11 @@ class MemoryShipmentStore:
         with self._lock:
             at = bisect.bisect_left(self._seqs.get(next_hop, []), start)
             return list(self._rows.get(next_hop, [])[at : at + limit])
+
+    def count(self, next_hop: str, start: int, most: int) -> int:
+        with self._lock:
+            seqs = self._seqs.get(next_hop, [])
+            return min(most, len(seqs) - bisect.bisect_left(seqs, start))
 
 
 def _look(conn: Connection, next_hop: str) -> tuple[int, dict[str, tuple[str, int]]]:

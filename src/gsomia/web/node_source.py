@@ -18,6 +18,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,7 @@ from .taxii import (
 
 OBJECTS_PER_RELEASE = MAX_PLACES  # seq = release seq * MAX_PLACES + the object's place in its bundle
 PREPARE_EVERY = 1.0  # seconds between a server's rounds of building bundles before partners ask
+BUILD_STEP = 100  # releases the builder looks at while it holds the source's lock (pages wait no longer)
 REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
 NOTE_SEQ = 2**62  # consent decisions (numbered as first served) come after every release object of an instant
 
@@ -71,13 +73,16 @@ class NodeTaxiiSource:
         # decisions placed in a partner's collection that are no longer among the node's (a grant since
         # revoked is a new decision): (partner, note id), so their absence sends no page to read them again
         self._gone: set[tuple[str, str]] = set()
+        self._wake = threading.Event()  # set when a page left bundles to build: the builder goes on now
+        self._asking = 0  # requests waiting for the lock: the builder gives way to them between its steps
+        self._asking_lock = threading.Lock()
 
     @property
     def services(self) -> Services:
         return self._services
 
     def authenticate(self, party: str | None, token: str) -> str | None:
-        with self._lock:
+        with self._turn():
             return self._services.partners.authenticate(party, token)
 
     def collections_for(self, party: str) -> Sequence[CollectionInfo]:
@@ -93,16 +98,24 @@ class NodeTaxiiSource:
 
     def prepare(self) -> None:
         """Build the bundles of every partner's new releases now, before the partner asks for them (a
-        server does this in the background, so a sync finds them made)."""
+        server does this in the background, so a sync finds them made). The source's lock is held for
+        :data:`BUILD_STEP` releases at a time, so a page waits for one step at most, not for them all."""
         for partner in self._services.partners.partners():
-            with self._lock:
-                self._shipping.catch_up(partner.party)
+            while not self._asking:  # a request waiting goes first (it wakes the builder again after)
+                with self._lock:
+                    if not self._shipping.catch_up(partner.party, _one_step, step=BUILD_STEP):
+                        break
 
     def prepare_forever(self, every: float = PREPARE_EVERY, stop: threading.Event | None = None) -> None:
-        """:meth:`prepare` every ``every`` seconds until ``stop`` is set; a failure is logged, and the next
-        round tries again (a partner's page builds what is missing in any case)."""
+        """:meth:`prepare` every ``every`` seconds, and at once when a page served left bundles to build,
+        until ``stop`` is set; a failure is logged, and the next round tries again (a partner's page builds
+        what it needs in any case)."""
         stop = stop or threading.Event()
-        while not stop.wait(every):
+        while not stop.is_set():
+            self._wake.wait(every)
+            self._wake.clear()
+            if stop.is_set():
+                return
             try:
                 self.prepare()
             except Exception:  # the server must go on serving; the next round or page retries
@@ -111,8 +124,8 @@ class NodeTaxiiSource:
     def page(self, collection: str, party: str, query: PageQuery) -> Page:
         if collection != collection_id(party):
             return Page([], more=False)
-        with self._lock:
-            self._shipping.catch_up(party)
+        with self._turn():
+            self._fill(party, query)
             # the releases this page may serve: those shipped when its notes are taken (in one snapshot of
             # the collection). One shipped later (by another request, the background builder or another
             # server process) may sort after a note placed meanwhile that this page does not hold, and must
@@ -152,12 +165,12 @@ class NodeTaxiiSource:
                 receipts.append((len(outcome) - 1, obj))
             else:
                 try:
-                    with self._lock:
+                    with self._turn():
                         self._take(obj, partner)
                 except GsomiaError as exc:
                     outcome[-1] = (oid, version, str(exc)[:500])
         if receipts and partner is not None:
-            with self._lock:
+            with self._turn():
                 answers = self._services.sync.take_receipts([obj for _, obj in receipts], partner)
             for (at, _), why in zip(receipts, answers, strict=True):
                 oid, version, _ = outcome[at]
@@ -187,6 +200,48 @@ class NodeTaxiiSource:
 
     # -- what is served ------------------------------------------------------------------------------
 
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """The source's lock for a request: the background builder lets it in at its next step."""
+        with self._asking_lock:
+            self._asking += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            with self._asking_lock:
+                self._asking -= 1
+
+    def _fill(self, party: str, query: PageQuery) -> None:
+        """Build ``party``'s bundles (in release order) until this page can be full, or none are left to
+        build; what is left is built by the background builder, woken now, while the partner takes this
+        page (a pull's pages are each full but the last: a client may shrink its page size after a short
+        one). Asked for by id, everything is built first."""
+        if query.ids:
+            self._shipping.catch_up(party)
+            return
+        want = query.limit // len(OWN_PLACES) + 2  # releases that fill the page whatever else it holds
+        if self._ahead(party, query, want) < want:
+            self._shipping.catch_up(party, lambda: self._ahead(party, query, want) >= want, step=want)
+        self._wake.set()
+
+    def _start(self, party: str, query: PageQuery) -> int | None:
+        """The release the page's entries may start at (None: no release shipped so far lies that late)."""
+        bounds = [c.date_added for c in (query.after,) if c is not None]
+        bounds += [query.added_after] if query.added_after is not None else []
+        if not bounds or query.ids:
+            return 0
+        return self._shipping.shipments.first_at(party, stix_time(max(bounds)))
+
+    def _ahead(self, party: str, query: PageQuery, most: int) -> int:
+        """Releases shipped to ``party`` from where the page starts (counted up to ``most``)."""
+        start = self._start(party, query)
+        if start is None:
+            return 0
+        if query.after is not None and query.after.seq < NOTE_SEQ:  # inside a release's objects
+            start = max(start, query.after.seq // OBJECTS_PER_RELEASE)
+        return self._shipping.shipments.count(party, start, most)
+
     def _released(self, party: str, query: PageQuery, shipped: int) -> Iterator[Entry]:
         """The shared objects, then every release's objects from the first one the query can want on up
         to release ``shipped``, in release order (which is date_added order), each release checked again
@@ -198,20 +253,15 @@ class NodeTaxiiSource:
         added = parse_timestamp(first[0].added)
         for place, obj in enumerate(self._shared, start=1):
             yield Entry(obj["id"], obj["type"], _version(obj, added), added, place, obj)
-        bounds = [c.date_added for c in (query.after,) if c is not None]
-        bounds += [query.added_after] if query.added_after is not None else []
-        start = 0
-        if bounds and not query.ids:
-            found = shipments.first_at(party, stix_time(max(bounds)))
-            if found is None:
-                return
-            start = found
+        start = self._start(party, query)
+        if start is None:
+            return
         step = max(8, query.limit // len(OWN_PLACES) + 2)
         while True:
             rows = shipments.page(party, start, step)
             ended = len(rows) < step or rows[-1].release_seq >= shipped
             rows = [row for row in rows if row.release_seq <= shipped]
-            with self._lock:
+            with self._turn():
                 served = self._served(rows, party)
             for row in served:
                 added = parse_timestamp(row.added)
@@ -280,6 +330,10 @@ class NodeTaxiiSource:
             if not uow.item_records([key], kind="withheld"):
                 data = {"release": release, "item": item, "partner": party, "reason": why[:2000]}
                 journal.add_record(uow, "withheld", key, data)
+
+
+def _one_step() -> bool:
+    return True
 
 
 def _release_facts(row: ShipmentRow) -> dict[str, Any]:

@@ -20,7 +20,7 @@ since, whichever server process of the node shipped it or served the decision.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -54,19 +54,21 @@ class Shipping:
     def shipments(self) -> ShipmentStore:
         return self._shipments
 
-    def catch_up(self, party: str) -> None:
-        """Make and keep the bundle of every allowed release to ``party`` that has none yet.
+    def catch_up(self, party: str, enough: Callable[[], bool] | None = None, step: int = RANGE) -> bool:
+        """Make and keep the bundle of every allowed release to ``party`` that has none yet, in release
+        order, looking at ``step`` releases at a time; after each step, stop if ``enough()`` says so.
+        True if it stopped so with releases perhaps left to look at (a later call goes on from there).
 
         Callers serialize calls (the TAXII source holds its lock); another process doing the same at the
         same time only makes rows that are then dropped."""
         partner = self._services.partners.get(party)
         if partner is None:
-            return
+            return False
         last = self._shipments.last(party)
         scanned = max(self._scanned.get(party, 0), last.release_seq if last is not None else 0)
         added = last.added if last is not None else ""  # the store raises it past notes served since
         while True:
-            until = scanned + RANGE
+            until = scanned + step
             with self._services.store.read() as uow:
                 rows = list(uow.releases(scanned, until))
                 boxes = {b.release_seq: b for b in uow.outbox(scanned, until)}
@@ -97,8 +99,10 @@ class Shipping:
             if rows:
                 scanned = rows[-1].seq
             self._scanned[party] = scanned
-            if len(rows) < RANGE:
-                return
+            if len(rows) < step:
+                return False
+            if enough is not None and enough():
+                return True
 
     def _vouching(self, rows: Sequence[ReleaseRow], party: str) -> dict[int, list[dict[str, Any]]]:
         """Release seq -> the originator's signed consents that let this node pass on an item it holds
