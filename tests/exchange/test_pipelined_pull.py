@@ -3,7 +3,8 @@ puller sends each chunk's receipts while it takes the next.
 
 - a page is served once it can be full, not after every pending bundle is built; the pages of a pull are
   each full but the last, and together serve what one page of everything built would, in its order;
-- the background builder gives way to a request waiting for the source between its steps.
+- the background builder gives way to a request waiting for the source between its steps;
+- receipts go out chunk by chunk, in order; a push that fails stops those after it and fails the sync.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from gsomia.domain.errors import GsomiaError
 from gsomia.web.node_source import NodeTaxiiSource, collection_id
 from gsomia.web.taxii import Page, PageQuery
 from tests.exchange.test_sync_batches import Pair
+from tests.exchange.test_sync_batches import chunks_taken as chunks_taken  # a fixture
 from tests.exchange.test_sync_batches import pair as pair  # the fixture
 
 COLLECTION = collection_id("JPN")
@@ -83,3 +86,43 @@ def test_the_background_builder_gives_way_to_a_waiting_request(pair: Pair, monke
     source.prepare()
     asking[0].join(timeout=10)
     assert order == ["builder", "page"]
+
+
+def test_receipts_go_out_chunk_by_chunk_in_order(pair: Pair, chunks_taken: list[int]):
+    ids = [f"K-R-{n}" for n in range(5)]
+    pair.release(*ids)
+    pushes: list[list[dict[str, Any]]] = []
+    threads: set[str] = set()
+
+    def push(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        threads.add(threading.current_thread().name)
+        pushes.append(list(notes))
+
+    taken = pair.jpn.sync.run(pair.pull, push=push)
+    assert chunks_taken == [2, 2, 1]
+    assert [len(p) for p in pushes] == [2, 2, 1]  # each chunk's receipts as it was taken
+    assert threads == {"gsomia-push"}
+    receipts = [n for p in pushes for n in p]
+    assert len(receipts) == 5
+    partner = pair.kor.partners.get("JPN")
+    assert partner is not None
+    assert pair.kor.sync.take_receipts(receipts, partner) == [None] * 5
+    assert sorted(r["bundle"] for r in pair.kor.sync.receipts()) == sorted(r.bundle for r in taken)
+
+
+def test_a_failed_push_stops_the_pushes_after_it_and_fails_the_sync(pair: Pair, chunks_taken: list[int]):
+    pair.release(*(f"K-F-{n}" for n in range(5)))
+    tried: list[int] = []
+
+    def down(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        tried.append(len(notes))
+        time.sleep(0.05)  # the sync takes its next chunks meanwhile
+        raise GsomiaError("the partner's server is down")
+
+    with pytest.raises(GsomiaError, match="down"):
+        pair.jpn.sync.run(pair.pull, push=down)
+    assert tried == [2]  # nothing was pushed after the failure
+    assert len(pair.received()) == 5  # what was taken is on record
+    assert pair.cursors() == []  # no cursor kept: the next sync pulls it all again
+    again = pair.jpn.sync.run(pair.pull, push=lambda *args: None)
+    assert [r.new for r in again] == [False] * 5

@@ -61,6 +61,7 @@ from .consents import ConsentExchange
 from .incidents import Incidents
 from .intake import Intake, Received, decided, from_record
 from .partners import Partner, Partners
+from .pushing import Push, Pushing
 
 __all__ = ["Forward", "PeerLog", "PeerLogError", "Pull", "Push", "Received", "Sync"]
 
@@ -79,8 +80,6 @@ for ``party`` (only those added after ``added_after`` when it is given), and the
 the partner said it served (None if it served nothing or did not say); or those pages as they come
 (:class:`Paged`, such as ``gsomia.web.client.Pages``), taken while the next is fetched. A pull written
 before the cursor, answering the objects alone, is still taken (it then never advances the cursor)."""
-Push = Callable[[str, str, str, list[dict[str, Any]]], None]
-"""``push(url, party, token, objects)``: add ``objects`` (receipts) to that collection."""
 PeerLog = Callable[[str, str, str, int | None], dict[str, Any]]
 """``peer_log(url, party, token, old)``: the partner's newest signed head (``{"head": ...}``), with the
 consistency proof from ``old`` leaves (``proof``: hex hashes) when ``old`` is given."""
@@ -164,35 +163,60 @@ class Sync:
             since = None if whole else intake.pull_since(kept)
             pages, last_of = _pulled(pull(partner.url, self._party, token, since))
             first = len(out)  # what this partner's pull took starts here
-            receipts: list[dict[str, Any]] = []
-            vouched: list[tuple[Consent, str]] = []
-            decisions: list[dict[str, Any]] = []  # the partner's signed decisions, applied at the end
-            waiting: list[intake.Found] = []
-            for group, final in _releases_whole(pages):
-                vouched += self._vouched(group)
-                decisions += [obj for obj in group if note_kind(obj) == "consent-decision"]
-                waiting += bundles_from_objects(group)
-                while waiting and (len(waiting) >= intake.CHUNK or final):
-                    chunk, waiting = waiting[: intake.CHUNK], waiting[intake.CHUNK :]
-                    consents = [c for c, _ in vouched]
-                    taken = self._intake.take(partner, chunk, consents, recheck=whole)  # committed here
-                    head = self._head()  # the head that unit signed (or a later one): the receipts show it
-                    for (_, bundle, _), one in zip(chunk, taken, strict=True):
-                        out.append(one)
-                        self._follow_up(one, bundle, vouched)
-                        released = release_of(bundle) if bundle is not None else None
-                        if released is not None and released[0] == partner.party:
-                            receipts.append(self._receipt(one, released[1], head))
-            # not at the server's date (a consent decision's may lie beyond a release still being
-            # recorded) but at the newest release time taken, proven signed by the partner
-            reached = intake.reached_by(out[first:], last_of())
-            self._take_decisions(partner, decisions)
-            notes = receipts + (self._consents.requests_for(partner) if self._consents is not None else [])
-            notes += self.incidents.notes_for(partner) if self.incidents is not None else []
-            if push is not None and notes:
-                push(partner.url, self._party, token, notes)
+            # each chunk's receipts go out as the next chunk is taken (on a thread); the rest at the end
+            pushing = None if push is None else Pushing(push, partner.url, self._party, token)
+            try:
+                receipts: list[dict[str, Any]] = []
+                vouched: list[tuple[Consent, str]] = []
+                decisions: list[dict[str, Any]] = []  # the partner's signed decisions, applied at the end
+                waiting: list[intake.Found] = []
+                for group, final in _releases_whole(pages):
+                    vouched += self._vouched(group)
+                    decisions += [obj for obj in group if note_kind(obj) == "consent-decision"]
+                    waiting += bundles_from_objects(group)
+                    while waiting and (len(waiting) >= intake.CHUNK or final):
+                        chunk, waiting = waiting[: intake.CHUNK], waiting[intake.CHUNK :]
+                        receipts += self._take_chunk(partner, chunk, vouched, whole, out)
+                        if pushing is not None:
+                            pushing.send(receipts)
+                            receipts = []
+                # not at the server's date (a consent decision's may lie beyond a release still being
+                # recorded) but at the newest release time taken, proven signed by the partner
+                reached = intake.reached_by(out[first:], last_of())
+                self._take_decisions(partner, decisions)
+                if pushing is not None:
+                    pushing.finish(receipts + self._owed(partner))
+            finally:
+                if pushing is not None:
+                    pushing.close()
             intake.keep_cursor(self._store, partner.party, kept, reached, since, full=whole)
         return out
+
+    def _owed(self, partner: Partner) -> list[dict[str, Any]]:
+        """What this node sends ``partner`` besides receipts: its consent requests and incident reports."""
+        notes = self._consents.requests_for(partner) if self._consents is not None else []
+        return notes + (self.incidents.notes_for(partner) if self.incidents is not None else [])
+
+    def _take_chunk(
+        self,
+        partner: Partner,
+        chunk: list[intake.Found],
+        vouched: list[tuple[Consent, str]],
+        recheck: bool,
+        out: list[Received],
+    ) -> list[dict[str, Any]]:
+        """Take ``chunk`` (committed in one unit of work), append what was taken to ``out``, and answer the
+        signed receipts owed to ``partner`` for it."""
+        taken = self._intake.take(partner, chunk, [c for c, _ in vouched], recheck=recheck)
+        head = self._head()  # the head that unit signed (or a later one): the receipts show it
+        receipts = []
+        for (_, bundle, _), one in zip(chunk, taken, strict=True):
+            out.append(one)
+            self._follow_up(one, bundle, vouched)
+            released = release_of(bundle) if bundle is not None else None
+            if released is not None and released[0] == partner.party:
+                receipts.append(self._receipt(one, released[1], head))
+        return receipts
 
     def _follow_up(
         self, taken: Received, bundle: dict[str, Any] | None, vouched: list[tuple[Consent, str]]
