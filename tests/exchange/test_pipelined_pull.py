@@ -3,21 +3,28 @@ puller sends each chunk's receipts while it takes the next.
 
 - a page is served once it can be full, not after every pending bundle is built; the pages of a pull are
   each full but the last, and together serve what one page of everything built would, in its order;
-- the background builder gives way to a request waiting for the source between its steps;
-- receipts go out chunk by chunk, in order; a push that fails stops those after it and fails the sync.
+- a page that is not full ends a pull only once nothing is left to build: releases withheld when served,
+  filters on type, a poll from a ``date_added`` shared by several releases, a cursor on a consent decision;
+- the background builder gives way to a request waiting for the source between its steps, then goes on;
+- receipts go out chunk by chunk, in order; a push that fails stops those after it and fails the sync,
+  and a sync that fails does not wait for the pushes still queued;
+- a partner that never answers fails the pull after the client's timeout instead of holding it.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from gsomia.domain.errors import GsomiaError
-from gsomia.web.node_source import NodeTaxiiSource, collection_id
-from gsomia.web.taxii import Page, PageQuery
+from gsomia.web import client, node_source
+from gsomia.web.node_source import NOTE_SEQ, NodeTaxiiSource, collection_id
+from gsomia.web.taxii import Cursor, Page, PageQuery, format_timestamp, parse_timestamp
 from tests.exchange.test_sync_batches import Pair
 from tests.exchange.test_sync_batches import chunks_taken as chunks_taken  # a fixture
 from tests.exchange.test_sync_batches import pair as pair  # the fixture
@@ -34,6 +41,12 @@ def _pages(source: NodeTaxiiSource, limit: int) -> list[Page]:
     while pages[-1].more:
         pages.append(source.page(COLLECTION, "JPN", PageQuery(after=pages[-1].position, limit=limit)))
     return pages
+
+
+@pytest.fixture(autouse=True)
+def small_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps of a few releases (a hundred at least in use), so that a dozen releases take several."""
+    monkeypatch.setattr(node_source, "BUILD_STEP", 2)
 
 
 def test_a_page_is_served_once_it_can_be_full_and_the_pages_serve_everything_in_order(pair: Pair):
@@ -72,7 +85,7 @@ def test_the_background_builder_gives_way_to_a_waiting_request(pair: Pair, monke
             return catch_up(party, enough, step) if step else catch_up(party)
         order.append("builder")
         if asking:
-            return False  # a second step: the builder did not give way
+            return False  # the builder's second step: its round ends here
         page = threading.Thread(target=source.page, args=(COLLECTION, "JPN", PageQuery(limit=30)))
         asking.append(page)
         page.start()
@@ -85,7 +98,104 @@ def test_the_background_builder_gives_way_to_a_waiting_request(pair: Pair, monke
     monkeypatch.setattr(source._shipping, "catch_up", step)
     source.prepare()
     asking[0].join(timeout=10)
-    assert order == ["builder", "page"]
+    assert not asking[0].is_alive()
+    # the page went between the builder's two steps (it may build in more than one step of its own)
+    assert [kind for n, kind in enumerate(order) if n == 0 or kind != order[n - 1]] == [
+        "builder",
+        "page",
+        "builder",
+    ]
+    assert [e.id for e in source.page(COLLECTION, "JPN", PageQuery()).entries][-1].startswith("artifact--")
+
+
+def _withheld(monkeypatch: pytest.MonkeyPatch, seqs: set[int]) -> None:
+    """Releases ``seqs`` withheld when served (as after a termination back-dated by a correction)."""
+    served = NodeTaxiiSource._served
+
+    def some(self: NodeTaxiiSource, rows: Any, party: str) -> Any:
+        return [row for row in served(self, rows, party) if row.release_seq not in seqs]
+
+    monkeypatch.setattr(NodeTaxiiSource, "_served", some)
+
+
+def _served_ids(pages: list[Page]) -> list[str]:
+    return [oid for p in pages for oid in _ids(p)]
+
+
+def test_releases_withheld_on_the_first_page_do_not_end_the_pull_early(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+):
+    pair.release(*(f"K-H-{n}" for n in range(12)))
+    _withheld(monkeypatch, {1, 2, 3, 4})
+    pages = _pages(NodeTaxiiSource(pair.kor), 9)
+    assert all(len(p.entries) == 9 for p in pages[:-1])
+    everything = NodeTaxiiSource(pair.kor)
+    everything.prepare()
+    assert _served_ids(pages) == _ids(everything.page(COLLECTION, "JPN", PageQuery(limit=1000)))
+    assert len(_served_ids(pages)) == 3 + 8 * 3
+
+
+def test_a_pull_filtered_by_type_gets_every_match(pair: Pair):
+    pair.release(*(f"K-T-{n}" for n in range(12)))
+    source = NodeTaxiiSource(pair.kor)
+    pages = [source.page(COLLECTION, "JPN", PageQuery(limit=9, types=frozenset({"report"})))]
+    while pages[-1].more:
+        after = PageQuery(after=pages[-1].position, limit=9, types=frozenset({"report"}))
+        pages.append(source.page(COLLECTION, "JPN", after))
+    assert len(_served_ids(pages)) == 12
+
+
+def test_a_poll_from_a_date_added_gets_every_release_recorded_before_it(pair: Pair):
+    """Three releases share a millisecond; a poll from that ``date_added`` (strictly after it) must not
+    stop short while later releases are still to be built."""
+    pair.clock.step = timedelta(0)
+    pair.release("K-A", "K-B", "K-C")
+    pair.clock.step = timedelta(milliseconds=5)
+    source = NodeTaxiiSource(pair.kor)
+    last = source.page(COLLECTION, "JPN", PageQuery(limit=1000)).entries[-1].date_added
+    pair.release(*(f"K-D-{n}" for n in range(12)))
+    source._shipping.catch_up("JPN", lambda: True, step=2)  # the builder made two before giving way
+    pages = [source.page(COLLECTION, "JPN", PageQuery(limit=9, added_after=last))]
+    while pages[-1].more:
+        after = PageQuery(after=pages[-1].position, limit=9, added_after=last)
+        pages.append(source.page(COLLECTION, "JPN", after))
+    assert len(_served_ids(pages)) == 12 * 3
+
+
+def test_a_cursor_on_a_consent_decision_does_not_end_the_pull_early(pair: Pair):
+    pair.clock.step = timedelta(0)
+    pair.release("K-A", "K-B", "K-C")
+    pair.clock.step = timedelta(milliseconds=5)
+    source = NodeTaxiiSource(pair.kor)
+    at = source.page(COLLECTION, "JPN", PageQuery(limit=1000)).entries[-1].date_added
+    pair.release(*(f"K-N-{n}" for n in range(12)))
+    source._shipping.catch_up("JPN", lambda: True, step=2)
+    page = source.page(COLLECTION, "JPN", PageQuery(after=Cursor(at, NOTE_SEQ + 1), limit=9))
+    assert (len(page.entries), page.more) == (9, True)
+
+
+def test_a_sync_takes_everything_in_one_go_when_some_releases_are_withheld(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+):
+    pair.release(*(f"K-S-{n}" for n in range(400)))
+    _withheld(monkeypatch, {1, 2, 3})
+    source = NodeTaxiiSource(pair.kor)  # one server, pages of 1,000 as gsomia sync asks
+
+    def pull(
+        url: str, party: str, token: str, added_after: str | None = None
+    ) -> tuple[list[Any], str | None]:
+        since = None if added_after is None else parse_timestamp(added_after)
+        page = source.page(COLLECTION, party, PageQuery(limit=1000, added_after=since))
+        objects = [dict(e.data) for e in page.entries]
+        while page.more:
+            page = source.page(
+                COLLECTION, party, PageQuery(after=page.position, limit=1000, added_after=since)
+            )
+            objects += [dict(e.data) for e in page.entries]
+        return objects, format_timestamp(page.entries[-1].date_added) if page.entries else None
+
+    assert len(pair.jpn.sync.run(pull)) == 397
+    assert [r for r in pair.jpn.sync.run(pull) if r.new] == []
 
 
 def test_receipts_go_out_chunk_by_chunk_in_order(pair: Pair, chunks_taken: list[int]):
@@ -126,3 +236,41 @@ def test_a_failed_push_stops_the_pushes_after_it_and_fails_the_sync(pair: Pair, 
     assert pair.cursors() == []  # no cursor kept: the next sync pulls it all again
     again = pair.jpn.sync.run(pair.pull, push=lambda *args: None)
     assert [r.new for r in again] == [False] * 5
+
+
+def test_a_failed_pull_does_not_wait_for_the_pushes_still_queued(pair: Pair, chunks_taken: list[int]):
+    pair.release(*(f"K-Q-{n}" for n in range(6)))
+    first = NodeTaxiiSource(pair.kor).page(COLLECTION, "JPN", PageQuery(limit=12))  # 3 shared, 3 releases
+    answered = threading.Event()
+
+    class Broken:
+        last = None
+
+        def __iter__(self) -> Any:
+            yield [dict(e.data) for e in first.entries]
+            raise GsomiaError("cannot pull from http://kor.invalid: connection reset")
+
+    def slow(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        answered.wait(10)  # a partner slow to answer
+
+    began = time.monotonic()
+    with pytest.raises(GsomiaError, match="connection reset"):
+        pair.jpn.sync.run(lambda *args: Broken(), push=slow)
+    assert time.monotonic() - began < 5
+    answered.set()
+    assert chunks_taken == [2]
+    assert len(pair.received()) == 2  # what was taken before the failure is on record
+
+
+def test_a_partner_that_never_answers_fails_the_pull_after_the_timeout(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(client, "TIMEOUT_S", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections accepted by the kernel, never answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        began = time.monotonic()
+        with pytest.raises(GsomiaError, match=f"cannot pull from {url}"):
+            client.pull(url, "JPN", "token")
+        with pytest.raises(GsomiaError, match=f"cannot send receipts to {url}"):
+            client.push(url, "JPN", "token", [{"type": "note"}])
+        assert time.monotonic() - began < 8

@@ -9,6 +9,7 @@ it, so the sync fails (and keeps its old cursor) as it would had it pushed every
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -28,6 +29,7 @@ class Pushing:
         self._where = (url, party, token)
         self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=AHEAD)
         self._failed: BaseException | None = None
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="gsomia-push", daemon=True)
         self._thread.start()
 
@@ -46,14 +48,21 @@ class Pushing:
             raise self._failed
 
     def close(self) -> None:
-        """Wait for the pushes already given (each bounded by the client's timeouts), then stop."""
+        """Wait for the pushes already given (each bounded by the client's timeout), then stop."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
 
+    def abandon(self) -> None:
+        """Send nothing more and wait for nothing (the sync failed: what was not pushed, the next sync
+        pushes, since it keeps no cursor); a push under way ends by itself."""
+        self._abandoned = True
+        with contextlib.suppress(queue.Full):  # full: the thread drops what it takes from now on
+            self._queue.put_nowait(None)
+
     def _run(self) -> None:
         while (notes := self._queue.get()) is not None:
-            if self._failed is not None:
+            if self._failed is not None or self._abandoned:
                 continue  # after a failure nothing more is sent; the sync raises it
             try:
                 self._push(*self._where, notes)

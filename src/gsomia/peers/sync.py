@@ -186,9 +186,10 @@ class Sync:
                 self._take_decisions(partner, decisions)
                 if pushing is not None:
                     pushing.finish(receipts + self._owed(partner))
-            finally:
+            except BaseException:
                 if pushing is not None:
-                    pushing.close()
+                    pushing.abandon()  # the sync fails now, not after the pushes still queued
+                raise
             intake.keep_cursor(self._store, partner.party, kept, reached, since, full=whole)
         return out
 

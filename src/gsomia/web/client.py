@@ -6,7 +6,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gsomia.domain.errors import GsomiaError
 
@@ -16,7 +16,9 @@ from .stamps import format_timestamp, parse_timestamp
 if TYPE_CHECKING:
     import requests
 
+C = TypeVar("C")
 PAGE = 1000
+TIMEOUT_S = 60.0  # seconds a partner may take to connect, or between two reads of an answer
 MAX_OBJECTS = 2_000_000  # objects in one pull: a bound, so an endless collection cannot keep a sync going
 
 
@@ -95,7 +97,7 @@ def _pages(
     target = f"{base}/taxii2/gsomia/collections/{collection_id(party)}/"
     lasts: list[datetime] = []
     try:
-        collection = Collection(target, user=party, password=token)
+        collection = _bounded(Collection(target, user=party, password=token))
         if not _watch_date_added(collection, lasts):
             added_after = None  # no headers to say how far this pull got: take everything, as before
         filters = {} if added_after is None else {"added_after": added_after}
@@ -111,6 +113,23 @@ def _pages(
     except (requests.RequestException, TAXIIServiceException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GsomiaError(f"cannot pull from {base}: {first}") from None
+
+
+def _bounded(collection: C) -> C:
+    """``collection`` with every request of its session given up after :data:`TIMEOUT_S` (taxii2-client
+    sets no timeout of its own: a partner that never answers would hold a sync for good)."""
+    session = getattr(getattr(collection, "_conn", None), "session", None)
+    sent = getattr(session, "request", None)
+    if sent is None:
+        return collection
+
+    def request(method: str, url: str, **options: object) -> object:
+        if options.get("timeout") is None:
+            options["timeout"] = TIMEOUT_S
+        return sent(method, url, **options)
+
+    setattr(session, "request", request)  # noqa: B010 (an instance's method, replaced on that instance)
+    return collection
 
 
 def _watch_date_added(collection: object, lasts: list[datetime]) -> bool:
@@ -166,7 +185,7 @@ def push(url: str, party: str, token: str, objects: list[dict[str, Any]]) -> Non
     base = url.rstrip("/")
     target = f"{base}/taxii2/gsomia/collections/{collection_id(party)}/"
     try:
-        status = Collection(target, user=party, password=token).add_objects({"objects": objects})
+        status = _bounded(Collection(target, user=party, password=token)).add_objects({"objects": objects})
     except (requests.RequestException, TAXIIServiceException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GsomiaError(f"cannot send receipts to {base}: {first}") from None

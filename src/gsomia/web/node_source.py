@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ from .taxii import (
     PageQuery,
     StatusDetail,
     StatusInfo,
+    VersionMatch,
     format_timestamp,
     parse_timestamp,
 )
@@ -51,6 +53,7 @@ from .taxii import (
 OBJECTS_PER_RELEASE = MAX_PLACES  # seq = release seq * MAX_PLACES + the object's place in its bundle
 PREPARE_EVERY = 1.0  # seconds between a server's rounds of building bundles before partners ask
 BUILD_STEP = 100  # releases the builder looks at while it holds the source's lock (pages wait no longer)
+STOP_POLL = 0.1  # seconds within which the background builder sees that it is to stop
 REPORT_PLACE = 4  # a release's report, among its objects (see gsomia.exchange.bundle)
 NOTE_SEQ = 2**62  # consent decisions (numbered as first served) come after every release object of an instant
 
@@ -75,7 +78,7 @@ class NodeTaxiiSource:
         self._gone: set[tuple[str, str]] = set()
         self._wake = threading.Event()  # set when a page left bundles to build: the builder goes on now
         self._asking = 0  # requests waiting for the lock: the builder gives way to them between its steps
-        self._asking_lock = threading.Lock()
+        self._asking_changed = threading.Condition()
 
     @property
     def services(self) -> Services:
@@ -99,23 +102,30 @@ class NodeTaxiiSource:
     def prepare(self) -> None:
         """Build the bundles of every partner's new releases now, before the partner asks for them (a
         server does this in the background, so a sync finds them made). The source's lock is held for
-        :data:`BUILD_STEP` releases at a time, so a page waits for one step at most, not for them all."""
+        :data:`BUILD_STEP` releases at a time, and between two steps any request waiting for the source
+        goes first: a page waits for one step at most, not for them all."""
         for partner in self._services.partners.partners():
-            while not self._asking:  # a request waiting goes first (it wakes the builder again after)
+            while True:
+                with self._asking_changed:
+                    self._asking_changed.wait_for(lambda: not self._asking)
                 with self._lock:
                     if not self._shipping.catch_up(partner.party, _one_step, step=BUILD_STEP):
                         break
 
     def prepare_forever(self, every: float = PREPARE_EVERY, stop: threading.Event | None = None) -> None:
-        """:meth:`prepare` every ``every`` seconds, and at once when a page served left bundles to build,
-        until ``stop`` is set; a failure is logged, and the next round tries again (a partner's page builds
-        what it needs in any case)."""
+        """:meth:`prepare` every ``every`` seconds, and at once when a page left bundles to build, until
+        ``stop`` is set (seen within :data:`STOP_POLL` seconds); a failure is logged, and the next round
+        tries again (a partner's page builds what it needs in any case)."""
         stop = stop or threading.Event()
+        due = time.monotonic() + every
         while not stop.is_set():
-            self._wake.wait(every)
-            self._wake.clear()
+            woken = self._wake.wait(min(STOP_POLL, every))
             if stop.is_set():
                 return
+            if not woken and time.monotonic() < due:
+                continue
+            self._wake.clear()
+            due = time.monotonic() + every
             try:
                 self.prepare()
             except Exception:  # the server must go on serving; the next round or page retries
@@ -124,13 +134,27 @@ class NodeTaxiiSource:
     def page(self, collection: str, party: str, query: PageQuery) -> Page:
         if collection != collection_id(party):
             return Page([], more=False)
-        with self._turn():
-            self._fill(party, query)
-            # the releases this page may serve: those shipped when its notes are taken (in one snapshot of
-            # the collection). One shipped later (by another request, the background builder or another
-            # server process) may sort after a note placed meanwhile that this page does not hold, and must
-            # not carry the page's position past that note.
-            shipped, notes = self._notes(party)
+        page: Page | None = None
+        while True:
+            with self._turn():
+                left = self._fill(party, query, again=page is not None)
+                if page is not None and left is None:
+                    break  # the step looked at no new release: the page made stands
+                # the releases this page may serve: those shipped when its notes are taken (in one snapshot
+                # of the collection). One shipped later (by another request, the background builder or
+                # another server process) may sort after a note placed meanwhile that this page does not
+                # hold, and must not carry the page's position past that note.
+                shipped, notes = self._notes(party)
+            page = self._page(party, query, shipped, notes)
+            # a page that is not full ends the pull: only once nothing is left to build (a page may serve
+            # fewer entries than the bundles built for it: some withheld, or before its position)
+            if page.more or left is not True:
+                break
+        if left:
+            self._wake.set()  # the builder goes on with the pages after this one while it is taken
+        return page
+
+    def _page(self, party: str, query: PageQuery, shipped: int, notes: list[Entry]) -> Page:
         out: list[Entry] = []
         released = self._released(party, query, shipped)
         for entry in heapq.merge(released, notes, key=lambda e: e.cursor):
@@ -203,27 +227,33 @@ class NodeTaxiiSource:
     @contextmanager
     def _turn(self) -> Iterator[None]:
         """The source's lock for a request: the background builder lets it in at its next step."""
-        with self._asking_lock:
+        with self._asking_changed:
             self._asking += 1
         try:
             with self._lock:
                 yield
         finally:
-            with self._asking_lock:
+            with self._asking_changed:
                 self._asking -= 1
+                self._asking_changed.notify_all()
 
-    def _fill(self, party: str, query: PageQuery) -> None:
-        """Build ``party``'s bundles (in release order) until this page can be full, or none are left to
-        build; what is left is built by the background builder, woken now, while the partner takes this
-        page (a pull's pages are each full but the last: a client may shrink its page size after a short
-        one). Asked for by id, everything is built first."""
-        if query.ids:
+    def _fill(self, party: str, query: PageQuery, again: bool) -> bool | None:
+        """Build ``party``'s bundles, in release order, until this page can be full (or, ``again``, one
+        step more than before); True if some may be left to build, which the background builder goes on
+        with while the partner takes this page; None if a step ``again`` looked at no new release. A page
+        asked for by id, type or version picks from the whole collection: everything is built first."""
+        if query.ids or query.types or query.versions != VersionMatch():
             self._shipping.catch_up(party)
-            return
+            return False
         want = query.limit // len(OWN_PLACES) + 2  # releases that fill the page whatever else it holds
-        if self._ahead(party, query, want) < want:
-            self._shipping.catch_up(party, lambda: self._ahead(party, query, want) >= want, step=want)
-        self._wake.set()
+        step = max(want, BUILD_STEP)
+        if again:
+            looked = self._shipping.looked(party)
+            left = self._shipping.catch_up(party, _one_step, step=step)
+            return None if not left and self._shipping.looked(party) == looked else left
+        if self._ahead(party, query, want) >= want:
+            return True  # enough built, perhaps more to build: unknown until a step looks
+        return self._shipping.catch_up(party, lambda: self._ahead(party, query, want) >= want, step=step)
 
     def _start(self, party: str, query: PageQuery) -> int | None:
         """The release the page's entries may start at (None: no release shipped so far lies that late)."""

@@ -54,6 +54,10 @@ class Shipping:
     def shipments(self) -> ShipmentStore:
         return self._shipments
 
+    def looked(self, party: str) -> int:
+        """The last release looked at for ``party`` by this process (0 before any)."""
+        return self._scanned.get(party, 0)
+
     def catch_up(self, party: str, enough: Callable[[], bool] | None = None, step: int = RANGE) -> bool:
         """Make and keep the bundle of every allowed release to ``party`` that has none yet, in release
         order, looking at ``step`` releases at a time; after each step, stop if ``enough()`` says so.
