@@ -13,6 +13,7 @@ puller sends each chunk's receipts while it takes the next.
 
 from __future__ import annotations
 
+import builtins
 import socket
 import threading
 import time
@@ -274,3 +275,20 @@ def test_a_partner_that_never_answers_fails_the_pull_after_the_timeout(monkeypat
         with pytest.raises(GsomiaError, match=f"cannot send receipts to {url}"):
             client.push(url, "JPN", "token", [{"type": "note"}])
         assert time.monotonic() - began < 8
+
+
+def test_a_pull_asks_a_smaller_first_page_then_full_pages_whatever_the_server_serves():
+    asked: list[tuple[int, str | None]] = []
+    served = iter([(600, True), (150, True), (1000, True), (3, False)])  # a server that caps one page
+
+    def get_objects(limit: int, next: str | None = None, **filters: str) -> dict[str, Any]:
+        asked.append((limit, next))
+        assert filters == {"added_after": "2024-05-01T09:00:00.000Z"}
+        count, more = builtins.next(served)
+        envelope: dict[str, Any] = {"objects": [{"n": n} for n in range(count)], "more": more}
+        return envelope | ({"next": f"page-{len(asked)}"} if more else {})
+
+    pages = list(client._envelopes(get_objects, {"added_after": "2024-05-01T09:00:00.000Z"}))
+    assert [len(p["objects"]) for p in pages] == [600, 150, 1000, 3]
+    first, page = client.FIRST_PAGE, client.PAGE
+    assert asked == [(first, None), (page, "page-1"), (page, "page-2"), (page, "page-3")]
