@@ -288,7 +288,113 @@ def test_a_pull_asks_a_smaller_first_page_then_full_pages_whatever_the_server_se
         envelope: dict[str, Any] = {"objects": [{"n": n} for n in range(count)], "more": more}
         return envelope | ({"next": f"page-{len(asked)}"} if more else {})
 
-    pages = list(client._envelopes(get_objects, {"added_after": "2024-05-01T09:00:00.000Z"}))
+    pages = list(client._envelopes(get_objects, {"added_after": "2024-05-01T09:00:00.000Z"}, "http://kor"))
     assert [len(p["objects"]) for p in pages] == [600, 150, 1000, 3]
     first, page = client.FIRST_PAGE, client.PAGE
     assert asked == [(first, None), (page, "page-1"), (page, "page-2"), (page, "page-3")]
+
+
+def test_a_partner_refusing_every_push_still_gets_everything_taken_then_the_sync_fails(
+    pair: Pair, chunks_taken: list[int]
+):
+    pair.release(*(f"K-X-{n}" for n in range(9)))
+    tried: list[int] = []
+
+    def refused(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        tried.append(len(notes))
+        raise GsomiaError("KOR refused 2 receipt(s): the signature does not verify")
+
+    with pytest.raises(GsomiaError, match="refused"):
+        pair.jpn.sync.run(pair.pull, push=refused)
+    assert chunks_taken == [2, 2, 2, 2, 1]  # the pull went on to its end
+    assert len(pair.received()) == 9
+    assert len(tried) == 1  # nothing pushed after the first refusal
+    assert pair.cursors() == []
+
+
+def test_a_short_page_over_many_withheld_releases_is_made_at_most_twice(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+):
+    pair.release(*(f"K-M-{n}" for n in range(60)))
+    _withheld(monkeypatch, set(range(1, 59)))  # all but the last two
+    source = NodeTaxiiSource(pair.kor)
+    made: list[int] = []
+    compose = source._page
+
+    def counted(*args: Any) -> Page:
+        page = compose(*args)
+        made.append(len(page.entries))
+        return page
+
+    monkeypatch.setattr(source, "_page", counted)
+    page = source.page(COLLECTION, "JPN", PageQuery(limit=9))
+    assert len(made) <= 2
+    assert (len(page.entries), page.more) == (3 + 2 * 3, False)
+
+
+def test_a_page_served_from_bundles_made_before_does_not_wake_the_builder(pair: Pair):
+    pair.release(*(f"K-Z-{n}" for n in range(8)))
+    source = NodeTaxiiSource(pair.kor)
+    source.prepare()
+    source._wake.clear()
+    assert source.page(COLLECTION, "JPN", PageQuery(limit=9)).more
+    assert not source._wake.is_set()
+    pair.release(*(f"K-Y-{n}" for n in range(8)))  # the next page needs new ones: made, the rest woken for
+    source.page(COLLECTION, "JPN", PageQuery(limit=60))
+    assert source._shipping.shipments.count("JPN", 0, 100) == 16
+
+
+def test_the_builder_stops_between_steps_when_told(pair: Pair, monkeypatch: pytest.MonkeyPatch):
+    pair.release(*(f"K-B-{n}" for n in range(10)))
+    source = NodeTaxiiSource(pair.kor)
+    stop = threading.Event()
+    catch_up = source._shipping.catch_up
+    steps: list[int] = []
+
+    def step(party: str, enough: Any = None, step: int = 0) -> bool:
+        steps.append(step)
+        stop.set()  # told to stop during its first step
+        return catch_up(party, enough, step)
+
+    monkeypatch.setattr(source._shipping, "catch_up", step)
+    source.prepare(stop)
+    assert len(steps) == 1
+    assert source._shipping.shipments.count("JPN", 0, 100) == 2  # one step of two releases
+
+
+def test_abandoned_pushes_end_their_thread_even_with_a_full_queue():
+    from gsomia.peers.pushing import Pushing
+
+    going = threading.Event()
+    sent: list[int] = []
+
+    def slow(url: str, party: str, token: str, notes: list[dict[str, Any]]) -> None:
+        going.wait(5)
+        sent.append(len(notes))
+
+    pushing = Pushing(slow, "http://kor.invalid", "JPN", "t")
+    for n in range(1, 4):  # one under way, two waiting: the queue is full
+        pushing.send([{"n": n}] * n)
+    pushing.abandon()
+    going.set()
+    pushing._thread.join(timeout=5)
+    assert not pushing._thread.is_alive()
+    assert sent == [1]  # the push under way ended; none of those waiting went out
+
+
+@pytest.mark.parametrize(
+    ("answers", "why"),
+    [
+        ([{"objects": [{}], "more": True}], "gave no new next token"),
+        ([{"objects": [{}], "more": True, "next": "a"}] * 2, "gave no new next token"),
+        ([{"objects": [], "more": True, "next": f"t{n}"} for n in range(200)], "100 empty pages in a row"),
+    ],
+)
+def test_a_server_going_round_in_circles_stops_the_pull(answers: list[dict[str, Any]], why: str):
+    served = iter(answers)
+
+    def get_objects(limit: int, next: str | None = None, **filters: str) -> dict[str, Any]:
+        return builtins.next(served)
+
+    with pytest.raises(GsomiaError, match=why):
+        list(client._envelopes(get_objects, {}, "http://kor.invalid"))

@@ -4,7 +4,8 @@ A sync takes a partner's bundles a chunk at a time, each chunk committed before 
 :class:`Pushing` sends each chunk's receipts on a thread of its own, so the partner checks and records
 them while this node takes the next chunk, instead of the whole pull's receipts waiting for the end.
 Pushes go out in the order given; the first that fails stops the rest, and :meth:`Pushing.finish` raises
-it, so the sync fails (and keeps its old cursor) as it would had it pushed everything at the end.
+it once the sync has taken everything it pulled, so the sync fails (and keeps its old cursor) as it would
+had it pushed everything at the end.
 """
 
 from __future__ import annotations
@@ -34,10 +35,9 @@ class Pushing:
         self._thread.start()
 
     def send(self, notes: list[dict[str, Any]]) -> None:
-        """Push ``notes`` after those sent before (nothing if empty); raises a failure already seen."""
-        if self._failed is not None:
-            raise self._failed
-        if notes:
+        """Push ``notes`` after those sent before (nothing if empty). After a push failed nothing more is
+        sent, and the sync goes on taking what it pulled: :meth:`finish` raises the failure."""
+        if notes and self._failed is None:
             self._queue.put(list(notes))
 
     def finish(self, notes: list[dict[str, Any]]) -> None:
@@ -62,7 +62,9 @@ class Pushing:
 
     def _run(self) -> None:
         while (notes := self._queue.get()) is not None:
-            if self._failed is not None or self._abandoned:
+            if self._abandoned:
+                return
+            if self._failed is not None:
                 continue  # after a failure nothing more is sent; the sync raises it
             try:
                 self._push(*self._where, notes)

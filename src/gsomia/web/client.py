@@ -23,6 +23,7 @@ PAGE = 1000
 # one unit of work
 FIRST_PAGE = 600
 TIMEOUT_S = 60.0  # seconds a partner may take to connect, or between two reads of an answer
+MAX_EMPTY = 100  # empty pages in a row that say more objects follow: a server going round in circles
 MAX_OBJECTS = 2_000_000  # objects in one pull: a bound, so an endless collection cannot keep a sync going
 
 
@@ -101,41 +102,53 @@ def _pages(
     target = f"{base}/taxii2/gsomia/collections/{collection_id(party)}/"
     lasts: list[datetime] = []
     try:
-        collection = _bounded(Collection(target, user=party, password=token))
-        if not _watch_date_added(collection, lasts):
-            added_after = None  # no headers to say how far this pull got: take everything, as before
-        filters = {} if added_after is None else {"added_after": added_after}
-        count = 0
-        for envelope in _envelopes(collection.get_objects, filters):
-            page = envelope.get("objects", [])
-            page = page if isinstance(page, list) else []
-            count += len(page)
-            if count > MAX_OBJECTS:
-                raise GsomiaError(f"{base} served more than {MAX_OBJECTS:,} objects in one pull; stopped")
-            dates(format_timestamp(max(lasts)) if lasts else None)
-            yield page
+        with _bounded(Collection(target, user=party, password=token)) as collection:
+            if not _watch_date_added(collection, lasts):
+                added_after = None  # no headers to say how far this pull got: take everything, as before
+            filters = {} if added_after is None else {"added_after": added_after}
+            count = 0
+            for envelope in _envelopes(collection.get_objects, filters, base):
+                page = envelope.get("objects", [])
+                page = page if isinstance(page, list) else []
+                count += len(page)
+                if count > MAX_OBJECTS:
+                    raise GsomiaError(f"{base} served more than {MAX_OBJECTS:,} objects in one pull; stopped")
+                dates(format_timestamp(max(lasts)) if lasts else None)
+                yield page
     except (requests.RequestException, TAXIIServiceException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GsomiaError(f"cannot pull from {base}: {first}") from None
 
 
 def _envelopes(
-    get_objects: Callable[..., dict[str, Any]], filters: dict[str, str]
+    get_objects: Callable[..., dict[str, Any]], filters: dict[str, str], base: str
 ) -> Iterator[dict[str, Any]]:
     """The envelopes of a pull, each page asked for after the one before by its ``next`` (as
     taxii2-client's ``as_pages`` does, but with a smaller first page; a server that serves fewer
-    objects than asked is simply asked again)."""
+    objects than asked is simply asked again). A server that says ``more`` without a new ``next``, or
+    with :data:`MAX_EMPTY` empty pages in a row, is a GsomiaError: it would hold the sync for good."""
     envelope = get_objects(limit=FIRST_PAGE, **filters)
+    previous: object = None
+    empty = 0
     while True:
         yield envelope
         if not envelope.get("more", False):
             return
-        envelope = get_objects(limit=PAGE, next=envelope.get("next", ""), **filters)
+        token = envelope.get("next")
+        if not isinstance(token, str) or not token or token == previous:
+            raise GsomiaError(f"{base} said more objects follow but gave no new next token; stopped")
+        empty = 0 if envelope.get("objects") else empty + 1
+        if empty >= MAX_EMPTY:
+            raise GsomiaError(f"{base} served {MAX_EMPTY} empty pages in a row, all saying more follow")
+        previous = token
+        envelope = get_objects(limit=PAGE, next=token, **filters)
 
 
 def _bounded(collection: C) -> C:
-    """``collection`` with every request of its session given up after :data:`TIMEOUT_S` (taxii2-client
-    sets no timeout of its own: a partner that never answers would hold a sync for good)."""
+    """``collection`` with every request of its session given up when connecting, or waiting for the
+    next bytes of an answer, takes longer than :data:`TIMEOUT_S` (taxii2-client sets no timeout of its
+    own: a partner that never answers would hold a sync for good). Use it in a ``with`` block: the
+    session is closed at its end."""
     session = getattr(getattr(collection, "_conn", None), "session", None)
     sent = getattr(session, "request", None)
     if sent is None:
@@ -203,7 +216,8 @@ def push(url: str, party: str, token: str, objects: list[dict[str, Any]]) -> Non
     base = url.rstrip("/")
     target = f"{base}/taxii2/gsomia/collections/{collection_id(party)}/"
     try:
-        status = _bounded(Collection(target, user=party, password=token)).add_objects({"objects": objects})
+        with _bounded(Collection(target, user=party, password=token)) as collection:
+            status = collection.add_objects({"objects": objects})
     except (requests.RequestException, TAXIIServiceException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GsomiaError(f"cannot send receipts to {base}: {first}") from None

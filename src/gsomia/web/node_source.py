@@ -13,6 +13,7 @@ the withholding logged. Partners authenticate with the token issued by ``gsomia 
 
 from __future__ import annotations
 
+import enum
 import heapq
 import logging
 import threading
@@ -99,23 +100,28 @@ class NodeTaxiiSource:
             )
         ]
 
-    def prepare(self) -> None:
+    def prepare(self, stop: threading.Event | None = None) -> None:
         """Build the bundles of every partner's new releases now, before the partner asks for them (a
         server does this in the background, so a sync finds them made). The source's lock is held for
         :data:`BUILD_STEP` releases at a time, and between two steps any request waiting for the source
-        goes first: a page waits for one step at most, not for them all."""
+        goes first: a page waits for one step at most, not for them all. Stops between two steps once
+        ``stop`` is set."""
         for partner in self._services.partners.partners():
             while True:
                 with self._asking_changed:
-                    self._asking_changed.wait_for(lambda: not self._asking)
+                    while not self._asking_changed.wait_for(lambda: not self._asking, timeout=STOP_POLL):
+                        if stop is not None and stop.is_set():
+                            return
+                if stop is not None and stop.is_set():
+                    return
                 with self._lock:
                     if not self._shipping.catch_up(partner.party, _one_step, step=BUILD_STEP):
                         break
 
     def prepare_forever(self, every: float = PREPARE_EVERY, stop: threading.Event | None = None) -> None:
         """:meth:`prepare` every ``every`` seconds, and at once when a page left bundles to build, until
-        ``stop`` is set (seen within :data:`STOP_POLL` seconds); a failure is logged, and the next round
-        tries again (a partner's page builds what it needs in any case)."""
+        ``stop`` is set (seen within :data:`STOP_POLL` seconds, or a step); a failure is logged, and the
+        next round tries again (a partner's page builds what it needs in any case)."""
         stop = stop or threading.Event()
         due = time.monotonic() + every
         while not stop.is_set():
@@ -127,32 +133,35 @@ class NodeTaxiiSource:
             self._wake.clear()
             due = time.monotonic() + every
             try:
-                self.prepare()
+                self.prepare(stop)
             except Exception:  # the server must go on serving; the next round or page retries
                 _log.exception("building bundles for partners failed; retrying in %.0f s", every)
 
     def page(self, collection: str, party: str, query: PageQuery) -> Page:
         if collection != collection_id(party):
             return Page([], more=False)
-        page: Page | None = None
-        while True:
-            with self._turn():
-                left = self._fill(party, query, again=page is not None)
-                if page is not None and left is None:
-                    break  # the step looked at no new release: the page made stands
-                # the releases this page may serve: those shipped when its notes are taken (in one snapshot
-                # of the collection). One shipped later (by another request, the background builder or
-                # another server process) may sort after a note placed meanwhile that this page does not
-                # hold, and must not carry the page's position past that note.
-                shipped, notes = self._notes(party)
-            page = self._page(party, query, shipped, notes)
-            # a page that is not full ends the pull: only once nothing is left to build (a page may serve
-            # fewer entries than the bundles built for it: some withheld, or before its position)
-            if page.more or left is not True:
-                break
-        if left:
-            self._wake.set()  # the builder goes on with the pages after this one while it is taken
-        return page
+        with self._turn():
+            left = self._fill(party, query)
+            # the releases this page may serve: those shipped when its notes are taken (in one snapshot of
+            # the collection). One shipped later (by another request, the background builder or another
+            # server process) may sort after a note placed meanwhile that this page does not hold, and must
+            # not carry the page's position past that note.
+            shipped, notes = self._notes(party)
+        page = self._page(party, query, shipped, notes)
+        if page.more or left is _Left.NONE:
+            if left is _Left.SOME:
+                self._wake.set()  # the builder goes on with the pages after this one while it is taken
+            return page
+        # a page that is not full ends the pull, so only once nothing is left to build (it may serve fewer
+        # entries than the bundles made for it: some withheld, or before its position): all are made now,
+        # and the page made again if that looked at any release it had not
+        with self._turn():
+            looked = self._shipping.looked(party)
+            self._shipping.catch_up(party)
+            if self._shipping.looked(party) == looked:
+                return page
+            shipped, notes = self._notes(party)
+        return self._page(party, query, shipped, notes)
 
     def _page(self, party: str, query: PageQuery, shipped: int, notes: list[Entry]) -> Page:
         out: list[Entry] = []
@@ -237,23 +246,21 @@ class NodeTaxiiSource:
                 self._asking -= 1
                 self._asking_changed.notify_all()
 
-    def _fill(self, party: str, query: PageQuery, again: bool) -> bool | None:
-        """Build ``party``'s bundles, in release order, until this page can be full (or, ``again``, one
-        step more than before); True if some may be left to build, which the background builder goes on
-        with while the partner takes this page; None if a step ``again`` looked at no new release. A page
-        asked for by id, type or version picks from the whole collection: everything is built first."""
+    def _fill(self, party: str, query: PageQuery) -> _Left:
+        """Build ``party``'s bundles, in release order, until this page can be full; whether some may be
+        left to build (which the background builder goes on with while the partner takes this page). A
+        page asked for by id, type or version picks from the whole collection: everything is built
+        first."""
         if query.ids or query.types or query.versions != VersionMatch():
             self._shipping.catch_up(party)
-            return False
+            return _Left.NONE
         want = query.limit // len(OWN_PLACES) + 2  # releases that fill the page whatever else it holds
-        step = max(want, BUILD_STEP)
-        if again:
-            looked = self._shipping.looked(party)
-            left = self._shipping.catch_up(party, _one_step, step=step)
-            return None if not left and self._shipping.looked(party) == looked else left
         if self._ahead(party, query, want) >= want:
-            return True  # enough built, perhaps more to build: unknown until a step looks
-        return self._shipping.catch_up(party, lambda: self._ahead(party, query, want) >= want, step=step)
+            return _Left.UNKNOWN  # enough made already; whether more are to be made, no step looked
+        enough = self._shipping.catch_up(
+            party, lambda: self._ahead(party, query, want) >= want, step=max(want, BUILD_STEP)
+        )
+        return _Left.SOME if enough else _Left.NONE
 
     def _start(self, party: str, query: PageQuery) -> int | None:
         """The release the page's entries may start at (None: no release shipped so far lies that late)."""
@@ -360,6 +367,14 @@ class NodeTaxiiSource:
             if not uow.item_records([key], kind="withheld"):
                 data = {"release": release, "item": item, "partner": party, "reason": why[:2000]}
                 journal.add_record(uow, "withheld", key, data)
+
+
+class _Left(enum.Enum):
+    """Whether releases may be left without their bundles once a page has made what it needs."""
+
+    NONE = "none"  # every release looked at
+    SOME = "some"  # it stopped once the page could be full: the builder goes on
+    UNKNOWN = "unknown"  # enough were made before: whether more are to be made, no step looked
 
 
 def _one_step() -> bool:
