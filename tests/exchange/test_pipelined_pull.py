@@ -17,7 +17,7 @@ import builtins
 import socket
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,11 +37,26 @@ def _ids(page: Page) -> list[str]:
     return [e.id for e in page.entries]
 
 
-def _pages(source: NodeTaxiiSource, limit: int) -> list[Page]:
-    pages = [source.page(COLLECTION, "JPN", PageQuery(limit=limit))]
+def _pages(source: NodeTaxiiSource, limit: int, **asked: Any) -> list[Page]:
+    """Every page of a pull of ``limit`` objects a page (with the filters ``asked``), each after the last."""
+    pages = [source.page(COLLECTION, "JPN", PageQuery(limit=limit, **asked))]
     while pages[-1].more:
-        pages.append(source.page(COLLECTION, "JPN", PageQuery(after=pages[-1].position, limit=limit)))
+        query = PageQuery(after=pages[-1].position, limit=limit, **asked)
+        pages.append(source.page(COLLECTION, "JPN", query))
     return pages
+
+
+def _a_millisecond_then_twelve(pair: Pair, prefix: str) -> tuple[NodeTaxiiSource, datetime]:
+    """Three releases recorded in one millisecond and served (that millisecond is returned), then twelve
+    more of which the builder made two before giving way."""
+    pair.clock.step = timedelta(0)
+    pair.release("K-A", "K-B", "K-C")
+    pair.clock.step = timedelta(milliseconds=5)
+    source = NodeTaxiiSource(pair.kor)
+    at = source.page(COLLECTION, "JPN", PageQuery(limit=1000)).entries[-1].date_added
+    pair.release(*(f"{prefix}-{n}" for n in range(12)))
+    source._shipping.catch_up("JPN", lambda: True, step=2)
+    return source, at
 
 
 @pytest.fixture(autouse=True)
@@ -138,39 +153,19 @@ def test_releases_withheld_on_the_first_page_do_not_end_the_pull_early(
 
 def test_a_pull_filtered_by_type_gets_every_match(pair: Pair):
     pair.release(*(f"K-T-{n}" for n in range(12)))
-    source = NodeTaxiiSource(pair.kor)
-    pages = [source.page(COLLECTION, "JPN", PageQuery(limit=9, types=frozenset({"report"})))]
-    while pages[-1].more:
-        after = PageQuery(after=pages[-1].position, limit=9, types=frozenset({"report"}))
-        pages.append(source.page(COLLECTION, "JPN", after))
+    pages = _pages(NodeTaxiiSource(pair.kor), 9, types=frozenset({"report"}))
     assert len(_served_ids(pages)) == 12
 
 
 def test_a_poll_from_a_date_added_gets_every_release_recorded_before_it(pair: Pair):
     """Three releases share a millisecond; a poll from that ``date_added`` (strictly after it) must not
     stop short while later releases are still to be built."""
-    pair.clock.step = timedelta(0)
-    pair.release("K-A", "K-B", "K-C")
-    pair.clock.step = timedelta(milliseconds=5)
-    source = NodeTaxiiSource(pair.kor)
-    last = source.page(COLLECTION, "JPN", PageQuery(limit=1000)).entries[-1].date_added
-    pair.release(*(f"K-D-{n}" for n in range(12)))
-    source._shipping.catch_up("JPN", lambda: True, step=2)  # the builder made two before giving way
-    pages = [source.page(COLLECTION, "JPN", PageQuery(limit=9, added_after=last))]
-    while pages[-1].more:
-        after = PageQuery(after=pages[-1].position, limit=9, added_after=last)
-        pages.append(source.page(COLLECTION, "JPN", after))
-    assert len(_served_ids(pages)) == 12 * 3
+    source, last = _a_millisecond_then_twelve(pair, "K-D")
+    assert len(_served_ids(_pages(source, 9, added_after=last))) == 12 * 3
 
 
 def test_a_cursor_on_a_consent_decision_does_not_end_the_pull_early(pair: Pair):
-    pair.clock.step = timedelta(0)
-    pair.release("K-A", "K-B", "K-C")
-    pair.clock.step = timedelta(milliseconds=5)
-    source = NodeTaxiiSource(pair.kor)
-    at = source.page(COLLECTION, "JPN", PageQuery(limit=1000)).entries[-1].date_added
-    pair.release(*(f"K-N-{n}" for n in range(12)))
-    source._shipping.catch_up("JPN", lambda: True, step=2)
+    source, at = _a_millisecond_then_twelve(pair, "K-N")
     page = source.page(COLLECTION, "JPN", PageQuery(after=Cursor(at, NOTE_SEQ + 1), limit=9))
     assert (len(page.entries), page.more) == (9, True)
 

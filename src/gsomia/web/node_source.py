@@ -254,7 +254,7 @@ class NodeTaxiiSource:
         if query.ids or query.types or query.versions != VersionMatch():
             self._shipping.catch_up(party)
             return _Left.NONE
-        want = query.limit // len(OWN_PLACES) + 2  # releases that fill the page whatever else it holds
+        want = _releases_filling(query.limit)
         if self._ahead(party, query, want) >= want:
             return _Left.UNKNOWN  # enough made already; whether more are to be made, no step looked
         enough = self._shipping.catch_up(
@@ -293,7 +293,7 @@ class NodeTaxiiSource:
         start = self._start(party, query)
         if start is None:
             return
-        step = max(8, query.limit // len(OWN_PLACES) + 2)
+        step = max(8, _releases_filling(query.limit))
         while True:
             rows = shipments.page(party, start, step)
             ended = len(rows) < step or rows[-1].release_seq >= shipped
@@ -379,6 +379,11 @@ class _Left(enum.Enum):
 
 def _one_step() -> bool:
     return True
+
+
+def _releases_filling(limit: int) -> int:
+    """Releases whose objects fill a page of ``limit`` entries, whatever else it holds."""
+    return limit // len(OWN_PLACES) + 2
 
 
 def _release_facts(row: ShipmentRow) -> dict[str, Any]:
