@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from gsomia.domain import engine
 from gsomia.domain.errors import GsomiaError
 from gsomia.web import client, node_source
 from gsomia.web.node_source import NOTE_SEQ, NodeTaxiiSource, collection_id
@@ -393,3 +394,31 @@ def test_a_server_going_round_in_circles_stops_the_pull(answers: list[dict[str, 
 
     with pytest.raises(GsomiaError, match=why):
         list(client._envelopes(get_objects, {}, "http://kor.invalid"))
+
+
+def test_the_receiver_decides_a_plain_bundle_from_its_compiled_world_and_a_refused_one_by_the_rules(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+):
+    """Taking a bundle decides it with the receiver's own world: from its compiled index (memoised per
+    item class) when that allows it by the bundle's route, else rule by rule, whose reasons the
+    quarantine names."""
+    pair.release(*(f"K-E-{n}" for n in range(4)))
+    worked_out: list[str] = []
+    decide = engine.decide
+
+    def counted(facts: Any, item: Any, *args: Any) -> Any:
+        worked_out.append(item.id)
+        return decide(facts, item, *args)
+
+    monkeypatch.setattr(engine, "decide", counted)
+    taken = pair.jpn.sync.run(pair.pull)
+    assert [(r.status, r.marking) for r in taken] == [("accepted", "JP-GOKUHI")] * 4
+    assert worked_out == []
+    # JPN's copy of the agreements narrows the GSOMIA to naval matters before the release: refused,
+    # with the engine's reasons
+    pair.jpn.events.add_event("KOR-JPN-GSOMIA", "amend", "2019-09-01", scope=["naval"])
+    pair.release("K-E-5")
+    refused = [r for r in pair.jpn.sync.run(pair.pull) if r.new]
+    assert [r.status for r in refused] == ["quarantined"]
+    assert "this node's agreements do not allow KOR to send K-E-5 to JPN by KOR → JPN" in refused[0].reason
+    assert worked_out == ["K-E-5"]

@@ -192,6 +192,23 @@ def test_the_compiled_index_decides_exactly_as_the_engine(case):
 
 @SETTINGS
 @given(world_and_queries(count=40))
+def test_the_verdict_for_an_item_outside_the_world_is_the_engines(case):
+    """World.verdict_for (an item received from a partner: compiled, not admitted) gives the engine's
+    verdict on that item, and admits nothing; the same item under an id a consent names keeps its own
+    class, as it would in the world."""
+    world, queries = case
+    for item_id, recipient, day, holder in queries:
+        item = world.items[item_id]
+        for copy in (replace(item, id=f"{item_id}-RECEIVED"), item):
+            found = world.verdict_for(copy, recipient, day, holder)
+            expected = engine.decide(world, copy, recipient, day, holder)
+            assert (found.allowed, found.route, found.agreements, found.marking) == _verdict(expected)
+        assert f"{item_id}-RECEIVED" not in world.items
+        assert f"{item_id}-RECEIVED" not in world.index.items
+
+
+@SETTINGS
+@given(world_and_queries(count=40))
 def test_the_reasons_describe_the_verdict_the_index_reached(case):
     """Read against the index's verdict (not against another run of the engine), the reasons of an
     allowed decision name its route, every agreement used and the marking; a denied one's route and

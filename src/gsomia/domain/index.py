@@ -192,7 +192,11 @@ class Index:
 
     def admit(self, item: Item) -> None:
         """Compile one more item (see :meth:`World.admit`); one a consent names is a class of its own."""
-        self.items[item.id] = self._item(item, item.id in self._named)
+        self.items[item.id] = self.compiled(item)
+
+    def compiled(self, item: Item) -> CItem:
+        """``item`` compiled (its class found or made), without adding it to the world's items."""
+        return self._item(item, item.id in self._named)
 
     def _item(self, item: Item, consented: bool) -> CItem:
         releasable = None if item.releasable_to is None else frozenset((*item.releasable_to, item.originator))

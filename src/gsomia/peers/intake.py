@@ -25,7 +25,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from gsomia.domain import engine
+from gsomia.domain.decision import Decision
 from gsomia.domain.errors import GsomiaError
+from gsomia.domain.index import Verdict
 from gsomia.domain.lifecycle import Timeline
 from gsomia.domain.model import Consent, Item
 from gsomia.domain.world import World
@@ -336,11 +338,10 @@ class Intake:
         world = self._worldbook.world_in(uow)
         try:
             world.fits(item)
-            facts = world if not vouched else WithConsents(world, vouched)
-            decision = engine.decide(facts, item, final, shipment.decided, holder)
+            decision = _decided(world, item, route, shipment.decided, vouched)
         except GsomiaError as exc:
             return quarantine(f"not an item of this node's world: {exc}")
-        if not decision.allowed or tuple(decision.route) != route:
+        if isinstance(decision, Decision) and (not decision.allowed or tuple(decision.route) != route):
             failing = next((r for r in decision.reasons if not r.ok), None)
             why = f"{failing.rule}: {failing.detail}" if failing is not None else "no route"
             if decision.allowed:
@@ -450,6 +451,22 @@ def decided(bundle: dict[str, Any]) -> str:
         if obj.get("type") == "report":
             return str(obj["extensions"][EXTENSION_ID]["release"]["decided"])
     raise BundleError("the bundle has no report")
+
+
+def _decided(
+    world: World, item: Item, route: tuple[str, ...], day: date, vouched: list[Consent]
+) -> Decision | Verdict:
+    """This node's own decision on ``item`` going along ``route`` on ``day``: from the world's compiled
+    index (memoised per item class) when that allows it by that very route and no consent travelled
+    with it; otherwise the engine's, rule by rule, whose reasons say why not. Both give the same
+    verdict (the index is compiled from the rules the engine applies)."""
+    holder, final = route[0], route[-1]
+    if not vouched and holder in world.parties and final in world.parties and holder != final:
+        verdict = world.verdict_for(item, final, day, holder)
+        if verdict.allowed and verdict.route == route:
+            return verdict
+    facts = world if not vouched else WithConsents(world, vouched)
+    return engine.decide(facts, item, final, day, holder)
 
 
 class WithConsents:
