@@ -644,3 +644,31 @@ def test_a_layout_comparison_tells_json_types_apart(expected, found):
 
     assert not _same_json(expected, found)
     assert _same_json(expected, copy.deepcopy(expected))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["bundle", "report", "artifact", "identity", "note"]),
+    st.lists(st.one_of(st.text(max_size=30), st.integers(min_value=0, max_value=2**53 - 1)), max_size=3),
+)
+def test_derived_stix_ids_are_uuid5_under_gsomias_namespace_stamped_as_stix_asks(kind, name):
+    """The ids gsomia derives (bundles, reports, artifacts, identities) are exactly the RFC 4122 UUIDv5 of
+    the canonical JSON of the kind and name under gsomia's namespace, stamped version 4 but for
+    cyber-observables (artifact), as the uuid module makes them: the ids partners already hold."""
+    from gsomia.exchange import bundle as module
+    from gsomia.ledger.canonical import canonical
+
+    expected = uuid.uuid5(module._NAMESPACE, canonical([kind, *name]).decode("utf-8"))
+    if kind != "artifact":
+        expected = uuid.UUID(bytes=expected.bytes, version=4)
+    assert module._stix_id(kind, *name) == f"{kind}--{expected}"
+
+
+def test_a_releases_ids_are_those_partners_already_hold():
+    """Ids already served and receipted (made by the uuid module before): they must never change."""
+    assert bundle_ids("KOR", 1) == {
+        "bundle": "bundle--2eba83e0-488f-4ad3-b2b0-1428a04df5ad",
+        "report": "report--126f3a83-e6cb-4292-936e-ac6f550cdfb9",
+        "artifact": "artifact--28ce7be6-c944-5b0d-a642-961cf9b59f54",
+        "identity": "identity--9d38e9c9-77f6-496a-8d0f-120ff2995d5c",
+    }

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 import re
 import uuid
@@ -72,10 +73,12 @@ _SHAPES = ShapeMemo()  # STIX validity per bundle shape (see gsomia.exchange.sti
 def _stix_id(kind: str, *name: str | int) -> str:
     """``kind--uuid`` derived from ``name``: UUIDv5 bits under gsomia's namespace, stamped version 4 for
     everything but cyber-observables (STIX 2.1 says SDOs, SMOs and bundles use v4 ids, SCOs v5)."""
-    derived = uuid.uuid5(_NAMESPACE, canonical([kind, *name]).decode("utf-8"))
-    if kind != "artifact":
-        derived = uuid.UUID(bytes=derived.bytes, version=4)
-    return f"{kind}--{derived}"
+    # RFC 4122 by hand (what uuid.uuid5, then UUID(bytes=..., version=4), give: about a third of the cost)
+    raw = bytearray(hashlib.sha1(_NAMESPACE.bytes + canonical([kind, *name]), usedforsecurity=False).digest())
+    raw[6] = (raw[6] & 0x0F) | (0x50 if kind == "artifact" else 0x40)  # the version
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = raw[:16].hex()
+    return f"{kind}--{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 GSOMIA_IDENTITY_ID = _stix_id("identity", "gsomia")
