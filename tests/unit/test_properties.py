@@ -193,18 +193,20 @@ def test_the_compiled_index_decides_exactly_as_the_engine(case):
 @SETTINGS
 @given(world_and_queries(count=40))
 def test_the_verdict_for_an_item_outside_the_world_is_the_engines(case):
-    """World.verdict_for (an item received from a partner: compiled, not admitted) gives the engine's
-    verdict on that item, and admits nothing; the same item under an id a consent names keeps its own
-    class, as it would in the world."""
+    """World.verdict_for (an item received from a partner, not in the world) gives the engine's verdict
+    on that item, under a fresh id, under an id a consent names, and with topics the world has never
+    seen; and the world keeps nothing of it (no item, topic or class)."""
     world, queries = case
+    index = world.index
+    known = (dict(world.items), dict(index.items), dict(index.topic_bits), dict(index._classes))
     for item_id, recipient, day, holder in queries:
         item = world.items[item_id]
-        for copy in (replace(item, id=f"{item_id}-RECEIVED"), item):
+        unseen = replace(item, id=f"{item_id}-NEW", topics=(*item.topics, f"unseen-{item_id}"))
+        for copy in (replace(item, id=f"{item_id}-RECEIVED"), item, unseen):
             found = world.verdict_for(copy, recipient, day, holder)
             expected = engine.decide(world, copy, recipient, day, holder)
             assert (found.allowed, found.route, found.agreements, found.marking) == _verdict(expected)
-        assert f"{item_id}-RECEIVED" not in world.items
-        assert f"{item_id}-RECEIVED" not in world.index.items
+    assert (world.items, index.items, index.topic_bits, index._classes) == known
 
 
 @SETTINGS

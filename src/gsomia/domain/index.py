@@ -192,17 +192,26 @@ class Index:
 
     def admit(self, item: Item) -> None:
         """Compile one more item (see :meth:`World.admit`); one a consent names is a class of its own."""
-        self.items[item.id] = self.compiled(item)
+        self.items[item.id] = self._item(item, item.id in self._named)
 
-    def compiled(self, item: Item) -> CItem:
-        """``item`` compiled (its class found or made), without adding it to the world's items."""
-        return self._item(item, item.id in self._named)
+    def outside(self, item: Item, recipient: str, day: int, holder: str) -> Verdict:
+        """:meth:`cached` for an item that is not in the world (one received from a partner), learning
+        nothing from it: a topic the world does not know is in no scope or consent, so it is left out of
+        the mask; the verdict is remembered only if the item's class is one the world already has."""
+        mask = 0
+        for topic in item.topics:
+            bit = self.topic_bits.get(topic)
+            mask |= 0 if bit is None else 1 << bit
+        key, releasable, noforn = _class_key(item, mask, item.id in self._named)
+        klass = self._classes.get(key)
+        ci = CItem(item, -1 if klass is None else klass, mask, releasable, noforn)
+        if klass is None:
+            return self.verdict(ci, recipient, day, holder)
+        return self.cached(ci, recipient, day, holder)
 
     def _item(self, item: Item, consented: bool) -> CItem:
-        releasable = None if item.releasable_to is None else frozenset((*item.releasable_to, item.originator))
-        mask, noforn = self._mask(item.topics), NOFORN in item.caveats
-        # an item named by a consent is a class of its own: onward releases of it differ from its peers'
-        key = (item.originator, item.level, mask, releasable, noforn, item.id if consented else None)
+        mask = self._mask(item.topics)
+        key, releasable, noforn = _class_key(item, mask, consented)
         klass = self._classes.setdefault(key, len(self._classes))
         return CItem(item, klass, mask, releasable, noforn)
 
@@ -336,3 +345,15 @@ class Index:
                 if marking is not None:
                     return marking
         return None
+
+
+def _class_key(
+    item: Item, mask: int, consented: bool
+) -> tuple[tuple[object, ...], frozenset[str] | None, bool]:
+    """The key of ``item``'s class (items of one class get the same verdicts, so a verdict is remembered
+    per class), with its releasability and whether it is NOFORN. An item named by a consent is a class
+    of its own: onward releases of it differ from its peers'."""
+    releasable = None if item.releasable_to is None else frozenset((*item.releasable_to, item.originator))
+    noforn = NOFORN in item.caveats
+    key = (item.originator, item.level, mask, releasable, noforn, item.id if consented else None)
+    return key, releasable, noforn

@@ -207,9 +207,9 @@ class World:
 
     def verdict_for(self, item: Item, recipient: str, at: date, holder: str) -> Verdict:
         """The verdict on ``item`` going from ``holder`` to ``recipient`` on day ``at``, for an item that
-        need not be in this world (it must fit it: :meth:`fits`), from the compiled index and its memo:
-        the engine's answer (:func:`gsomia.domain.engine.decide`) without the reasons."""
-        return self.index.cached(self.index.compiled(item), recipient, at.toordinal(), holder)
+        need not be in this world (it must fit it: :meth:`fits`), from the compiled index: the engine's
+        answer (:func:`gsomia.domain.engine.decide`) without the reasons. Nothing of the item is kept."""
+        return self.index.outside(item, recipient, at.toordinal(), holder)
 
     def decide_plain(self, item: str, recipient: str, at: date | str, holder: str | None = None) -> Decision:
         """The same decision, worked out rule by rule by the engine (the index's reference)."""
