@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -9,7 +10,10 @@ import typer
 from .shared import JsonOpt, NodeOpt, add, emit, open_node, option, table
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
     from rich.table import Table
+
+SHOWN = 50  # bundles `gsomia sync` draws at most (`gsomia inbox` and --json give every one)
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +61,7 @@ def sync(
         for party in services.sync.resumed:
             typer.echo(f"pulled {party} in full: the last full sync from it did not end", err=True)
     fresh = [r.to_dict() for r in taken if r.new]
-    emit(as_json, fresh, lambda: _table("Pulled (new)", fresh) if fresh else "nothing new")
+    emit(as_json, fresh, lambda: _pulled(fresh) if fresh else "nothing new")
 
 
 def inbox(node: NodeOpt = None, as_json: JsonOpt = False) -> None:
@@ -66,6 +70,24 @@ def inbox(node: NodeOpt = None, as_json: JsonOpt = False) -> None:
     with open_node(node) as services:
         rows = [r.to_dict() for r in services.sync.inbox()]
     emit(as_json, rows, lambda: _table("Inbox", rows))
+
+
+def _pulled(fresh: list[dict[str, Any]]) -> RenderableType:
+    """What a sync took: every bundle, or past :data:`SHOWN` of them the quarantined first and then the
+    others up to that many, in the order taken, under a count of each status (drawing thousands of rows
+    takes a terminal longer than taking them; ``gsomia inbox`` and ``--json`` give every one)."""
+    if len(fresh) <= SHOWN:
+        return _table("Pulled (new)", fresh)
+    from rich.console import Group  # deferred for start-up speed: only drawn output needs Rich
+
+    first = sorted(fresh, key=lambda r: r["status"] != "quarantined")  # stable: each in the order taken
+    chosen = {id(r) for r in first[:SHOWN]}
+    counts = Counter(str(r["status"]) for r in fresh)
+    said = ", ".join(f"{n:,} {status}" for status, n in counts.most_common())
+    return Group(
+        _table("Pulled (new)", [r for r in fresh if id(r) in chosen]),
+        f"{len(fresh):,} new: {said}. {SHOWN} shown above, quarantined first; gsomia inbox lists every one.",
+    )
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:
