@@ -138,10 +138,16 @@ class Index:
             k: tuple(sorted(v, key=lambda c: (-c.eif, c.id))) for k, v in self.pairs.items()
         }
 
-    def _mask(self, topics: tuple[str, ...]) -> int:
+    def _mask(self, topics: tuple[str, ...], *, learn: bool = True) -> int:
+        """The bits of ``topics``; a topic not yet known gets a bit of its own, or (not ``learn``) none."""
         mask = 0
         for topic in topics:
-            mask |= 1 << self.topic_bits.setdefault(topic, len(self.topic_bits))
+            bit = (
+                self.topic_bits.setdefault(topic, len(self.topic_bits))
+                if learn
+                else self.topic_bits.get(topic)
+            )
+            mask |= 0 if bit is None else 1 << bit
         return mask
 
     def _agreement(self, timeline: Timeline) -> CAgreement:
@@ -198,10 +204,7 @@ class Index:
         """:meth:`cached` for an item that is not in the world (one received from a partner), learning
         nothing from it: a topic the world does not know is in no scope or consent, so it is left out of
         the mask; the verdict is remembered only if the item's class is one the world already has."""
-        mask = 0
-        for topic in item.topics:
-            bit = self.topic_bits.get(topic)
-            mask |= 0 if bit is None else 1 << bit
+        mask = self._mask(item.topics, learn=False)
         key, releasable, noforn = _class_key(item, mask, item.id in self._named)
         klass = self._classes.get(key)
         ci = CItem(item, -1 if klass is None else klass, mask, releasable, noforn)

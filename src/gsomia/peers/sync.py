@@ -166,32 +166,44 @@ class Sync:
             # each chunk's receipts go out as the next chunk is taken (on a thread); the rest at the end
             pushing = None if push is None else Pushing(push, partner.url, self._party, token)
             try:
-                receipts: list[dict[str, Any]] = []
-                vouched: list[tuple[Consent, str]] = []
-                decisions: list[dict[str, Any]] = []  # the partner's signed decisions, applied at the end
-                waiting: list[intake.Found] = []
-                for group, final in _releases_whole(pages):
-                    vouched += self._vouched(group)
-                    decisions += [obj for obj in group if note_kind(obj) == "consent-decision"]
-                    waiting += bundles_from_objects(group)
-                    while waiting and (len(waiting) >= intake.CHUNK or final):
-                        chunk, waiting = waiting[: intake.CHUNK], waiting[intake.CHUNK :]
-                        receipts += self._take_chunk(partner, chunk, vouched, whole, out)
-                        if pushing is not None:
-                            pushing.send(receipts)
-                            receipts = []
+                decisions = self._take_pages(partner, pages, whole, out, pushing)
                 # not at the server's date (a consent decision's may lie beyond a release still being
                 # recorded) but at the newest release time taken, proven signed by the partner
                 reached = intake.reached_by(out[first:], last_of())
                 self._take_decisions(partner, decisions)
                 if pushing is not None:
-                    pushing.finish(receipts + self._owed(partner))
+                    pushing.finish(self._owed(partner))
             except BaseException:
                 if pushing is not None:
                     pushing.abandon()  # the sync fails now, not after the pushes still queued
                 raise
             intake.keep_cursor(self._store, partner.party, kept, reached, since, full=whole)
         return out
+
+    def _take_pages(
+        self,
+        partner: Partner,
+        pages: Iterable[list[dict[str, Any]]],
+        recheck: bool,
+        out: list[Received],
+        pushing: Pushing | None,
+    ) -> list[dict[str, Any]]:
+        """Take the bundles ``pages`` carry, a chunk (one unit of work) at a time, appending what was taken
+        to ``out`` and handing each chunk's receipts to ``pushing``; answer the partner's signed decisions
+        the pages carried (applied once the pull is taken)."""
+        vouched: list[tuple[Consent, str]] = []
+        decisions: list[dict[str, Any]] = []
+        waiting: list[intake.Found] = []
+        for group, final in _releases_whole(pages):
+            vouched += self._vouched(group)
+            decisions += [obj for obj in group if note_kind(obj) == "consent-decision"]
+            waiting += bundles_from_objects(group)
+            while waiting and (len(waiting) >= intake.CHUNK or final):
+                chunk, waiting = waiting[: intake.CHUNK], waiting[intake.CHUNK :]
+                receipts = self._take_chunk(partner, chunk, vouched, recheck, out)
+                if pushing is not None:
+                    pushing.send(receipts)
+        return decisions
 
     def _owed(self, partner: Partner) -> list[dict[str, Any]]:
         """What this node sends ``partner`` besides receipts: its consent requests and incident reports."""
